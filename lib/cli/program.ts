@@ -1,0 +1,20 @@
+/** The commander program: one sub-command per file, wired here. */
+import { Command } from 'commander';
+import { packageVersion } from '../version';
+import { registerInfo } from './info-command';
+import { registerDoctor } from './doctor-command';
+import { registerTrain } from './train-command';
+
+export function createProgram(): Command {
+  const program = new Command('imlm-native')
+    .description(
+      'Pre-train medical-image encoders with MoCo v2 + intermediate-layer losses (Kaku et al., NeurIPS 2021) on LibTorch, and evaluate them.',
+    )
+    .version(packageVersion, '-V, --version', 'print the package version')
+    .showHelpAfterError('(run `imlm-native --help` for usage)')
+    .configureHelp({ sortSubcommands: false });
+  registerTrain(program);
+  registerInfo(program);
+  registerDoctor(program);
+  return program;
+}

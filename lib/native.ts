@@ -1,0 +1,106 @@
+/**
+ * The one loader of the native addon and the one TypeScript description of what it exports.
+ * Nothing else in lib/ requires the .node file.
+ */
+import { ImlmError } from './errors';
+import { packageRoot } from './version';
+
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+
+/** What each dtype's data looks like in JavaScript. */
+export interface TypedArrayFor {
+  float32: Float32Array;
+  float64: Float64Array;
+  int64: BigInt64Array;
+  int32: Int32Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+}
+export type TensorData = TypedArrayFor[DType];
+
+/** A LibTorch tensor owned by JavaScript. Free it with dispose(); the GC frees it otherwise. */
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: DType;
+  /** 'cpu' or 'cuda:N'. */
+  readonly device: string;
+  readonly numel: number;
+  readonly disposed: boolean;
+  /** A contiguous copy of a CPU tensor's elements (bool → Uint8Array of 0/1). */
+  toTypedArray(): TensorData;
+  /** A copy on another device ('cpu', 'cuda', 'cuda:N', 'auto'), made on a worker thread. */
+  to(device: string): Promise<NativeTensor>;
+  dispose(): void;
+}
+
+export interface NativeCudaDevice {
+  index: number;
+  name: string;
+  totalMemoryBytes: number;
+  freeMemoryBytes: number;
+  computeCapability: string;
+}
+
+export interface NativeInfo {
+  libtorch: {
+    version: string;
+    headerVersion: string;
+    source: string;
+    libraryPath: string;
+    builtWithCuda: boolean;
+  };
+  cuda: {
+    available: boolean;
+    reason: string | null;
+    cudnnVersion: number | null;
+    devices: NativeCudaDevice[];
+  };
+  threads: { intraOp: number; interOp: number };
+  build: { type: string; system: string; napiVersion: number };
+}
+
+export interface NativeBinding {
+  Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
+  info(): Promise<NativeInfo>;
+  setErrorClass(errorClass: typeof ImlmError): void;
+  liveTensorCount(): number;
+}
+
+let cached: NativeBinding | undefined;
+let loadError: ImlmError | undefined;
+
+/**
+ * Path of the .node file to load: IMLM_ADDON_PATH if set (to try another build, e.g.
+ * build-gyp/Release/imlm.node), else what node-gyp-build picks (prebuilds/ or build/Release).
+ */
+export function addonPath(): string {
+  if (process.env.IMLM_ADDON_PATH) return process.env.IMLM_ADDON_PATH;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  return nodeGypBuild.resolve(packageRoot);
+}
+
+/** The addon, loaded once per environment (main thread or worker thread). */
+export function native(): NativeBinding {
+  if (cached) return cached;
+  if (loadError) throw loadError;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binding = require(addonPath()) as NativeBinding;
+    binding.setErrorClass(ImlmError);
+    cached = binding;
+    return binding;
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    loadError = new ImlmError(
+      `the imlm-native addon could not be loaded: ${detail}\n` +
+        'Possible solutions:\n' +
+        '  - build it: `npm rebuild imlm-native` (in this repository: `npm run build:native`)\n' +
+        '  - npm >= 11 skips dependencies\' install scripts: `npm install-scripts approve imlm-native`, then reinstall\n' +
+        '  - check the machine: `npx imlm-native doctor`',
+      'ERR_NATIVE_LOAD',
+      { cause },
+    );
+    throw loadError;
+  }
+}

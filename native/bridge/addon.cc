@@ -1,0 +1,43 @@
+// Module registration: creates the per-environment AddonData and exports the binding's
+// functions and classes. lib/native.ts is the only file that loads this module.
+#include <napi.h>
+
+#include "bridge/addon_data.h"
+#include "bridge/errors.h"
+#include "bridge/info_binding.h"
+#include "bridge/tensor_wrap.h"
+
+namespace imlm::bridge {
+namespace {
+
+/** setErrorClass(ImlmError): lib/ hands over the error class that native errors are built from. */
+Napi::Value setErrorClass(const Napi::CallbackInfo& args) {
+  if (args.Length() < 1 || !args[0].IsFunction()) {
+    throwInvalidArg(args.Env(), "expected setErrorClass(errorClass: Function)");
+  }
+  AddonData::of(args.Env()).errorClass = Napi::Persistent(args[0].As<Napi::Function>());
+  return args.Env().Undefined();
+}
+
+/** liveTensorCount(): tensors created in this environment and not yet freed (leak tests). */
+Napi::Value liveTensorCount(const Napi::CallbackInfo& args) {
+  return Napi::Number::New(args.Env(), static_cast<double>(AddonData::of(args.Env()).liveTensors->load()));
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData<AddonData>(new AddonData());
+  exports.Set("Tensor", TensorWrap::define(env));
+  exports.Set("info", Napi::Function::New<info>(env, "info"));
+  exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
+  exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace imlm::bridge
+
+// NODE_API_MODULE needs a plain identifier.
+static Napi::Object initImlm(Napi::Env env, Napi::Object exports) {
+  return imlm::bridge::init(env, exports);
+}
+NODE_API_MODULE(imlm, initImlm)

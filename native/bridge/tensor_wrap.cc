@@ -1,0 +1,279 @@
+#include "bridge/tensor_wrap.h"
+
+#include <string>
+#include <vector>
+
+#include "bridge/addon_data.h"
+#include "bridge/errors.h"
+#include "core/errors.h"
+#include "core/tensor_io.h"
+
+namespace imlm::bridge {
+namespace {
+
+/** The dtype a TypedArray holds by default, and the ones it may also be read as. */
+bool typedArrayMatches(napi_typedarray_type arrayType, DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return arrayType == napi_float32_array;
+    case DType::kFloat64: return arrayType == napi_float64_array;
+    case DType::kInt64: return arrayType == napi_bigint64_array;
+    case DType::kInt32: return arrayType == napi_int32_array;
+    case DType::kUInt8:
+    case DType::kBool: return arrayType == napi_uint8_array || arrayType == napi_uint8_clamped_array;
+  }
+  return false;
+}
+
+const char* typedArrayNameFor(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return "Float32Array";
+    case DType::kFloat64: return "Float64Array";
+    case DType::kInt64: return "BigInt64Array";
+    case DType::kInt32: return "Int32Array";
+    case DType::kUInt8:
+    case DType::kBool: return "Uint8Array";
+  }
+  return "?";
+}
+
+const char* typedArrayName(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "TypedArray";
+  }
+}
+
+std::optional<DType> defaultDtypeFor(napi_typedarray_type type) {
+  switch (type) {
+    case napi_float32_array: return DType::kFloat32;
+    case napi_float64_array: return DType::kFloat64;
+    case napi_bigint64_array: return DType::kInt64;
+    case napi_int32_array: return DType::kInt32;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: return DType::kUInt8;
+    default: return std::nullopt;
+  }
+}
+
+std::vector<int64_t> readShape(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsArray()) throwInvalidArg(env, "expected shape to be an array of integers");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<int64_t> shape;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value dim = array.Get(i);
+    const double d = dim.IsNumber() ? dim.As<Napi::Number>().DoubleValue() : -1.0;
+    if (!dim.IsNumber() || d < 0 || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throwInvalidArg(env, "expected shape[" + std::to_string(i) +
+                               "] to be a non-negative integer but received " +
+                               dim.ToString().Utf8Value());
+    }
+    shape.push_back(static_cast<int64_t>(d));
+  }
+  return shape;
+}
+
+Napi::Value newTypedArray(Napi::Env env, DType dtype, size_t length, Napi::ArrayBuffer buffer) {
+  switch (dtype) {
+    case DType::kFloat32: return Napi::Float32Array::New(env, length, buffer, 0);
+    case DType::kFloat64: return Napi::Float64Array::New(env, length, buffer, 0);
+    case DType::kInt64: return Napi::TypedArrayOf<int64_t>::New(env, length, buffer, 0, napi_bigint64_array);
+    case DType::kInt32: return Napi::Int32Array::New(env, length, buffer, 0);
+    case DType::kUInt8:
+    case DType::kBool: return Napi::Uint8Array::New(env, length, buffer, 0);
+  }
+  return env.Undefined();
+}
+
+/** Tensor.to(device): the copy runs on a worker thread. */
+class ToDeviceWorker : public PromiseWorker {
+ public:
+  ToDeviceWorker(Napi::Env env, at::Tensor source, std::string device)
+      : PromiseWorker(env), source_(std::move(source)), device_(std::move(device)) {}
+
+ protected:
+  void run() override { result_ = source_.to(resolveDevice(device_)); }
+  Napi::Value result(Napi::Env env) override { return TensorWrap::wrap(env, std::move(result_)); }
+
+ private:
+  at::Tensor source_;  // a reference of its own: stays valid if the JS Tensor is disposed
+  std::string device_;
+  at::Tensor result_;
+};
+
+}  // namespace
+
+Napi::Function TensorWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "Tensor",
+                                   {
+                                       InstanceAccessor<&TensorWrap::shape>("shape"),
+                                       InstanceAccessor<&TensorWrap::dtype>("dtype"),
+                                       InstanceAccessor<&TensorWrap::device>("device"),
+                                       InstanceAccessor<&TensorWrap::numel>("numel"),
+                                       InstanceAccessor<&TensorWrap::disposed>("disposed"),
+                                       InstanceMethod<&TensorWrap::toTypedArray>("toTypedArray"),
+                                       InstanceMethod<&TensorWrap::to>("to"),
+                                       InstanceMethod<&TensorWrap::dispose>("dispose"),
+                                   });
+  AddonData::of(env).tensorClass = Napi::Persistent(cls);
+  return cls;
+}
+
+Napi::Object TensorWrap::wrap(Napi::Env env, at::Tensor tensor) {
+  auto external = Napi::External<at::Tensor>::New(env, &tensor);
+  // The constructor moves out of `tensor` synchronously, so the External never outlives it.
+  return AddonData::of(env).tensorClass.New({external});
+}
+
+at::Tensor TensorWrap::unwrap(Napi::Env env, const Napi::Value& value, const char* argName) {
+  const Napi::FunctionReference& cls = AddonData::of(env).tensorClass;
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(cls.Value())) {
+    throwInvalidArg(env, std::string("expected ") + argName + " to be a Tensor");
+  }
+  return Unwrap(value.As<Napi::Object>())->live(env);
+}
+
+TensorWrap::TensorWrap(const Napi::CallbackInfo& args) : Napi::ObjectWrap<TensorWrap>(args) {
+  Napi::Env env = args.Env();
+  guarded(env, [&] {
+    liveCounter_ = AddonData::of(env).liveTensors;
+    if (args.Length() == 1 && args[0].IsExternal()) {
+      adopt(env, std::move(*args[0].As<Napi::External<at::Tensor>>().Data()));
+      return;
+    }
+    // new Tensor(typedArray, shape, dtype?)
+    if (args.Length() < 2 || !args[0].IsTypedArray()) {
+      throwInvalidArg(env, "expected new Tensor(data: TypedArray, shape: number[], dtype?: string)");
+    }
+    Napi::TypedArray data = args[0].As<Napi::TypedArray>();
+    std::optional<DType> dtype = defaultDtypeFor(data.TypedArrayType());
+    if (args.Length() > 2 && !args[2].IsUndefined()) {
+      if (!args[2].IsString()) throwInvalidArg(env, "expected dtype to be a string");
+      const std::string name = args[2].As<Napi::String>().Utf8Value();
+      dtype = dtypeFromName(name);
+      if (!dtype) {
+        throwInvalidArg(env, "expected dtype float32, float64, int64, int32, uint8 or bool but received '" +
+                                 name + "'");
+      }
+    }
+    if (!dtype || !typedArrayMatches(data.TypedArrayType(), *dtype)) {
+      throwInvalidArg(env, std::string("expected data of type ") +
+                               (dtype ? typedArrayNameFor(*dtype) : "Float32Array, Float64Array, BigInt64Array, Int32Array or Uint8Array") +
+                               (dtype ? std::string(" for dtype ") + dtypeName(*dtype) : std::string()) +
+                               " but received " + typedArrayName(data.TypedArrayType()));
+    }
+    const std::vector<int64_t> shape = readShape(env, args[1]);
+    const auto* bytes = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+    adopt(env, tensorFromBytes(bytes, data.ByteLength(), shape, *dtype));
+  });
+}
+
+TensorWrap::~TensorWrap() {
+  // A finalizer may run during environment teardown, when Node-API calls are no longer safe:
+  // only the counter (which this object co-owns) is touched there.
+  release(/*adjustExternalMemory=*/false);
+}
+
+void TensorWrap::adopt(Napi::Env env, at::Tensor tensor) {
+  tensor_ = std::move(tensor);
+  owns_ = true;
+  liveCounter_->fetch_add(1);
+  // Tell V8 how much memory this small object really holds, so the GC runs finalizers in time.
+  externalBytes_ = tensor_.device().is_cpu() ? static_cast<int64_t>(tensor_.nbytes()) : 0;
+  if (externalBytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, externalBytes_);
+}
+
+void TensorWrap::release(bool adjustExternalMemory) {
+  if (!owns_) return;
+  owns_ = false;
+  tensor_ = at::Tensor();
+  liveCounter_->fetch_sub(1);
+  if (adjustExternalMemory && externalBytes_ > 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(Env(), -externalBytes_);
+  }
+  externalBytes_ = 0;
+}
+
+const at::Tensor& TensorWrap::live(Napi::Env env) const {
+  if (!owns_) {
+    throw makeError(env, {"ERR_DISPOSED", "this Tensor was disposed; create a new one"});
+  }
+  return tensor_;
+}
+
+Napi::Value TensorWrap::shape(const Napi::CallbackInfo& args) {
+  return guarded(args.Env(), [&]() -> Napi::Value {
+    const at::Tensor& t = live(args.Env());
+    Napi::Array out = Napi::Array::New(args.Env(), t.dim());
+    for (int64_t i = 0; i < t.dim(); ++i) out.Set(static_cast<uint32_t>(i), static_cast<double>(t.size(i)));
+    return out;
+  });
+}
+
+Napi::Value TensorWrap::dtype(const Napi::CallbackInfo& args) {
+  return guarded(args.Env(), [&]() -> Napi::Value {
+    return Napi::String::New(args.Env(), dtypeName(dtypeOf(live(args.Env()))));
+  });
+}
+
+Napi::Value TensorWrap::device(const Napi::CallbackInfo& args) {
+  return guarded(args.Env(), [&]() -> Napi::Value {
+    return Napi::String::New(args.Env(), deviceName(live(args.Env()).device()));
+  });
+}
+
+Napi::Value TensorWrap::numel(const Napi::CallbackInfo& args) {
+  return guarded(args.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(args.Env(), static_cast<double>(live(args.Env()).numel()));
+  });
+}
+
+Napi::Value TensorWrap::disposed(const Napi::CallbackInfo& args) {
+  return Napi::Boolean::New(args.Env(), !owns_);
+}
+
+Napi::Value TensorWrap::toTypedArray(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const at::Tensor& t = live(env);
+    if (!t.device().is_cpu()) {
+      throw makeError(env, {"ERR_INVALID_ARG",
+                            "toTypedArray() reads CPU tensors only; this one is on " +
+                                deviceName(t.device()) + ": use `await tensor.to('cpu')` first"});
+    }
+    const DType dtype = dtypeOf(t);
+    const size_t length = static_cast<size_t>(t.numel());
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, length * dtypeItemSize(dtype));
+    copyTensorBytes(t, buffer.Data(), buffer.ByteLength());
+    return newTypedArray(env, dtype, length, buffer);
+  });
+}
+
+Napi::Value TensorWrap::to(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (args.Length() < 1 || !args[0].IsString()) {
+      throwInvalidArg(env, "expected to(device: string), e.g. to('cpu') or to('cuda:0')");
+    }
+    auto* worker = new ToDeviceWorker(env, live(env), args[0].As<Napi::String>().Utf8Value());
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+Napi::Value TensorWrap::dispose(const Napi::CallbackInfo& args) {
+  release(/*adjustExternalMemory=*/true);
+  return args.Env().Undefined();
+}
+
+}  // namespace imlm::bridge

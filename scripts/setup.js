@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+'use strict';
+// Builds the native addon: the package's `install` script and `npm run build:native`.
+//
+//   node scripts/setup.js            incremental cmake-js build (fast when nothing changed)
+//   node scripts/setup.js --rebuild  clean build
+//
+// Steps: use a prebuild if one loads; find LibTorch (scripts/find-libtorch.js), installing
+// Debian's libtorch-dev with apt when nothing is found and we may (root on a Debian-like
+// system); build with cmake-js in parallel (ccache when present); check that the result loads.
+// Nothing is downloaded except Debian packages through apt.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const childProcess = require('child_process');
+const { findLibTorch, notFoundMessage } = require('./find-libtorch');
+
+const root = path.resolve(__dirname, '..');
+const args = process.argv.slice(2);
+
+function log(message) {
+  process.stderr.write(`imlm-native: ${message}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`\nimlm-native: ${message}\n`);
+  process.exit(1);
+}
+
+function has(program) {
+  return childProcess.spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Loads the addon in a child process (a crash there must not take this script down). */
+function addonLoads() {
+  const probe = `require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(root)})`;
+  const r = childProcess.spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  return { ok: r.status === 0, error: (r.stderr || '').trim().split('\n').slice(-3).join('\n') };
+}
+
+function canUseApt() {
+  return (
+    process.platform === 'linux' &&
+    fs.existsSync('/etc/debian_version') &&
+    typeof process.getuid === 'function' &&
+    process.getuid() === 0 &&
+    has('apt-get')
+  );
+}
+
+function aptInstall(packages) {
+  log(`installing ${packages.join(' ')} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    childProcess.spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], {
+      stdio: 'inherit',
+      env,
+    }).status === 0;
+  if (install()) return true;
+  // A fresh machine may have no package lists yet.
+  childProcess.spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+  return install();
+}
+
+function ensureBuildTools() {
+  const missing = [];
+  if (!has('cmake')) missing.push('cmake');
+  if (!has('g++') && !has('c++')) missing.push('g++');
+  if (!has('make') && !has('ninja')) missing.push('make');
+  if (missing.length === 0) return;
+  if (canUseApt() && aptInstall(missing)) return;
+  fail(`building needs ${missing.join(', ')}; install them (Debian/Ubuntu: sudo apt-get install ${missing.join(' ')}).`);
+}
+
+function locateLibTorch() {
+  const notes = [];
+  let found = findLibTorch(undefined, notes);
+  if (!found && canUseApt()) {
+    log('no LibTorch found; installing Debian\'s libtorch-dev');
+    if (aptInstall(['libtorch-dev'])) found = findLibTorch(undefined, []);
+  }
+  if (!found) fail(notFoundMessage(notes));
+  log(`LibTorch ${found.version} (${found.source}) at ${found.torchDir}${found.cuda ? ' [CUDA]' : ''}`);
+  return found;
+}
+
+function buildWithCmakeJs(torch, clean) {
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  const command = clean ? 'rebuild' : 'compile';
+  const cmakeArgs = [
+    cmakeJs,
+    command,
+    '--directory', root,
+    '--parallel', String(Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length)),
+    `--CDTorch_DIR=${torch.torchDir}`,
+    `--CDIMLM_LIBTORCH_VERSION=${torch.version}`,
+    `--CDIMLM_LIBTORCH_SOURCE=${torch.source}`,
+  ];
+  if (process.env.IMLM_DEBUG_BUILD === '1') cmakeArgs.push('--debug');
+  log(`building the addon with cmake-js ${command} (a first build takes a few minutes)`);
+  const r = childProcess.spawnSync(process.execPath, cmakeArgs, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    fail(
+      'the native build failed (output above). Possible solutions:\n' +
+        '  - make sure g++ >= 9 and cmake >= 3.19 are installed\n' +
+        '  - point the build at another LibTorch: LIBTORCH=/path/to/libtorch npm rebuild imlm-native\n' +
+        '  - rebuild from scratch: npm run build:native -- --rebuild',
+    );
+  }
+}
+
+function main() {
+  if (process.env.IMLM_SKIP_BUILD === '1') {
+    log('IMLM_SKIP_BUILD=1: not building the addon');
+    return;
+  }
+  const rebuild = args.includes('--rebuild');
+  const hasPrebuild = fs.existsSync(path.join(root, 'prebuilds'));
+  if (!rebuild && hasPrebuild && addonLoads().ok) {
+    log('using the prebuilt addon');
+    return;
+  }
+  ensureBuildTools();
+  const torch = locateLibTorch();
+  buildWithCmakeJs(torch, rebuild);
+  const loaded = addonLoads();
+  if (!loaded.ok) fail(`the addon was built but does not load:\n${loaded.error}`);
+}
+
+main();
