@@ -5,7 +5,10 @@
 #include "bridge/addon_data.h"
 #include "bridge/errors.h"
 #include "bridge/info_binding.h"
+#include "bridge/safetensors_binding.h"
+#include "bridge/source_wrap.h"
 #include "bridge/tensor_wrap.h"
+#include "bridge/trainer_wrap.h"
 
 namespace imlm::bridge {
 namespace {
@@ -27,7 +30,15 @@ Napi::Value liveTensorCount(const Napi::CallbackInfo& args) {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(new AddonData());
   exports.Set("Tensor", TensorWrap::define(env));
+  exports.Set("BatchSource", SourceWrap::define(env));
+  exports.Set("Trainer", TrainerWrap::define(env));
   exports.Set("info", Napi::Function::New<info>(env, "info"));
+  exports.Set("createTrainer", Napi::Function::New<TrainerWrap::create>(env, "createTrainer"));
+  exports.Set("syntheticSource", Napi::Function::New<SourceWrap::synthetic>(env, "syntheticSource"));
+  exports.Set("tensorSource", Napi::Function::New<SourceWrap::fromTensor>(env, "tensorSource"));
+  exports.Set("fixedBatchesSource", Napi::Function::New<SourceWrap::fixedBatches>(env, "fixedBatchesSource"));
+  exports.Set("readSafetensors", Napi::Function::New<readSafetensors>(env, "readSafetensors"));
+  exports.Set("writeSafetensors", Napi::Function::New<writeSafetensors>(env, "writeSafetensors"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;

@@ -13,8 +13,10 @@ namespace imlm::bridge {
 struct AddonData {
   /** lib/errors.ts's ImlmError, handed over by lib/native.ts at load; empty until then. */
   Napi::FunctionReference errorClass;
-  /** The JS Tensor class, to create tensors from C++ results. */
+  /** The JS classes, to create instances from C++ results and to check arguments. */
   Napi::FunctionReference tensorClass;
+  Napi::FunctionReference sourceClass;
+  Napi::FunctionReference trainerClass;
   /**
    * Tensors alive in this environment (created and neither disposed nor finalized). Shared
    * with every TensorWrap so a finalizer that runs after teardown still has a valid counter.

@@ -15,6 +15,8 @@ enum class ErrorCode {
   kIo,                 // a file could not be read or written
   kFormat,             // a file exists but its content is not what it must be
   kCancelled,          // work stopped because the caller asked
+  kNonFinite,          // a loss became NaN or infinite
+  kBusy,               // an object is already running an operation
   kInternal,           // a bug in imlm-native
 };
 
@@ -27,6 +29,8 @@ inline const char* errorCodeName(ErrorCode code) {
     case ErrorCode::kIo: return "ERR_IO";
     case ErrorCode::kFormat: return "ERR_FORMAT";
     case ErrorCode::kCancelled: return "ERR_CANCELLED";
+    case ErrorCode::kNonFinite: return "ERR_NON_FINITE";
+    case ErrorCode::kBusy: return "ERR_BUSY";
     case ErrorCode::kInternal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

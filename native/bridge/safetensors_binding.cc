@@ -1,0 +1,90 @@
+#include "bridge/safetensors_binding.h"
+
+#include "bridge/errors.h"
+#include "bridge/tensor_wrap.h"
+#include "core/io/safetensors.h"
+
+namespace imlm::bridge {
+namespace {
+
+class ReadTask : public PromiseWorker {
+ public:
+  ReadTask(Napi::Env env, std::string path) : PromiseWorker(env), path_(std::move(path)) {}
+
+ protected:
+  void run() override { content_ = io::readSafetensors(path_); }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object tensors = Napi::Object::New(env);
+    for (auto& [name, tensor] : content_.tensors) tensors.Set(name, TensorWrap::wrap(env, std::move(tensor)));
+    Napi::Object metadata = Napi::Object::New(env);
+    for (const auto& [key, value] : content_.metadata) metadata.Set(key, value);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("tensors", tensors);
+    out.Set("metadata", metadata);
+    return out;
+  }
+
+ private:
+  std::string path_;
+  io::SafetensorsContent content_;
+};
+
+class WriteTask : public PromiseWorker {
+ public:
+  WriteTask(Napi::Env env, std::string path, io::TensorMap tensors, io::Metadata metadata)
+      : PromiseWorker(env), path_(std::move(path)), tensors_(std::move(tensors)), metadata_(std::move(metadata)) {}
+
+ protected:
+  void run() override { io::writeSafetensors(path_, tensors_, metadata_); }
+  Napi::Value result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::string path_;
+  io::TensorMap tensors_;  // references of their own: valid even if the JS Tensors are disposed
+  io::Metadata metadata_;
+};
+
+}  // namespace
+
+Napi::Value readSafetensors(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (args.Length() < 1 || !args[0].IsString()) throwInvalidArg(env, "expected readSafetensors(path: string)");
+    auto* task = new ReadTask(env, args[0].As<Napi::String>().Utf8Value());
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+Napi::Value writeSafetensors(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (args.Length() < 2 || !args[0].IsString() || !args[1].IsObject()) {
+      throwInvalidArg(env, "expected writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata?)");
+    }
+    io::TensorMap tensors;
+    Napi::Object o = args[1].As<Napi::Object>();
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+      tensors[key] = TensorWrap::unwrap(env, o.Get(key), ("tensors['" + key + "']").c_str());
+    }
+    io::Metadata metadata;
+    if (args.Length() > 2 && args[2].IsObject()) {
+      Napi::Object m = args[2].As<Napi::Object>();
+      Napi::Array mk = m.GetPropertyNames();
+      for (uint32_t i = 0; i < mk.Length(); ++i) {
+        const std::string key = mk.Get(i).As<Napi::String>().Utf8Value();
+        if (!m.Get(key).IsString()) throwInvalidArg(env, "expected metadata['" + key + "'] to be a string");
+        metadata[key] = m.Get(key).As<Napi::String>().Utf8Value();
+      }
+    }
+    auto* task = new WriteTask(env, args[0].As<Napi::String>().Utf8Value(), std::move(tensors), std::move(metadata));
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+}  // namespace imlm::bridge

@@ -1,0 +1,386 @@
+#include "bridge/trainer_wrap.h"
+
+#include <string>
+
+#include "bridge/addon_data.h"
+#include "bridge/busy_lease.h"
+#include "bridge/config_convert.h"
+#include "bridge/errors.h"
+#include "bridge/source_wrap.h"
+#include "bridge/tensor_wrap.h"
+#include "core/compat.h"
+#include "core/io/safetensors.h"
+#include "core/tensor_io.h"
+
+namespace imlm::bridge {
+namespace {
+
+Napi::Object metricsToJs(Napi::Env env, const train::StepMetrics& m) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("step", static_cast<double>(m.step));
+  o.Set("loss", m.loss);
+  o.Set("infoNce", m.infoNce);
+  Napi::Array blocks = Napi::Array::New(env, 4);
+  for (uint32_t i = 0; i < 4; ++i) blocks.Set(i, m.blocks[i]);
+  o.Set("blocks", blocks);
+  o.Set("top1", m.top1);
+  o.Set("top5", m.top5);
+  o.Set("lr", m.lr);
+  o.Set("keyMomentum", m.keyMomentum);
+  return o;
+}
+
+std::string stringArg(const Napi::CallbackInfo& args, size_t index, const char* what) {
+  if (args.Length() <= index || !args[index].IsString()) throwInvalidArg(args.Env(), std::string("expected ") + what + " to be a string");
+  return args[index].As<Napi::String>().Utf8Value();
+}
+
+io::Metadata metadataArg(const Napi::CallbackInfo& args, size_t index) {
+  io::Metadata metadata;
+  if (args.Length() <= index || args[index].IsUndefined()) return metadata;
+  if (!args[index].IsObject()) throwInvalidArg(args.Env(), "expected metadata to be an object of strings");
+  Napi::Object o = args[index].As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value v = o.Get(key);
+    if (!v.IsString()) throwInvalidArg(args.Env(), "expected metadata['" + key + "'] to be a string");
+    metadata[key] = v.As<Napi::String>().Utf8Value();
+  }
+  return metadata;
+}
+
+/** Extra tensors to store beside the state (e.g. replay's per-step losses). */
+io::TensorMap tensorsArg(const Napi::CallbackInfo& args, size_t index) {
+  io::TensorMap tensors;
+  if (args.Length() <= index || args[index].IsUndefined()) return tensors;
+  if (!args[index].IsObject()) throwInvalidArg(args.Env(), "expected extra tensors to be an object of Tensors");
+  Napi::Object o = args[index].As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    tensors[key] = TensorWrap::unwrap(args.Env(), o.Get(key), ("tensors['" + key + "']").c_str());
+  }
+  return tensors;
+}
+
+/** A trainer operation on a worker thread, holding the trainer's lease until it settles. */
+class TrainerTask : public PromiseWorker {
+ public:
+  TrainerTask(Napi::Env env, std::shared_ptr<train::Trainer> trainer, BusyLease lease)
+      : PromiseWorker(env), trainer_(std::move(trainer)), lease_(std::move(lease)) {}
+
+ protected:
+  // Released before the Promise settles, so code awaiting it finds the trainer free. (On a
+  // rejection the worker, and with it the lease, is destroyed before any JS continuation runs.)
+  Napi::Value result(Napi::Env env) override {
+    lease_.release();
+    return env.Undefined();
+  }
+
+  std::shared_ptr<train::Trainer> trainer_;
+  BusyLease lease_;
+};
+
+class SaveTask : public TrainerTask {
+ public:
+  SaveTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, io::Metadata metadata,
+           io::TensorMap extra)
+      : TrainerTask(env, std::move(t), std::move(lease)), path_(std::move(path)), metadata_(std::move(metadata)),
+        extra_(std::move(extra)) {}
+
+ protected:
+  void run() override {
+    io::TensorMap tensors = trainer_->state();
+    for (auto& [name, tensor] : extra_) tensors[name] = tensor;
+    metadata_["format"] = "imlm-native/train-state";
+    metadata_["format_version"] = "1";
+    metadata_["config"] = trainer_->config().json;
+    metadata_["libtorch_version"] = compat::headerVersion();
+    io::writeSafetensors(path_, tensors, metadata_);
+  }
+
+ private:
+  std::string path_;
+  io::Metadata metadata_;
+  io::TensorMap extra_;
+};
+
+class LoadTask : public TrainerTask {
+ public:
+  LoadTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, bool backboneOnly)
+      : TrainerTask(env, std::move(t), std::move(lease)), path_(std::move(path)), backboneOnly_(backboneOnly) {}
+
+ protected:
+  void run() override {
+    io::SafetensorsContent content = io::readSafetensors(path_);
+    if (backboneOnly_) {
+      trainer_->loadBackbone(content.tensors, path_);
+    } else {
+      trainer_->loadState(content.tensors, path_);
+    }
+  }
+
+ private:
+  std::string path_;
+  bool backboneOnly_;
+};
+
+class ExportTask : public TrainerTask {
+ public:
+  ExportTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, io::Metadata metadata)
+      : TrainerTask(env, std::move(t), std::move(lease)), path_(std::move(path)), metadata_(std::move(metadata)) {}
+
+ protected:
+  void run() override {
+    metadata_["format"] = "imlm-native/backbone";
+    metadata_["arch"] = trainer_->config().backbone.arch;
+    io::writeSafetensors(path_, trainer_->backbone(), metadata_);
+  }
+
+ private:
+  std::string path_;
+  io::Metadata metadata_;
+};
+
+class CreateTask : public PromiseWorker {
+ public:
+  CreateTask(Napi::Env env, train::TrainConfig config) : PromiseWorker(env), config_(std::move(config)) {}
+
+ protected:
+  void run() override { trainer_ = std::make_shared<train::Trainer>(config_); }
+  Napi::Value result(Napi::Env env) override { return TrainerWrap::wrap(env, trainer_); }
+
+ private:
+  train::TrainConfig config_;
+  std::shared_ptr<train::Trainer> trainer_;
+};
+
+/** Trainer.run: the steps on a worker thread, progress queued to the JS callback. */
+class RunTask : public Napi::AsyncProgressQueueWorker<train::ProgressReport> {
+ public:
+  RunTask(Napi::Env env, std::shared_ptr<train::Trainer> trainer, std::shared_ptr<train::BatchSource> source,
+          BusyLease trainerLease, BusyLease sourceLease, std::shared_ptr<std::atomic<bool>> cancel, int64_t steps,
+          int64_t reportEvery, Napi::Function onProgress)
+      : Napi::AsyncProgressQueueWorker<train::ProgressReport>(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        trainer_(std::move(trainer)),
+        source_(std::move(source)),
+        trainerLease_(std::move(trainerLease)),
+        sourceLease_(std::move(sourceLease)),
+        cancel_(std::move(cancel)),
+        steps_(steps),
+        reportEvery_(reportEvery) {
+    if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override {
+    try {
+      summary_ = trainer_->run(
+          *source_, steps_, reportEvery_, [&](const train::ProgressReport& report) { progress.Send(&report, 1); },
+          *cancel_);
+    } catch (...) {
+      failure_ = describeCurrentException();
+      failed_ = true;
+    }
+  }
+
+  void OnProgress(const train::ProgressReport* reports, size_t count) override {
+    if (onProgress_.IsEmpty() || callbackFailed_) return;
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    for (size_t i = 0; i < count; ++i) {
+      Napi::Object o = metricsToJs(env, reports[i].last);
+      o.Set("imagesPerSecond", reports[i].imagesPerSecond);
+      o.Set("stepsThisRun", static_cast<double>(reports[i].stepsThisRun));
+      try {
+        onProgress_.Call({o});
+      } catch (const Napi::Error& e) {
+        // A throwing callback stops the run; the Promise rejects with its error.
+        callbackError_ = Napi::Persistent(e.Value());
+        callbackFailed_ = true;
+        cancel_->store(true);
+        return;
+      }
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    trainerLease_.release();
+    sourceLease_.release();
+    if (callbackFailed_) {
+      deferred_.Reject(callbackError_.Value());
+      return;
+    }
+    if (failed_) {
+      deferred_.Reject(makeError(env, failure_).Value());
+      return;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("stepsRun", static_cast<double>(summary_.stepsRun));
+    o.Set("cancelled", summary_.cancelled);
+    o.Set("last", summary_.stepsRun > 0 ? Napi::Value(metricsToJs(env, summary_.last)) : env.Null());
+    o.Set("imagesPerSecond", summary_.imagesPerSecond);
+    o.Set("seconds", summary_.seconds);
+    o.Set("stepsCompleted", static_cast<double>(trainer_->stepsCompleted()));
+    deferred_.Resolve(o);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    trainerLease_.release();
+    sourceLease_.release();
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<train::Trainer> trainer_;
+  std::shared_ptr<train::BatchSource> source_;
+  BusyLease trainerLease_;
+  BusyLease sourceLease_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  int64_t steps_;
+  int64_t reportEvery_;
+  Napi::FunctionReference onProgress_;
+  Napi::ObjectReference callbackError_;
+  bool callbackFailed_ = false;
+  train::RunSummary summary_;
+  ErrorInfo failure_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+Napi::Function TrainerWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "Trainer",
+                                   {
+                                       InstanceMethod<&TrainerWrap::run>("run"),
+                                       InstanceMethod<&TrainerWrap::cancel>("cancel"),
+                                       InstanceMethod<&TrainerWrap::save>("save"),
+                                       InstanceMethod<&TrainerWrap::load>("load"),
+                                       InstanceMethod<&TrainerWrap::exportBackbone>("exportBackbone"),
+                                       InstanceMethod<&TrainerWrap::loadBackbone>("loadBackbone"),
+                                       InstanceAccessor<&TrainerWrap::stepsCompleted>("stepsCompleted"),
+                                       InstanceAccessor<&TrainerWrap::device>("device"),
+                                       InstanceAccessor<&TrainerWrap::busy>("busy"),
+                                   });
+  AddonData::of(env).trainerClass = Napi::Persistent(cls);
+  return cls;
+}
+
+Napi::Value TrainerWrap::create(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto* task = new CreateTask(env, toTrainConfig(env, args.Length() > 0 ? args[0] : env.Undefined()));
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+Napi::Object TrainerWrap::wrap(Napi::Env env, std::shared_ptr<train::Trainer> trainer) {
+  return AddonData::of(env).trainerClass.New({Napi::External<std::shared_ptr<train::Trainer>>::New(env, &trainer)});
+}
+
+TrainerWrap::TrainerWrap(const Napi::CallbackInfo& args) : Napi::ObjectWrap<TrainerWrap>(args) {
+  if (args.Length() != 1 || !args[0].IsExternal()) {
+    throwInvalidArg(args.Env(), "Trainer objects come from createTrainer(config)");
+  }
+  trainer_ = *args[0].As<Napi::External<std::shared_ptr<train::Trainer>>>().Data();
+}
+
+Napi::Value TrainerWrap::run(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    SourceWrap* source = SourceWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined());
+    if (args.Length() < 2 || !args[1].IsObject()) throwInvalidArg(env, "expected run(source, {steps, reportEvery?, onProgress?})");
+    Napi::Object o = args[1].As<Napi::Object>();
+    const double steps = o.Get("steps").IsNumber() ? o.Get("steps").As<Napi::Number>().DoubleValue() : -1;
+    if (steps < 0 || steps != static_cast<double>(static_cast<int64_t>(steps))) {
+      throwInvalidArg(env, "expected options.steps to be a non-negative integer");
+    }
+    int64_t reportEvery = 10;
+    if (o.Get("reportEvery").IsNumber()) reportEvery = o.Get("reportEvery").As<Napi::Number>().Int64Value();
+    if (reportEvery < 1) throwInvalidArg(env, "expected options.reportEvery to be >= 1");
+    Napi::Function onProgress;
+    if (o.Get("onProgress").IsFunction()) onProgress = o.Get("onProgress").As<Napi::Function>();
+    BusyLease trainerLease = BusyLease::acquire(env, busy_, "this Trainer");
+    BusyLease sourceLease = BusyLease::acquire(env, source->busy(), "this BatchSource");
+    cancel_->store(false);
+    auto* task = new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), cancel_,
+                             static_cast<int64_t>(steps), reportEvery, onProgress);
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+Napi::Value TrainerWrap::cancel(const Napi::CallbackInfo& args) {
+  cancel_->store(true);
+  return args.Env().Undefined();
+}
+
+Napi::Value TrainerWrap::save(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::string path = stringArg(args, 0, "path");
+    io::Metadata metadata = metadataArg(args, 1);
+    io::TensorMap extra = tensorsArg(args, 2);
+    auto* task = new SaveTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
+                              std::move(metadata), std::move(extra));
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+Napi::Value TrainerWrap::load(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto* task = new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), false);
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+Napi::Value TrainerWrap::loadBackbone(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto* task = new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), true);
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+Napi::Value TrainerWrap::exportBackbone(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::string path = stringArg(args, 0, "path");
+    auto* task = new ExportTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
+                                metadataArg(args, 1));
+    Napi::Promise promise = task->promise();
+    task->Queue();
+    return promise;
+  });
+}
+
+Napi::Value TrainerWrap::stepsCompleted(const Napi::CallbackInfo& args) {
+  return Napi::Number::New(args.Env(), static_cast<double>(trainer_->stepsCompleted()));
+}
+
+Napi::Value TrainerWrap::device(const Napi::CallbackInfo& args) {
+  return Napi::String::New(args.Env(), deviceName(trainer_->device()));
+}
+
+Napi::Value TrainerWrap::busy(const Napi::CallbackInfo& args) {
+  return Napi::Boolean::New(args.Env(), busy_->load());
+}
+
+}  // namespace imlm::bridge

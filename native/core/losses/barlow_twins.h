@@ -1,0 +1,52 @@
+// The Barlow Twins redundancy-reduction loss on one block, and its projector. The loss is a
+// pure function of the two normalised projections; the projector is an nn::Module (its
+// weights and BN statistics are part of the training state, names as in docs/formats.md).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/pimpl.h>
+
+namespace imlm::losses {
+
+enum class BarlowWeighting {
+  kKaku2021,  // λ·(on + off): the paper's code
+  kOriginal,  // on + λ·off: Zbontar et al. 2021
+};
+
+struct BarlowWeights {
+  double lambda = 5e-5;
+  double scale = 1.0 / 32.0;  // multiplies both sums
+  BarlowWeighting weighting = BarlowWeighting::kKaku2021;
+};
+
+/**
+ * z1, z2: N×H projections of the two views, each already batch-normalised (non-affine BN).
+ * c = z1ᵀ·z2 / N (H×H); on = Σ(c_jj − 1)²·scale; off = Σ_{j≠l} c_jl²·scale → scalar.
+ */
+at::Tensor barlowTwinsLoss(const at::Tensor& z1, const at::Tensor& z2, const BarlowWeights& weights);
+
+/**
+ * Linear(in, h1, no bias) → BN(h1) → ReLU → Linear(h1, h2, no bias) → BN(h2) → ReLU →
+ * Linear(h2, h3, no bias), registered as "projector", and BN(h3, affine=False) as "bn".
+ */
+class BarlowProjectorImpl : public torch::nn::Module {
+ public:
+  BarlowProjectorImpl(int64_t inDim, std::array<int64_t, 3> dims);
+
+  /** y: N×in → N×h3, not normalised. */
+  at::Tensor project(const at::Tensor& y) { return projector->forward(y); }
+  /** The non-affine BN applied to each view's projection before the cross-correlation. */
+  at::Tensor normalize(const at::Tensor& z) { return bn->forward(z); }
+
+  torch::nn::Sequential projector{nullptr};
+  torch::nn::BatchNorm1d bn{nullptr};
+};
+TORCH_MODULE(BarlowProjector);
+
+}  // namespace imlm::losses

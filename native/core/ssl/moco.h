@@ -1,0 +1,63 @@
+// MoCo v2 with an intermediate-layer term (Kaku et al. 2021): query and key encoders, the
+// queue, the Barlow Twins projectors, and one forward step in the order of docs/formats.md.
+// The optimiser step is the trainer's.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include <ATen/core/Generator.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "core/losses/barlow_twins.h"
+#include "core/models/resnet.h"
+#include "core/train/train_config.h"
+
+namespace imlm::ssl {
+
+struct StepLosses {
+  at::Tensor total;                  // scalar, with gradient
+  at::Tensor infoNce;                // scalar
+  std::array<at::Tensor, 4> blocks;  // scalars (zeros for loss none)
+  at::Tensor logits;                 // N×(1+K), detached
+};
+
+class MocoImpl : public torch::nn::Module {
+ public:
+  explicit MocoImpl(const train::TrainConfig& config);
+
+  /** Initialises every weight from `generator`, copies encoder_q into encoder_k, fills the queue. */
+  void initialize(at::Generator& generator);
+
+  /**
+   * Steps 1–5 of docs/formats.md: query forward, momentum update, key forward (no gradient,
+   * optional shuffle-BN emulation), InfoNCE against the queue, enqueue, block terms.
+   */
+  StepLosses forwardStep(const at::Tensor& queryImages, const at::Tensor& keyImages, double keyMomentum,
+                         at::Generator& generator);
+
+  /** p_k ← m·p_k + (1 − m)·p_q over parameters (not buffers), with fused multi-tensor ops. */
+  void momentumUpdate(double m);
+
+  /** Writes keys (N×D) into the queue at the pointer, wrapping around; any N. */
+  void enqueue(const at::Tensor& keys);
+
+  /** Copies encoder_q's parameters and buffers into encoder_k (start of training, --init). */
+  void syncKeyEncoder();
+
+  models::ResNet encoderQ{nullptr};
+  models::ResNet encoderK{nullptr};
+  at::Tensor queue;     // D×K
+  at::Tensor queuePtr;  // int64 [1]
+  std::array<losses::BarlowProjector, 4> projectors{nullptr, nullptr, nullptr, nullptr};
+
+ private:
+  models::EncoderOutput keyForward(const at::Tensor& keyImages, at::Generator& generator);
+
+  train::TrainConfig config_;
+};
+TORCH_MODULE(Moco);
+
+}  // namespace imlm::ssl

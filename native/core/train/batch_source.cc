@@ -1,0 +1,141 @@
+#include "core/train/batch_source.h"
+
+#include <ATen/Functions.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/core/Generator.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "core/errors.h"
+
+namespace imlm::train {
+namespace {
+
+/** A generator for (seed, stream, index): independent streams without shared state. */
+at::Generator generatorFor(uint64_t seed, uint64_t stream, int64_t index) {
+  // splitmix64 of the three, so neighbouring steps get unrelated seeds.
+  uint64_t z = seed ^ (stream * 0x9E3779B97F4A7C15ULL) ^ (static_cast<uint64_t>(index) * 0xBF58476D1CE4E5B9ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return at::make_generator<at::CPUGeneratorImpl>(z);
+}
+
+constexpr uint64_t kEpochStream = 1;    // permutation of epoch e
+constexpr uint64_t kAugmentStream = 2;  // augmentation of step t
+
+/**
+ * Two-view light augmentation, batched: per sample a random scale s ∈ [0.5, 1] of the side
+ * (area ∈ [0.25, 1]), a random centre inside the image, a horizontal flip with p = 0.5 — one
+ * affine grid_sample — then a brightness factor in [0.6, 1.4], clamped to [0, 1].
+ */
+at::Tensor augment(const at::Tensor& images, int64_t outputSize, at::Generator& generator) {
+  const int64_t n = images.size(0);
+  const auto opts = images.options();
+  at::Tensor scale = at::empty({n}, opts).uniform_(0.5, 1.0, generator);
+  at::Tensor tx = (at::empty({n}, opts).uniform_(-1.0, 1.0, generator)) * (1 - scale);
+  at::Tensor ty = (at::empty({n}, opts).uniform_(-1.0, 1.0, generator)) * (1 - scale);
+  at::Tensor flip = 1.0 - 2.0 * (at::empty({n}, opts).uniform_(0.0, 1.0, generator) < 0.5).to(opts.dtype());
+  at::Tensor zero = at::zeros({n}, opts);
+  at::Tensor theta = at::stack({at::stack({scale * flip, zero, tx}, 1), at::stack({zero, scale, ty}, 1)}, 1);
+  at::Tensor grid = at::affine_grid_generator(theta, {n, images.size(1), outputSize, outputSize}, /*align_corners=*/false);
+  at::Tensor out = at::grid_sampler(images, grid, /*interpolation_mode=*/0, /*padding_mode=*/0, /*align_corners=*/false);
+  at::Tensor brightness = at::empty({n, 1, 1, 1}, opts).uniform_(0.6, 1.4, generator);
+  return (out * brightness).clamp_(0.0, 1.0);
+}
+
+class TensorSource : public BatchSource {
+ public:
+  TensorSource(at::Tensor images, int64_t batchSize, int64_t outputSize, uint64_t seed)
+      : images_(std::move(images)), batchSize_(batchSize), outputSize_(outputSize), seed_(seed) {
+    if (images_.dim() != 4) {
+      throw Error(ErrorCode::kInvalidArgument, "expected images of shape [M, C, H, W] but received " +
+                                                   std::to_string(images_.dim()) + " dimensions");
+    }
+    if (images_.size(0) < batchSize_) {
+      throw Error(ErrorCode::kInvalidArgument, "the data set has " + std::to_string(images_.size(0)) +
+                                                   " images, fewer than one batch of " + std::to_string(batchSize_));
+    }
+    if (images_.scalar_type() != at::kByte && images_.scalar_type() != at::kFloat) {
+      throw Error(ErrorCode::kInvalidArgument, "expected uint8 or float32 images");
+    }
+  }
+
+  ViewBatch batch(int64_t step) override {
+    const int64_t perEpoch = images_.size(0) / batchSize_;  // drop_last
+    const int64_t epoch = step / perEpoch;
+    if (epoch != epoch_) {
+      at::Generator g = generatorFor(seed_, kEpochStream, epoch);
+      order_ = at::randperm(images_.size(0), g, at::TensorOptions().dtype(at::kLong));
+      epoch_ = epoch;
+    }
+    const int64_t first = (step % perEpoch) * batchSize_;
+    at::Tensor index = order_.slice(0, first, first + batchSize_);
+    at::Tensor batch = images_.index_select(0, index).to(at::kFloat);
+    if (images_.scalar_type() == at::kByte) batch.div_(255.0);
+    at::Generator g = generatorFor(seed_, kAugmentStream, step);
+    at::Tensor query = augment(batch, outputSize_, g);
+    at::Tensor key = augment(batch, outputSize_, g);
+    return {query, key};
+  }
+
+  std::string describe() const override {
+    return "in-memory images (" + std::to_string(images_.size(0)) + ")";
+  }
+
+ private:
+  at::Tensor images_;
+  int64_t batchSize_;
+  int64_t outputSize_;
+  uint64_t seed_;
+  at::Tensor order_;  // permutation of epoch_ (cached: consecutive steps share it)
+  int64_t epoch_ = -1;
+};
+
+class FixedBatchesSource : public BatchSource {
+ public:
+  FixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep)
+      : queries_(std::move(queries)), keys_(std::move(keys)), firstStep_(firstStep) {
+    if (queries_.dim() != 5 || !queries_.sizes().equals(keys_.sizes())) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "expected q and k of the same shape [S, N, C, H, W]");
+    }
+  }
+  ViewBatch batch(int64_t step) override {
+    const int64_t i = step - firstStep_;
+    if (i < 0 || i >= queries_.size(0)) {
+      throw Error(ErrorCode::kInvalidArgument, "no fixed batch for step " + std::to_string(step));
+    }
+    return {queries_[i].to(at::kFloat), keys_[i].to(at::kFloat)};
+  }
+  int64_t endStep() const override { return firstStep_ + queries_.size(0); }
+  std::string describe() const override { return std::to_string(queries_.size(0)) + " fixed batches"; }
+
+ private:
+  at::Tensor queries_;
+  at::Tensor keys_;
+  int64_t firstStep_;
+};
+
+}  // namespace
+
+std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, int64_t outputSize,
+                                              uint64_t seed) {
+  return std::make_unique<TensorSource>(std::move(images), batchSize, outputSize, seed);
+}
+
+std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t imageSize,
+                                                 int64_t batchSize, uint64_t seed) {
+  // Smooth random images: low-resolution noise upsampled, so crops of one image resemble each
+  // other more than they resemble other images.
+  at::Generator generator = generatorFor(seed, /*stream=*/0, /*index=*/0);
+  const int64_t coarse = std::max<int64_t>(2, imageSize / 4);
+  at::Tensor noise = at::rand({poolSize, channels, coarse, coarse}, generator, at::TensorOptions().dtype(at::kFloat));
+  at::Tensor images = at::upsample_bilinear2d(noise, {imageSize, imageSize}, /*align_corners=*/false);
+  return std::make_unique<TensorSource>(images.contiguous(), batchSize, imageSize, seed);
+}
+
+std::unique_ptr<BatchSource> makeFixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep) {
+  return std::make_unique<FixedBatchesSource>(std::move(queries), std::move(keys), firstStep);
+}
+
+}  // namespace imlm::train

@@ -1,0 +1,54 @@
+// Where the trainer's view pairs come from. A source is pulled by the trainer on its worker
+// thread, one batch per step; the datasets issue adds the on-disk store and the full
+// augmentation pipeline behind the same interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+namespace imlm::train {
+
+struct ViewBatch {
+  at::Tensor query;  // N×C×H×W float32 in [0, 1]
+  at::Tensor key;    // N×C×H×W float32 in [0, 1]
+};
+
+/**
+ * Sources are pure functions of the global step index (and their seed): the batch of step t is
+ * the same whether or not the run was interrupted and resumed before t, so resuming needs no
+ * data-loader state in the checkpoint.
+ */
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  /** The views for global step `step` (0-based: the number of steps completed before it). */
+  virtual ViewBatch batch(int64_t step) = 0;
+  /** The first step this source cannot serve, or -1 if it never runs out. */
+  virtual int64_t endStep() const { return -1; }
+  virtual std::string describe() const = 0;
+};
+
+/**
+ * Images held in memory (uint8 0..255 or float 0..1, M×C×H×W). Epoch e visits the images in
+ * a permutation drawn from (seed, e), dropping the last incomplete batch; each batch gets two
+ * independently augmented views (random resized crop of scale [0.5, 1] + horizontal flip as one
+ * affine resampling, and a brightness factor in [0.6, 1.4]) drawn from (seed, step).
+ */
+std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, int64_t outputSize,
+                                              uint64_t seed);
+
+/**
+ * A built-in synthetic data set: `poolSize` random smooth images (drawn once from `seed`),
+ * served through the same augmentation as makeTensorSource. The task is learnable (tell the
+ * images apart), so the loss falls.
+ */
+std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t imageSize,
+                                                 int64_t batchSize, uint64_t seed);
+
+/** Fixed pre-augmented batches q, k: S×N×C×H×W; step firstStep + i gets batch i (replay). */
+std::unique_ptr<BatchSource> makeFixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep);
+
+}  // namespace imlm::train

@@ -1,0 +1,243 @@
+#include "core/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Functions.h>
+#include <ATen/TensorOperators.h>
+
+#include "core/errors.h"
+#include "core/losses/info_nce.h"
+#include "core/optim/schedules.h"
+#include "core/tensor_io.h"
+
+namespace imlm::train {
+namespace {
+
+constexpr const char* kMomentumPrefix = "optimizer.momentum_buffer.";
+
+std::string shapeString(at::IntArrayRef shape) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+std::string describeTensor(const at::Tensor& t) {
+  return shapeString(t.sizes()) + " " + c10::toString(t.scalar_type());
+}
+
+[[noreturn]] void badState(const std::string& origin, const std::string& what) {
+  throw Error(ErrorCode::kFormat, origin + ": " + what);
+}
+
+/** Checks a stored tensor against the one it will replace; NaN/Inf in weights is refused. */
+void checkCompatible(const std::string& origin, const std::string& name, const at::Tensor& expected,
+                     const at::Tensor& found) {
+  if (!found.sizes().equals(expected.sizes()) || found.scalar_type() != expected.scalar_type()) {
+    badState(origin, "tensor '" + name + "' should be " + describeTensor(expected) + " for this configuration but is " +
+                         describeTensor(found) + " (a checkpoint of another architecture or configuration?)");
+  }
+  if (at::isFloatingType(found.scalar_type()) && !at::isfinite(found).all().item<bool>()) {
+    badState(origin, "tensor '" + name + "' holds NaN or infinite values");
+  }
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig config)
+    : config_(std::move(config)),
+      device_(resolveDevice(config_.device)),
+      generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
+  models::checkArch(config_.backbone.arch);
+  model_ = ssl::Moco(config_);
+  model_->initialize(generator_);
+  model_->to(device_);
+  std::vector<std::pair<std::string, at::Tensor>> trainable;
+  for (const auto& item : model_->named_parameters()) {
+    if (item.value().requires_grad()) trainable.emplace_back(item.key(), item.value());
+  }
+  optim::SgdOptions sgd;
+  sgd.momentum = config_.optimizer.momentum;
+  sgd.weightDecay = config_.optimizer.weightDecay;
+  sgd.nesterov = config_.optimizer.nesterov;
+  optimizer_ = std::make_unique<optim::Sgd>(std::move(trainable), sgd);
+}
+
+StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyImages) {
+  const double m = optim::keyMomentumAt(config_, stepsCompleted_);
+  const double lr = optim::learningRateAt(config_.optimizer, config_.totalSteps, stepsCompleted_);
+  model_->train();
+  at::Tensor q = queryImages.to(device_, at::kFloat, /*non_blocking=*/true);
+  at::Tensor k = keyImages.to(device_, at::kFloat, /*non_blocking=*/true);
+  ssl::StepLosses losses = model_->forwardStep(q, k, m, generator_);
+
+  StepMetrics metrics;
+  metrics.loss = losses.total.item<double>();
+  if (!std::isfinite(metrics.loss)) {
+    throw Error(ErrorCode::kNonFinite,
+                std::string("the loss became ") + (std::isnan(metrics.loss) ? "NaN" : "infinite") + " at step " +
+                    std::to_string(stepsCompleted_ + 1) +
+                    "; training stopped before the optimiser step (the last saved checkpoint is intact). "
+                    "Lower the learning rate or enable gradient clipping.");
+  }
+  optimizer_->zeroGrad();
+  losses.total.backward();
+  if (config_.optimizer.gradClip > 0) optimizer_->clipGradNorm(config_.optimizer.gradClip);
+  optimizer_->step(lr);
+  ++stepsCompleted_;
+
+  metrics.step = stepsCompleted_;
+  metrics.infoNce = losses.infoNce.item<double>();
+  for (size_t i = 0; i < 4; ++i) metrics.blocks[i] = losses.blocks[i].item<double>();
+  metrics.top1 = losses::topKAccuracy(losses.logits, 1);
+  metrics.top5 = losses::topKAccuracy(losses.logits, 5);
+  metrics.lr = lr;
+  metrics.keyMomentum = m;
+  return metrics;
+}
+
+RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+                        const std::atomic<bool>& cancel) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto intervalStart = start;
+  int64_t intervalImages = 0;
+  int64_t totalImages = 0;
+  RunSummary summary;
+  for (int64_t i = 0; i < steps; ++i) {
+    if (cancel.load()) {
+      summary.cancelled = true;
+      break;
+    }
+    if (source.endStep() >= 0 && stepsCompleted_ >= source.endStep()) break;
+    ViewBatch batch = source.batch(stepsCompleted_);
+    summary.last = step(batch.query, batch.key);
+    ++summary.stepsRun;
+    intervalImages += batch.query.size(0);
+    totalImages += batch.query.size(0);
+    const bool lastStep = i + 1 == steps;
+    if (progress && reportEvery > 0 && ((i + 1) % reportEvery == 0 || lastStep)) {
+      const auto now = Clock::now();
+      const double seconds = std::chrono::duration<double>(now - intervalStart).count();
+      progress({summary.last, seconds > 0 ? static_cast<double>(intervalImages) / seconds : 0.0, summary.stepsRun});
+      intervalStart = now;
+      intervalImages = 0;
+    }
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  summary.imagesPerSecond = summary.seconds > 0 ? static_cast<double>(totalImages) / summary.seconds : 0.0;
+  return summary;
+}
+
+io::TensorMap Trainer::state() const {
+  io::TensorMap out;
+  for (const auto& item : model_->named_parameters()) out[item.key()] = item.value().detach();
+  for (const auto& item : model_->named_buffers()) out[item.key()] = item.value().detach();
+  for (const auto& [name, buffer] : optimizer_->momentumBuffers()) out[kMomentumPrefix + name] = buffer;
+  out["step"] = at::scalar_tensor(stepsCompleted_.load(), at::TensorOptions().dtype(at::kLong));
+  out["rng.cpu"] = generator_.get_state();
+  return out;
+}
+
+void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
+  at::NoGradGuard noGrad;
+  io::TensorMap own;
+  for (const auto& item : model_->named_parameters()) own[item.key()] = item.value();
+  for (const auto& item : model_->named_buffers()) own[item.key()] = item.value();
+  // Validate everything before changing anything: a bad file leaves the trainer as it was.
+  std::vector<std::string> missing;
+  for (const auto& [name, tensor] : own) {
+    auto it = state.find(name);
+    if (it == state.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    checkCompatible(origin, name, tensor, it->second);
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (size_t i = 0; i < missing.size() && i < 5; ++i) list += (i ? ", " : "") + missing[i];
+    badState(origin, std::to_string(missing.size()) + " tensor(s) this configuration needs are missing: " + list +
+                         (missing.size() > 5 ? ", ..." : "") + " (a checkpoint of another architecture or loss?)");
+  }
+  std::map<std::string, at::Tensor> trainable;
+  for (const auto& [name, p] : optimizer_->params()) trainable[name] = p;
+  for (const auto& [name, tensor] : state) {
+    if (own.count(name) || name == "step" || name == "rng.cpu") continue;
+    if (name.rfind(kMomentumPrefix, 0) == 0) {
+      const std::string param = name.substr(std::string(kMomentumPrefix).size());
+      auto it = trainable.find(param);
+      if (it == trainable.end()) badState(origin, "tensor '" + name + "' belongs to no trainable parameter");
+      checkCompatible(origin, name, it->second, tensor);
+      continue;
+    }
+    badState(origin, "unexpected tensor '" + name + "' (saved with another configuration?)");
+  }
+  auto step = state.find("step");
+  if (step != state.end() && (step->second.numel() != 1 || step->second.scalar_type() != at::kLong)) {
+    badState(origin, "tensor 'step' should be one int64 but is " + describeTensor(step->second));
+  }
+  auto rng = state.find("rng.cpu");
+  if (rng != state.end() && (rng->second.scalar_type() != at::kByte || rng->second.dim() != 1)) {
+    badState(origin, "tensor 'rng.cpu' should be a 1-d uint8 generator state but is " + describeTensor(rng->second));
+  }
+
+  for (auto& [name, tensor] : own) tensor.copy_(state.at(name));
+  optimizer_->momentumBuffers().clear();
+  for (const auto& [name, tensor] : state) {
+    if (name.rfind(kMomentumPrefix, 0) != 0) continue;
+    const std::string param = name.substr(std::string(kMomentumPrefix).size());
+    optimizer_->momentumBuffers()[param] = tensor.to(trainable[param].device()).clone();
+  }
+  stepsCompleted_ = step != state.end() ? step->second.item<int64_t>() : 0;
+  if (rng != state.end()) {
+    try {
+      generator_.set_state(rng->second);
+    } catch (const c10::Error& e) {
+      badState(origin, std::string("tensor 'rng.cpu' is not a valid generator state: ") + e.what_without_backtrace());
+    }
+  }
+}
+
+io::TensorMap Trainer::backbone() const {
+  io::TensorMap out;
+  for (const auto& item : model_->encoderQ->named_parameters()) {
+    if (item.key().rfind("fc.", 0) != 0) out[item.key()] = item.value().detach();
+  }
+  for (const auto& item : model_->encoderQ->named_buffers()) {
+    if (item.key().rfind("fc.", 0) != 0) out[item.key()] = item.value().detach();
+  }
+  return out;
+}
+
+void Trainer::loadBackbone(const io::TensorMap& weights, const std::string& origin) {
+  at::NoGradGuard noGrad;
+  io::TensorMap own = backbone();
+  std::vector<std::string> missing;
+  for (const auto& [name, tensor] : own) {
+    auto it = weights.find(name);
+    if (it == weights.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    checkCompatible(origin, name, tensor, it->second);
+  }
+  if (!missing.empty()) {
+    badState(origin, std::to_string(missing.size()) + " backbone tensor(s) are missing, e.g. '" + missing.front() +
+                         "' (expected torchvision names such as conv1.weight, layer1.0.bn1.running_mean)");
+  }
+  for (const auto& [name, tensor] : weights) {
+    if (!own.count(name) && name.rfind("fc.", 0) != 0) {
+      badState(origin, "unexpected tensor '" + name + "' (not part of a torchvision " + config_.backbone.arch + ")");
+    }
+  }
+  // `own` holds views of encoder_q's tensors: copying into them writes the model.
+  for (auto& [name, tensor] : own) tensor.copy_(weights.at(name));
+  model_->syncKeyEncoder();
+}
+
+}  // namespace imlm::train

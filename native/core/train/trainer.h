@@ -1,0 +1,89 @@
+// The training engine: a MoCo model, its optimiser and generator, stepping through batches
+// on the calling (worker) thread. The bridge runs `run` in a libuv worker and forwards the
+// progress callback to JavaScript; the trainer itself knows nothing of N-API.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <ATen/core/Generator.h>
+#include <c10/core/Device.h>
+
+#include "core/io/safetensors.h"
+#include "core/optim/sgd.h"
+#include "core/ssl/moco.h"
+#include "core/train/batch_source.h"
+#include "core/train/train_config.h"
+
+namespace imlm::train {
+
+struct StepMetrics {
+  int64_t step = 0;  // steps completed after this one
+  double loss = 0;
+  double infoNce = 0;
+  std::array<double, 4> blocks{};
+  double top1 = 0;
+  double top5 = 0;
+  double lr = 0;
+  double keyMomentum = 0;
+};
+
+struct ProgressReport {
+  StepMetrics last;             // the most recent step
+  double imagesPerSecond = 0;   // since the previous report
+  int64_t stepsThisRun = 0;
+};
+
+struct RunSummary {
+  int64_t stepsRun = 0;
+  bool cancelled = false;
+  StepMetrics last;
+  double imagesPerSecond = 0;  // over the whole run
+  double seconds = 0;
+};
+
+using ProgressFn = std::function<void(const ProgressReport&)>;
+
+class Trainer {
+ public:
+  /** Builds and initialises the model on the configured device from config.seed. */
+  explicit Trainer(TrainConfig config);
+
+  /** One step on a pair of views (moved to the trainer's device). Throws kNonFinite on NaN/Inf loss. */
+  StepMetrics step(const at::Tensor& queryImages, const at::Tensor& keyImages);
+
+  /**
+   * Runs up to `steps` steps from `source` (fewer if it runs out), calling `progress` every
+   * `reportEvery` steps and after the last. `cancel` is checked between steps.
+   */
+  RunSummary run(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+                 const std::atomic<bool>& cancel);
+
+  /** The whole training state with the names of docs/formats.md. */
+  io::TensorMap state() const;
+  /** Replaces the state; `origin` (a file name) appears in errors. Optimiser buffers are optional. */
+  void loadState(const io::TensorMap& state, const std::string& origin);
+
+  /** encoder_q's backbone with torchvision names (no head), for export. */
+  io::TensorMap backbone() const;
+  /** Loads torchvision-named weights into both encoders (the head is left as it is). */
+  void loadBackbone(const io::TensorMap& weights, const std::string& origin);
+
+  int64_t stepsCompleted() const { return stepsCompleted_; }
+  const TrainConfig& config() const { return config_; }
+  const c10::Device& device() const { return device_; }
+
+ private:
+  TrainConfig config_;
+  c10::Device device_;
+  at::Generator generator_;
+  ssl::Moco model_{nullptr};
+  std::unique_ptr<optim::Sgd> optimizer_;
+  std::atomic<int64_t> stepsCompleted_{0};  // read by the JS thread while a run goes on
+};
+
+}  // namespace imlm::train
