@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'ERR_IO' // a file could not be read or written
   | 'ERR_FORMAT' // a file's content is not what it must be
   | 'ERR_CANCELLED' // work stopped because the caller asked
+  | 'ERR_NON_FINITE' // a loss became NaN or infinite (training stops, the last checkpoint stays)
+  | 'ERR_BUSY' // an object is already running an operation
   | 'ERR_NATIVE_LOAD' // the native addon is missing or does not load
   | 'ERR_NOT_AVAILABLE' // a feature that this version does not have yet
   | 'ERR_INTERNAL'; // a bug in imlm-native

@@ -59,9 +59,65 @@ export interface NativeInfo {
   build: { type: string; system: string; napiVersion: number };
 }
 
+/** Metrics of one training step (docs/formats.md, "One training step"). */
+export interface StepMetrics {
+  /** Steps completed after this one. */
+  step: number;
+  loss: number;
+  infoNce: number;
+  /** The four block terms (already weighted), zeros for loss 'none'. */
+  blocks: [number, number, number, number];
+  /** Fraction of queries whose positive key ranks first / in the top 5 of 1 + K logits. */
+  top1: number;
+  top5: number;
+  lr: number;
+  keyMomentum: number;
+}
+
+export interface NativeProgress extends StepMetrics {
+  /** Throughput since the previous report. */
+  imagesPerSecond: number;
+  stepsThisRun: number;
+}
+
+export interface NativeRunSummary {
+  stepsRun: number;
+  cancelled: boolean;
+  last: StepMetrics | null;
+  imagesPerSecond: number;
+  seconds: number;
+  stepsCompleted: number;
+}
+
+/** A source of view pairs for a Trainer (opaque). */
+export interface NativeBatchSource {
+  describe(): string;
+}
+
+export interface NativeTrainer {
+  readonly stepsCompleted: number;
+  readonly device: string;
+  readonly busy: boolean;
+  run(
+    source: NativeBatchSource,
+    options: { steps: number; reportEvery?: number; onProgress?: (p: NativeProgress) => void },
+  ): Promise<NativeRunSummary>;
+  cancel(): void;
+  save(path: string, metadata?: Record<string, string>, extra?: Record<string, NativeTensor>): Promise<void>;
+  load(path: string): Promise<void>;
+  exportBackbone(path: string, metadata?: Record<string, string>): Promise<void>;
+  loadBackbone(path: string): Promise<void>;
+}
+
 export interface NativeBinding {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
+  createTrainer(config: object): Promise<NativeTrainer>;
+  syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number }): NativeBatchSource;
+  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number }): NativeBatchSource;
+  fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number): NativeBatchSource;
+  readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
+  writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
   setErrorClass(errorClass: typeof ImlmError): void;
   liveTensorCount(): number;
 }

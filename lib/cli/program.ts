@@ -4,6 +4,7 @@ import { packageVersion } from '../version';
 import { registerInfo } from './info-command';
 import { registerDoctor } from './doctor-command';
 import { registerTrain } from './train-command';
+import { registerReplay } from './replay-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run `imlm-native --help` for usage)')
     .configureHelp({ sortSubcommands: false });
   registerTrain(program);
+  registerReplay(program);
   registerInfo(program);
   registerDoctor(program);
   return program;

@@ -146,6 +146,9 @@ train::TrainConfig toTrainConfig(Napi::Env env, const Napi::Value& value) {
   c.channelsLast = f.boolean("channelsLast");
   c.cudnnBenchmark = f.boolean("cudnnBenchmark");
   c.seed = static_cast<uint64_t>(f.integer("seed"));
+  // Optional (configurations written before it existed lack it): 0 = one thread per core.
+  Napi::Object object = value.As<Napi::Object>();
+  if (object.Has("threads") && !object.Get("threads").IsUndefined()) c.threads = f.integer("threads");
 
   Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
   c.json = json.Get("stringify").As<Napi::Function>().Call(json, {value}).As<Napi::String>().Utf8Value();

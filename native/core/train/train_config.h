@@ -52,6 +52,7 @@ struct TrainConfig {
   Precision precision = Precision::kFp32;
   bool channelsLast = false;
   bool cudnnBenchmark = false;
+  int64_t threads = 0;  // intra-op CPU threads for training; 0: one per core
   uint64_t seed = 0;
 
   /** The configuration as JSON, exactly as TypeScript handed it over (stored in checkpoints). */

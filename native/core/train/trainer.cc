@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
+#include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Functions.h>
+#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 
 #include "core/errors.h"
@@ -28,6 +30,23 @@ std::string shapeString(at::IntArrayRef shape) {
 
 std::string describeTensor(const at::Tensor& t) {
   return shapeString(t.sizes()) + " " + c10::toString(t.scalar_type());
+}
+
+/** Puts every 4-d parameter (conv weights) in channels-last layout; gradients follow. */
+void toChannelsLast(torch::nn::Module& module) {
+  at::NoGradGuard noGrad;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
+/**
+ * Intra-op threads are per calling thread in OpenMP builds, and runs happen on whichever libuv
+ * worker picks them up: set them at the start of every run.
+ */
+void useThreads(int64_t requested) {
+  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  at::set_num_threads(static_cast<int>(requested > 0 ? requested : cores));
 }
 
 [[noreturn]] void badState(const std::string& origin, const std::string& what) {
@@ -56,6 +75,7 @@ Trainer::Trainer(TrainConfig config)
   model_ = ssl::Moco(config_);
   model_->initialize(generator_);
   model_->to(device_);
+  if (config_.channelsLast) toChannelsLast(*model_);
   std::vector<std::pair<std::string, at::Tensor>> trainable;
   for (const auto& item : model_->named_parameters()) {
     if (item.value().requires_grad()) trainable.emplace_back(item.key(), item.value());
@@ -71,8 +91,9 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
   const double m = optim::keyMomentumAt(config_, stepsCompleted_);
   const double lr = optim::learningRateAt(config_.optimizer, config_.totalSteps, stepsCompleted_);
   model_->train();
-  at::Tensor q = queryImages.to(device_, at::kFloat, /*non_blocking=*/true);
-  at::Tensor k = keyImages.to(device_, at::kFloat, /*non_blocking=*/true);
+  const auto layout = config_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  at::Tensor q = queryImages.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
+  at::Tensor k = keyImages.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
   ssl::StepLosses losses = model_->forwardStep(q, k, m, generator_);
 
   StepMetrics metrics;
@@ -108,6 +129,7 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
   int64_t intervalImages = 0;
   int64_t totalImages = 0;
   RunSummary summary;
+  if (device_.is_cpu()) useThreads(config_.threads);
   for (int64_t i = 0; i < steps; ++i) {
     if (cancel.load()) {
       summary.cancelled = true;

@@ -1,0 +1,43 @@
+/**
+ * Progress display for long commands: a cli-progress bar on a terminal, one line per report
+ * otherwise (CI logs, pipes), so progress is visible either way.
+ */
+import cliProgress from 'cli-progress';
+
+export interface ProgressLine {
+  value: number;
+  fields: Record<string, string>;
+}
+
+export class ProgressDisplay {
+  private readonly bar: cliProgress.SingleBar | null;
+  private started = false;
+
+  constructor(
+    private readonly total: number,
+    private readonly format: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.bar = stream.isTTY
+      ? new cliProgress.SingleBar(
+          { format, stream, hideCursor: true, etaBuffer: 20, fps: 5 },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  }
+
+  update(line: ProgressLine): void {
+    if (this.bar) {
+      if (!this.started) this.bar.start(this.total, line.value, line.fields);
+      else this.bar.update(line.value, line.fields);
+      this.started = true;
+      return;
+    }
+    const fields = Object.entries(line.fields).map(([k, v]) => `${k} ${v}`).join(' | ');
+    this.stream.write(`${line.value}/${this.total} | ${fields}\n`);
+  }
+
+  stop(): void {
+    if (this.bar && this.started) this.bar.stop();
+  }
+}

@@ -1,0 +1,26 @@
+/** Reading and writing safetensors files (docs/formats.md) as JS Tensors, off the JS thread. */
+import { native, type NativeTensor } from './native';
+
+export interface SafetensorsContent {
+  tensors: Record<string, NativeTensor>;
+  metadata: Record<string, string>;
+}
+
+/** Reads a whole file; ERR_IO if it cannot be read, ERR_FORMAT (naming file and tensor) if corrupt. */
+export function readSafetensors(path: string): Promise<SafetensorsContent> {
+  return native().readSafetensors(path);
+}
+
+/** Writes atomically: a failure or crash leaves the previous file at `path` intact. */
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, NativeTensor>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  return native().writeSafetensors(path, tensors, metadata);
+}
+
+/** Disposes every tensor of a file's content. */
+export function disposeAll(content: SafetensorsContent): void {
+  for (const t of Object.values(content.tensors)) t.dispose();
+}

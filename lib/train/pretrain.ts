@@ -1,0 +1,146 @@
+/**
+ * A pre-training run in a run folder: config.json, metrics.jsonl (one line per progress
+ * report), checkpoints/last.safetensors (written atomically every `checkpointEvery` steps and
+ * at the end), backbone.safetensors (torchvision names) at the end. Resumable: the same
+ * folder with `resume: true` continues from the last checkpoint and gives the same losses as
+ * an uninterrupted run.
+ */
+import { createWriteStream, existsSync, promises as fs } from 'fs';
+import path from 'path';
+import { writeJsonAtomic } from '../atomic-write';
+import { checkTrainConfig, type TrainConfig } from '../config/train-config';
+import { ImlmError, isImlmError } from '../errors';
+import { Trainer, type BatchSource, type Progress, type StepMetrics } from './trainer';
+
+export interface PretrainOptions {
+  /** The resolved configuration (ignored on resume: the run folder's config.json is used). */
+  config: TrainConfig;
+  source: BatchSource;
+  /** The run folder; created if missing. */
+  outDir: string;
+  /** Train until this many steps are completed (default config.totalSteps). */
+  steps?: number;
+  /** Continue from outDir/checkpoints/last.safetensors. */
+  resume?: boolean;
+  /** Save a checkpoint every this many steps (default: a tenth of the run, at least 1). */
+  checkpointEvery?: number;
+  /** Progress every this many steps (default 10). */
+  reportEvery?: number;
+  onProgress?: (progress: Progress) => void;
+  /** Aborting finishes the current step, saves a checkpoint and resolves with cancelled: true. */
+  signal?: AbortSignal;
+  /** torchvision-named weights to start both encoders from (ignored on resume). */
+  init?: string;
+}
+
+export interface PretrainResult {
+  stepsCompleted: number;
+  cancelled: boolean;
+  last: StepMetrics | null;
+  checkpoint: string;
+  backbone: string | null;
+  imagesPerSecond: number;
+}
+
+export function runPaths(outDir: string) {
+  return {
+    config: path.join(outDir, 'config.json'),
+    metrics: path.join(outDir, 'metrics.jsonl'),
+    checkpoints: path.join(outDir, 'checkpoints'),
+    last: path.join(outDir, 'checkpoints', 'last.safetensors'),
+    backbone: path.join(outDir, 'backbone.safetensors'),
+  };
+}
+
+/** Keeps only the metrics lines of steps the checkpoint holds (a crash may have left later ones). */
+async function trimMetrics(file: string, upToStep: number): Promise<void> {
+  if (!existsSync(file)) return;
+  const lines = (await fs.readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const kept = lines.filter((l) => {
+    try {
+      return (JSON.parse(l) as { step: number }).step <= upToStep;
+    } catch {
+      return false;
+    }
+  });
+  await fs.writeFile(file, kept.map((l) => l + '\n').join(''));
+}
+
+export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
+  const paths = runPaths(options.outDir);
+  await fs.mkdir(paths.checkpoints, { recursive: true });
+  let config: TrainConfig;
+  if (options.resume) {
+    if (!existsSync(paths.last)) {
+      throw new ImlmError(`cannot resume: ${paths.last} does not exist; start a new run without --resume`, 'ERR_INVALID_ARG');
+    }
+    config = checkTrainConfig(JSON.parse(await fs.readFile(paths.config, 'utf8')));
+  } else {
+    if (existsSync(paths.last)) {
+      throw new ImlmError(
+        `the run folder ${options.outDir} already holds a checkpoint; pass --resume to continue it or choose another --out`,
+        'ERR_INVALID_ARG',
+      );
+    }
+    config = checkTrainConfig(options.config);
+    await writeJsonAtomic(paths.config, config);
+  }
+  const target = options.steps ?? config.totalSteps;
+  const trainer = await Trainer.create(config);
+  if (options.resume) {
+    await trainer.load(paths.last);
+    await trimMetrics(paths.metrics, trainer.stepsCompleted);
+  } else if (options.init) {
+    await trainer.loadBackbone(options.init);
+  }
+  const checkpointEvery = Math.max(1, options.checkpointEvery ?? Math.ceil(target / 10));
+  const metrics = createWriteStream(paths.metrics, { flags: 'a' });
+  let last: StepMetrics | null = null;
+  let cancelled = false;
+  let images = 0;
+  let seconds = 0;
+  try {
+    while (trainer.stepsCompleted < target && !cancelled) {
+      const chunk = Math.min(checkpointEvery, target - trainer.stepsCompleted);
+      let summary;
+      try {
+        summary = await trainer.run(options.source, {
+          steps: chunk,
+          reportEvery: options.reportEvery ?? 10,
+          signal: options.signal,
+          onProgress: (p) => {
+            metrics.write(JSON.stringify({ ...p, time: new Date().toISOString() }) + '\n');
+            options.onProgress?.(p);
+          },
+        });
+      } catch (error) {
+        if (isImlmError(error) && error.code === 'ERR_NON_FINITE') {
+          const kept = existsSync(paths.last) ? `the last good checkpoint is ${paths.last}` : 'no checkpoint had been written yet';
+          throw new ImlmError(`${error.message} (${kept})`, 'ERR_NON_FINITE', { cause: error });
+        }
+        throw error;
+      }
+      last = summary.last ?? last;
+      cancelled = summary.cancelled;
+      images += summary.imagesPerSecond * summary.seconds;
+      seconds += summary.seconds;
+      if (summary.stepsRun === 0 && !cancelled) break; // the source ran out
+      await trainer.save(paths.last);
+    }
+  } finally {
+    await new Promise<void>((resolve) => metrics.end(resolve));
+  }
+  let backbone: string | null = null;
+  if (!cancelled) {
+    await trainer.exportBackbone(paths.backbone);
+    backbone = paths.backbone;
+  }
+  return {
+    stepsCompleted: trainer.stepsCompleted,
+    cancelled,
+    last,
+    checkpoint: paths.last,
+    backbone,
+    imagesPerSecond: seconds > 0 ? images / seconds : 0,
+  };
+}

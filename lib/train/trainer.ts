@@ -1,0 +1,102 @@
+/**
+ * A Trainer: a MoCo model with its optimiser, stepping natively on a worker thread. Created
+ * from a resolved configuration; run() returns a Promise, reports progress every K steps, and
+ * stops after the current step when its AbortSignal fires.
+ */
+import { native, type NativeBatchSource, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
+import { checkTrainConfig, type TrainConfig } from '../config/train-config';
+import { ImlmError } from '../errors';
+import { packageVersion } from '../version';
+
+export type { StepMetrics };
+export type Progress = NativeProgress;
+export type RunSummary = NativeRunSummary;
+export type BatchSource = NativeBatchSource;
+
+export interface RunOptions {
+  /** Steps to run (fewer if the source runs out). */
+  steps: number;
+  /** Call onProgress every this many steps (and after the last); default 10. */
+  reportEvery?: number;
+  onProgress?: (progress: Progress) => void;
+  /** Aborting finishes the current step and resolves with `cancelled: true`. */
+  signal?: AbortSignal;
+}
+
+export class Trainer {
+  private constructor(
+    private readonly handle: NativeTrainer,
+    readonly config: TrainConfig,
+  ) {}
+
+  /** Builds and initialises the model (on a worker thread) from a complete configuration. */
+  static async create(config: TrainConfig): Promise<Trainer> {
+    const checked = checkTrainConfig(config);
+    return new Trainer(await native().createTrainer(checked), checked);
+  }
+
+  get stepsCompleted(): number {
+    return this.handle.stepsCompleted;
+  }
+
+  /** 'cpu' or 'cuda:N'. */
+  get device(): string {
+    return this.handle.device;
+  }
+
+  async run(source: BatchSource, options: RunOptions): Promise<RunSummary> {
+    const { signal } = options;
+    if (signal?.aborted) {
+      return { stepsRun: 0, cancelled: true, last: null, imagesPerSecond: 0, seconds: 0, stepsCompleted: this.stepsCompleted };
+    }
+    const onAbort = () => this.handle.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.handle.run(source, {
+        steps: options.steps,
+        reportEvery: options.reportEvery ?? 10,
+        onProgress: options.onProgress,
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Writes the whole training state (docs/formats.md) atomically. */
+  save(path: string, metadata: Record<string, string> = {}, extra: Record<string, NativeTensor> = {}): Promise<void> {
+    return this.handle.save(path, { imlm_native_version: packageVersion, created: new Date().toISOString(), ...metadata }, extra);
+  }
+
+  /** Replaces the state with a checkpoint's; ERR_FORMAT (naming file and tensor) if it does not fit. */
+  load(path: string): Promise<void> {
+    return this.handle.load(path);
+  }
+
+  /** Writes the query backbone with torchvision's names (no head). */
+  exportBackbone(path: string): Promise<void> {
+    return this.handle.exportBackbone(path, { imlm_native_version: packageVersion, created: new Date().toISOString() });
+  }
+
+  /** Loads torchvision-named weights (e.g. converted ImageNet weights) into both encoders. */
+  loadBackbone(path: string): Promise<void> {
+    return this.handle.loadBackbone(path);
+  }
+}
+
+/** The built-in synthetic data set: `poolSize` smooth random images, two augmented views each. */
+export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number }): BatchSource {
+  return native().syntheticSource({ ...options, poolSize: options.poolSize ?? 512, seed: options.seed ?? 0 });
+}
+
+/** Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]) with light two-view augmentation. */
+export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number }): BatchSource {
+  if (images.shape.length !== 4) {
+    throw new ImlmError(`Expected images of shape [M, C, H, W] but received [${images.shape.join(', ')}]`, 'ERR_INVALID_ARG');
+  }
+  return native().tensorSource(images, { ...options, seed: options.seed ?? 0 });
+}
+
+/** Pre-augmented batches q, k [S, N, C, H, W]; step firstStep + i gets batch i. */
+export function fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep = 0): BatchSource {
+  return native().fixedBatchesSource(q, k, firstStep);
+}
