@@ -4,3 +4,9 @@ export { tensor, liveTensorCount, checkDevice, type Tensor, type TensorOptions, 
 export { info, type Info } from './info';
 export { doctor, type DoctorCheck, type DoctorOptions } from './doctor';
 export { packageVersion as version } from './version';
+export { resolveTrainConfig, checkTrainConfig, presets, kaku2021, mocov2, type TrainConfig, type TrainConfigOverrides } from './config/train-config';
+export { Trainer, syntheticSource, tensorSource, fixedBatchesSource, type RunOptions, type RunSummary, type Progress, type StepMetrics, type BatchSource } from './train/trainer';
+export { pretrain, type PretrainOptions, type PretrainResult } from './train/pretrain';
+export { replay, type ReplayOptions } from './train/replay';
+export { readSafetensors, writeSafetensors, type SafetensorsContent } from './safetensors';
+export * as losses from './losses';

@@ -116,6 +116,9 @@ export interface NativeBinding {
   syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number }): NativeBatchSource;
   tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number }): NativeBatchSource;
   fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number): NativeBatchSource;
+  lossInfoNce(q: NativeTensor, k: NativeTensor, queue: NativeTensor, temperature: number): Promise<{ loss: number; logits: NativeTensor }>;
+  lossLayerMse(q: NativeTensor, k: NativeTensor, poolSize: number, weight: number): Promise<{ loss: number }>;
+  lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting?: 'kaku2021' | 'original'): Promise<{ loss: number }>;
   readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
   writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
   setErrorClass(errorClass: typeof ImlmError): void;

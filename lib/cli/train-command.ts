@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import path from 'path';
 import { promises as fs } from 'fs';
 import { info } from '../info';
-import { resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
+import { checkTrainConfig, resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
-import { pretrain } from '../train/pretrain';
+import { pretrain, runPaths } from '../train/pretrain';
 import { syntheticSource } from '../train/trainer';
 import { ProgressDisplay } from './progress';
 
@@ -95,16 +95,20 @@ export function registerTrain(program: Command): void {
       const synthetic = true;
       const runtime = await info();
       const cuda = flags.device === 'cpu' ? false : runtime.cuda.available;
-      const config = resolveTrainConfig(flags.preset, await configOverrides(flags, synthetic), { cuda });
-      const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
       if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
+      const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+      // A resumed run keeps its own configuration; only --steps may extend it.
+      const config = flags.resume
+        ? checkTrainConfig(JSON.parse(await fs.readFile(runPaths(outDir).config, 'utf8')))
+        : resolveTrainConfig(flags.preset, await configOverrides(flags, synthetic), { cuda });
+      const steps = flags.steps ?? config.totalSteps;
       const source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed });
       process.stderr.write(
         `imlm-native: no --data given: training on the built-in synthetic data set (${source.describe()}, ` +
           `${config.imageSize}×${config.imageSize}) — ${config.arch} (${config.stem} stem), loss ${config.intermediate.loss}, ` +
-          `${config.totalSteps} steps of ${config.batchSize}, device ${config.device === 'auto' ? (cuda ? 'cuda' : 'cpu') : config.device}; run folder ${outDir}\n`,
+          `${steps} steps of ${config.batchSize}, device ${config.device === 'auto' ? (cuda ? 'cuda' : 'cpu') : config.device}; run folder ${outDir}\n`,
       );
-      const display = new ProgressDisplay(config.totalSteps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | {ips} img/s | ETA {eta_formatted}');
+      const display = new ProgressDisplay(steps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | {ips} img/s | ETA {eta_formatted}');
       const controller = new AbortController();
       const onSigint = () => {
         process.stderr.write('\nimlm-native: stopping after the current step (Ctrl-C again to kill)…\n');
@@ -117,6 +121,7 @@ export function registerTrain(program: Command): void {
           config,
           source,
           outDir,
+          steps,
           resume: flags.resume,
           checkpointEvery: flags.checkpointEvery,
           init: flags.init,

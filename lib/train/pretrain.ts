@@ -113,6 +113,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
             options.onProgress?.(p);
           },
         });
+        if (summary.stepsRun > 0) await trainer.save(paths.last);
       } catch (error) {
         if (isImlmError(error) && error.code === 'ERR_NON_FINITE') {
           const kept = existsSync(paths.last) ? `the last good checkpoint is ${paths.last}` : 'no checkpoint had been written yet';
@@ -125,7 +126,6 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       images += summary.imagesPerSecond * summary.seconds;
       seconds += summary.seconds;
       if (summary.stepsRun === 0 && !cancelled) break; // the source ran out
-      await trainer.save(paths.last);
     }
   } finally {
     await new Promise<void>((resolve) => metrics.end(resolve));

@@ -5,6 +5,7 @@
 #include "bridge/addon_data.h"
 #include "bridge/errors.h"
 #include "bridge/info_binding.h"
+#include "bridge/losses_binding.h"
 #include "bridge/safetensors_binding.h"
 #include "bridge/source_wrap.h"
 #include "bridge/tensor_wrap.h"
@@ -37,6 +38,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("syntheticSource", Napi::Function::New<SourceWrap::synthetic>(env, "syntheticSource"));
   exports.Set("tensorSource", Napi::Function::New<SourceWrap::fromTensor>(env, "tensorSource"));
   exports.Set("fixedBatchesSource", Napi::Function::New<SourceWrap::fixedBatches>(env, "fixedBatchesSource"));
+  exports.Set("lossInfoNce", Napi::Function::New<lossInfoNce>(env, "lossInfoNce"));
+  exports.Set("lossLayerMse", Napi::Function::New<lossLayerMse>(env, "lossLayerMse"));
+  exports.Set("lossBarlowTwins", Napi::Function::New<lossBarlowTwins>(env, "lossBarlowTwins"));
   exports.Set("readSafetensors", Napi::Function::New<readSafetensors>(env, "readSafetensors"));
   exports.Set("writeSafetensors", Napi::Function::New<writeSafetensors>(env, "writeSafetensors"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));

@@ -91,6 +91,7 @@ class SaveTask : public TrainerTask {
 
  protected:
   void run() override {
+    trainer_->requireFiniteState();
     io::TensorMap tensors = trainer_->state();
     for (auto& [name, tensor] : extra_) tensors[name] = tensor;
     metadata_["format"] = "imlm-native/train-state";

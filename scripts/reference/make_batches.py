@@ -22,10 +22,22 @@ import safetensors_io  # noqa: E402
 
 
 def make_batches(steps: int, batch: int, channels: int, size: int, seed: int):
+    """Per sample and channel a random level in [0.2, 0.8] plus noise of ±0.2, in [0, 1].
+
+    Plain i.i.d. noise images would pool (GAP) to almost the same vector for every sample, and
+    a BatchNorm over the batch would then divide rounding noise by √eps: every implementation,
+    and the same one with another memory layout, would disagree with itself there. Per-sample
+    levels give pooled features that differ between samples, as real images do."""
     generator = torch.Generator().manual_seed(seed)
     shape = (steps, batch, channels, size, size)
-    q = torch.rand(shape, generator=generator, dtype=torch.float32)
-    k = torch.rand(shape, generator=generator, dtype=torch.float32)
+
+    def views():
+        level = 0.2 + 0.6 * torch.rand(steps, batch, channels, 1, 1, generator=generator)
+        noise = 0.4 * (torch.rand(shape, generator=generator) - 0.5)
+        return (level + noise).clamp_(0.0, 1.0).to(torch.float32)
+
+    q = views()
+    k = views()
     return {"q": q, "k": k}
 
 

@@ -1,5 +1,5 @@
 // The imlm-native command, run as a real process from bin/.
-import { mkdtempSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { runCli } from '../helpers/run';
@@ -15,7 +15,7 @@ describe('imlm-native CLI', () => {
   test('--help lists the commands', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const command of ['train', 'info', 'doctor']) expect(r.stdout).toContain(command);
+    for (const command of ['train', 'replay', 'info', 'doctor']) expect(r.stdout).toContain(command);
   });
 
   test('info --json prints one parseable JSON object', async () => {
@@ -66,10 +66,40 @@ describe('imlm-native CLI', () => {
   });
 });
 
-describe('imlm-native train (before the training engine lands)', () => {
-  test('says it is not available yet, with a code, and exits 1', async () => {
-    const r = await runCli(['train']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/ERR_NOT_AVAILABLE/);
+describe('imlm-native train', () => {
+  const small = ['--arch', 'resnet18', '--stem', 'small', '--image-size', '16', '--batch-size', '8', '--queue-size', '64', '--device', 'cpu'];
+
+  test('with no data trains on the synthetic source, says so, and writes a run folder; --resume continues it', async () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'imlm-cli-')), 'run');
+    const r = await runCli(['train', ...small, '--steps', '4', '--checkpoint-every', '2', '--out', out, '--json']);
+    expect(r.stderr).toMatch(/no --data given: training on the built-in synthetic data set/);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ stepsCompleted: 4, cancelled: false });
+    const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ arch: 'resnet18', stem: 'small', imageSize: 16, batchSize: 8, totalSteps: 4 });
+    const lines = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.step)).toEqual([2, 4]);
+    expect(existsSync(path.join(out, 'checkpoints', 'last.safetensors'))).toBe(true);
+    expect(existsSync(path.join(out, 'backbone.safetensors'))).toBe(true);
+
+    const again = await runCli(['train', '--out', out, '--resume', '--steps', '6', '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).stepsCompleted).toBe(6);
+    const all = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    expect(all.at(-1)).toBe(6);
+
+    const refused = await runCli(['train', ...small, '--steps', '2', '--out', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/ERR_INVALID_ARG: .*already holds a checkpoint; pass --resume/);
+  }, 180000);
+
+  test('an unknown preset or architecture exits 1 with ERR_INVALID_ARG', async () => {
+    const preset = await runCli(['train', '--preset', 'simclr']);
+    expect(preset.code).toBe(1);
+    expect(preset.stderr).toMatch(/ERR_INVALID_ARG: Expected a preset 'kaku2021' or 'mocov2' but received 'simclr'/);
+    const arch = await runCli(['train', '--arch', 'vgg16']);
+    expect(arch.code).toBe(1);
+    expect(arch.stderr).toMatch(/ERR_INVALID_ARG: .*config\.arch but received 'vgg16'/);
   });
 });

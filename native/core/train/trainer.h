@@ -65,6 +65,12 @@ class Trainer {
 
   /** The whole training state with the names of docs/formats.md. */
   io::TensorMap state() const;
+  /**
+   * Throws kNonFinite naming the first weight or buffer holding NaN/Inf. Saves call it so that a
+   * blown-up model (a finite loss can come before the infinities reach it) never replaces a
+   * good checkpoint.
+   */
+  void requireFiniteState() const;
   /** Replaces the state; `origin` (a file name) appears in errors. Optimiser buffers are optional. */
   void loadState(const io::TensorMap& state, const std::string& origin);
 

@@ -1,0 +1,53 @@
+import { resolveTrainConfig, kaku2021, mocov2, checkTrainConfig } from '../../lib';
+
+describe('training configuration', () => {
+  test('kaku2021 is the paper as published (METHOD.md §10)', () => {
+    const c = resolveTrainConfig('kaku2021');
+    expect(c).toMatchObject({
+      arch: 'resnet50',
+      stem: 'standard',
+      zeroInitResidual: true,
+      embeddingDim: 128,
+      head: 'fc',
+      queueSize: 65536,
+      temperature: 0.07,
+      keyMomentum: 0.999,
+      keyMomentumSchedule: 'constant',
+      intermediate: {
+        loss: 'mse',
+        mse: { poolSizes: [16, 16, 4, 4], weights: [0.25, 0.25, 0.25, 0.25] },
+        barlow: { projectorDims: [2048, 2048, 2048], lambda: 5e-5, scale: 1 / 32, weighting: 'kaku2021' },
+      },
+      optimizer: { lr: 0.03, momentum: 0.9, weightDecay: 1e-4, nesterov: false, schedule: 'constant', warmupSteps: 0, gradClip: 0 },
+      precision: 'fp32',
+    });
+  });
+
+  test('mocov2: T 0.2, MLP head, cosine learning rate with warm-up', () => {
+    expect(resolveTrainConfig('mocov2')).toMatchObject({ temperature: 0.2, head: 'mlp', optimizer: { schedule: 'cosine', warmupSteps: 500 } });
+    expect(mocov2.intermediate).not.toBe(kaku2021.intermediate); // no shared objects between presets
+  });
+
+  test('any field can be overridden, nested ones field by field', () => {
+    const c = resolveTrainConfig('kaku2021', { arch: 'resnet18', intermediate: { loss: 'barlow', barlow: { lambda: 1e-3 } }, optimizer: { lr: 0.1 } });
+    expect(c.arch).toBe('resnet18');
+    expect(c.intermediate.loss).toBe('barlow');
+    expect(c.intermediate.barlow).toEqual({ projectorDims: [2048, 2048, 2048], lambda: 1e-3, scale: 1 / 32, weighting: 'kaku2021' });
+    expect(c.optimizer).toMatchObject({ lr: 0.1, momentum: 0.9 });
+    expect(kaku2021.arch).toBe('resnet50'); // the preset itself is untouched
+  });
+
+  test("'auto' and unset CUDA options follow the device", () => {
+    expect(resolveTrainConfig('kaku2021', {}, { cuda: true })).toMatchObject({ precision: 'bf16', channelsLast: true, cudnnBenchmark: true });
+    expect(resolveTrainConfig('kaku2021', {}, { cuda: false })).toMatchObject({ precision: 'fp32', channelsLast: true, cudnnBenchmark: false });
+    expect(resolveTrainConfig('kaku2021', { precision: 'fp16' }, { cuda: true }).precision).toBe('fp16');
+  });
+
+  test('bad values name the field, what was expected and what was received', () => {
+    expect(() => resolveTrainConfig('kaku2021', { queueSize: 0 })).toThrow('Expected a number >= 1 for config.queueSize but received 0');
+    expect(() => resolveTrainConfig('kaku2021', { intermediate: { loss: 'l2' as 'mse' } })).toThrow(
+      "Expected one of 'none', 'mse', 'barlow' for config.intermediate.loss but received 'l2'",
+    );
+    expect(() => checkTrainConfig({ ...kaku2021, extra: 1 })).toThrow(/no option 'extra'/);
+  });
+});
