@@ -3,6 +3,8 @@
 // (CUDA servers). Code elsewhere uses these names and never tests versions itself.
 #pragma once
 
+#include <ATen/autocast_mode.h>
+#include <c10/core/ScalarType.h>
 #include <torch/version.h>
 
 // True when the LibTorch headers are at least major.minor. (Debian's 1.13.1 headers say
@@ -15,5 +17,48 @@ namespace imlm::compat {
 
 /** The LibTorch version the headers declare. */
 inline const char* headerVersion() { return TORCH_VERSION; }
+
+/**
+ * CUDA autocast for the lifetime of the guard, on the calling thread (autocast state is
+ * thread-local), like `with torch.autocast('cuda', dtype)`. 2.4 replaced the CUDA-only setters
+ * with per-device ones.
+ */
+class CudaAutocastGuard {
+ public:
+  CudaAutocastGuard(bool enabled, c10::ScalarType dtype) : enabled_(enabled) {
+    if (!enabled_) return;
+#if IMLM_TORCH_AT_LEAST(2, 4)
+    previousEnabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    previousDtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+#else
+    previousEnabled_ = at::autocast::is_enabled();
+    previousDtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~CudaAutocastGuard() {
+    if (!enabled_) return;
+    // Leaving the outermost autocast region frees its cache of casted weights.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if IMLM_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, previousEnabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, previousDtype_);
+#else
+    at::autocast::set_enabled(previousEnabled_);
+    at::autocast::set_autocast_gpu_dtype(previousDtype_);
+#endif
+  }
+  CudaAutocastGuard(const CudaAutocastGuard&) = delete;
+  CudaAutocastGuard& operator=(const CudaAutocastGuard&) = delete;
+
+ private:
+  bool enabled_;
+  bool previousEnabled_ = false;
+  c10::ScalarType previousDtype_ = c10::ScalarType::Half;
+};
 
 }  // namespace imlm::compat

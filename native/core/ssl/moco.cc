@@ -4,6 +4,7 @@
 #include <ATen/TensorOperators.h>
 #include <torch/nn/modules/linear.h>
 
+#include "core/compat.h"
 #include "core/errors.h"
 #include "core/losses/info_nce.h"
 #include "core/losses/layer_mse.h"
@@ -95,9 +96,22 @@ void MocoImpl::enqueue(const at::Tensor& keys) {
   queuePtr.fill_((ptr + n) % capacity);
 }
 
+models::EncoderOutput MocoImpl::encode(models::ResNet& encoder, const at::Tensor& images) {
+  models::EncoderOutput out;
+  {
+    compat::CudaAutocastGuard autocast(autocast_.has_value(), autocast_.value_or(at::kHalf));
+    out = encoder->forward(images);
+  }
+  if (autocast_) {
+    out.embedding = out.embedding.to(at::kFloat);
+    for (auto& block : out.blocks) block = block.to(at::kFloat);
+  }
+  return out;
+}
+
 models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Generator& generator) {
   const int64_t groups = config_.shuffleGroups;
-  if (groups == 1) return encoderK->forward(keyImages);
+  if (groups == 1) return encode(encoderK, keyImages);
   const int64_t n = keyImages.size(0);
   if (n % groups != 0) {
     throw Error(ErrorCode::kInvalidArgument, "shuffleGroups " + std::to_string(groups) +
@@ -110,7 +124,7 @@ models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Gene
   std::vector<at::Tensor> embeddings;
   std::array<std::vector<at::Tensor>, 4> blocks;
   for (const at::Tensor& chunk : keyImages.index_select(0, perm).chunk(groups, 0)) {
-    models::EncoderOutput out = encoderK->forward(chunk);
+    models::EncoderOutput out = encode(encoderK, chunk);
     embeddings.push_back(out.embedding);
     for (size_t i = 0; i < 4; ++i) blocks[i].push_back(out.blocks[i]);
   }
@@ -123,7 +137,7 @@ models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Gene
 StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor& keyImages, double keyMomentum,
                                  at::Generator& generator) {
   // 1. queries, with gradient
-  models::EncoderOutput qOut = encoderQ->forward(queryImages);
+  models::EncoderOutput qOut = encode(encoderQ, queryImages);
   at::Tensor q = l2Normalize(qOut.embedding);
 
   // 2. keys, without gradient, after the momentum update

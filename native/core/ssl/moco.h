@@ -38,6 +38,9 @@ class MocoImpl : public torch::nn::Module {
   StepLosses forwardStep(const at::Tensor& queryImages, const at::Tensor& keyImages, double keyMomentum,
                          at::Generator& generator);
 
+  /** Run the encoders under CUDA autocast with this dtype (losses, queue, projectors stay fp32). */
+  void setAutocast(std::optional<c10::ScalarType> dtype) { autocast_ = dtype; }
+
   /** p_k ← m·p_k + (1 − m)·p_q over parameters (not buffers), with fused multi-tensor ops. */
   void momentumUpdate(double m);
 
@@ -56,7 +59,11 @@ class MocoImpl : public torch::nn::Module {
  private:
   models::EncoderOutput keyForward(const at::Tensor& keyImages, at::Generator& generator);
 
+  /** An encoder forward, under autocast when enabled, with float32 outputs. */
+  models::EncoderOutput encode(models::ResNet& encoder, const at::Tensor& images);
+
   train::TrainConfig config_;
+  std::optional<c10::ScalarType> autocast_;
 };
 TORCH_MODULE(Moco);
 

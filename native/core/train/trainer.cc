@@ -76,6 +76,18 @@ Trainer::Trainer(TrainConfig config)
   model_->initialize(generator_);
   model_->to(device_);
   if (config_.channelsLast) toChannelsLast(*model_);
+  if (config_.precision != Precision::kFp32) {
+    if (!device_.is_cuda()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "precision bf16/fp16 (autocast) needs a CUDA device; on the CPU use precision fp32");
+    }
+    model_->setAutocast(config_.precision == Precision::kBf16 ? at::kBFloat16 : at::kHalf);
+  }
+  if (config_.precision == Precision::kFp16) {
+    lossScale_ = at::full({1}, 65536.0, at::TensorOptions().dtype(at::kFloat).device(device_));
+    growthTracker_ = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device_));
+  }
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config_.cudnnBenchmark);
   std::vector<std::pair<std::string, at::Tensor>> trainable;
   for (const auto& item : model_->named_parameters()) {
     if (item.value().requires_grad()) trainable.emplace_back(item.key(), item.value());
@@ -106,9 +118,27 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
                     "Lower the learning rate or enable gradient clipping.");
   }
   optimizer_->zeroGrad();
-  losses.total.backward();
-  if (config_.optimizer.gradClip > 0) optimizer_->clipGradNorm(config_.optimizer.gradClip);
-  optimizer_->step(lr);
+  if (lossScale_.defined()) {
+    // fp16: scaled backward, unscale in place, skip the step if any gradient overflowed.
+    (losses.total * lossScale_).sum().backward();
+    std::vector<at::Tensor> grads;
+    for (auto& [name, p] : optimizer_->params()) {
+      if (p.grad().defined()) grads.push_back(p.mutable_grad());
+    }
+    at::Tensor foundInf = at::zeros({1}, lossScale_.options());
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, foundInf, lossScale_.reciprocal());
+    const bool overflow = foundInf.item<float>() != 0.0f;
+    if (!overflow) {
+      if (config_.optimizer.gradClip > 0) optimizer_->clipGradNorm(config_.optimizer.gradClip);
+      optimizer_->step(lr);
+    }
+    at::_amp_update_scale_(lossScale_, growthTracker_, foundInf, /*scale_growth_factor=*/2.0,
+                           /*scale_backoff_factor=*/0.5, /*growth_interval=*/2000);
+  } else {
+    losses.total.backward();
+    if (config_.optimizer.gradClip > 0) optimizer_->clipGradNorm(config_.optimizer.gradClip);
+    optimizer_->step(lr);
+  }
   ++stepsCompleted_;
 
   metrics.step = stepsCompleted_;
@@ -162,6 +192,10 @@ io::TensorMap Trainer::state() const {
   for (const auto& [name, buffer] : optimizer_->momentumBuffers()) out[kMomentumPrefix + name] = buffer;
   out["step"] = at::scalar_tensor(stepsCompleted_.load(), at::TensorOptions().dtype(at::kLong));
   out["rng.cpu"] = generator_.get_state();
+  if (lossScale_.defined()) {
+    out["amp.scale"] = lossScale_.detach();
+    out["amp.growth_tracker"] = growthTracker_.detach();
+  }
   return out;
 }
 
@@ -201,6 +235,7 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   for (const auto& [name, p] : optimizer_->params()) trainable[name] = p;
   for (const auto& [name, tensor] : state) {
     if (own.count(name) || name == "step" || name == "rng.cpu") continue;
+    if (name == "amp.scale" || name == "amp.growth_tracker") continue;  // fp16 only; optional
     if (name.rfind(kMomentumPrefix, 0) == 0) {
       const std::string param = name.substr(std::string(kMomentumPrefix).size());
       auto it = trainable.find(param);
@@ -227,6 +262,10 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
     optimizer_->momentumBuffers()[param] = tensor.to(trainable[param].device()).clone();
   }
   stepsCompleted_ = step != state.end() ? step->second.item<int64_t>() : 0;
+  if (lossScale_.defined() && state.count("amp.scale") && state.count("amp.growth_tracker")) {
+    lossScale_.copy_(state.at("amp.scale"));
+    growthTracker_.copy_(state.at("amp.growth_tracker"));
+  }
   if (rng != state.end()) {
     try {
       generator_.set_state(rng->second);

@@ -89,6 +89,10 @@ class Trainer {
   at::Generator generator_;
   ssl::Moco model_{nullptr};
   std::unique_ptr<optim::Sgd> optimizer_;
+  // fp16 only: dynamic loss scaling as torch.cuda.amp.GradScaler (init 2^16, ×2 every 2000
+  // clean steps, ×0.5 on overflow, the step skipped).
+  at::Tensor lossScale_;
+  at::Tensor growthTracker_;
   std::atomic<int64_t> stepsCompleted_{0};  // read by the JS thread while a run goes on
 };
 
