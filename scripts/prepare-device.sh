@@ -144,12 +144,13 @@ cp package.json "$check/"
   if (!require('fs').existsSync(require('path').join(h, 'node_api.h'))) throw new Error('no node_api.h under ' + h);
 ") || die "the copied dist/ or node_modules/ do not load on their own (see above)"
 
-# 6. Sizes: the repository plus .device/ must stay under 64 MiB.
-say "sizes:"
-du -sh "$dev/node.xz" "$dev/dist" "$dev/node_modules" "$dev" >&2
+# 6. Sizes: the repository plus .device/ must stay under 64 MiB (what the GPU machine receives).
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 tree_kb="$(git ls-files -z --cached --others --exclude-standard | du -ck --files0-from=- 2>/dev/null | tail -1 | cut -f1 || true)"
+tree_kb="${tree_kb:-0}"
 dev_kb="$(du -sk "$dev" | cut -f1)"
 total_kb=$((tree_kb + dev_kb))
-say "working tree (tracked + untracked, not ignored): $((tree_kb / 1024)) MiB; with .device/: $((total_kb / 1024)) MiB (limit 64 MiB)"
+say "node.xz $(mib "$(du -sk "$dev/node.xz" | cut -f1)"), dist $(mib "$(du -sk "$dev/dist" | cut -f1)"), node_modules $(mib "$(du -sk "$dev/node_modules" | cut -f1)")"
+say "working tree (tracked + untracked, not ignored) $(mib "$tree_kb") + .device/ $(mib "$dev_kb") = $(mib "$total_kb") (limit 64 MiB)"
 [ "$total_kb" -lt $((60 * 1024)) ] || die "too large: the working tree plus .device/ must stay well under 64 MiB"
-echo "$dev ready: $(du -sh "$dev" | cut -f1). On the GPU machine: bash scripts/gpu-check.sh (carry .device)"
+say "$dev ready ($(du -sh "$dev" | cut -f1)). On the GPU machine: bash scripts/gpu-check.sh (carry .device)"

@@ -59,4 +59,12 @@ class PromiseWorker : public Napi::AsyncWorker {
   bool failed_ = false;
 };
 
+/** Queues a worker and returns its Promise (the worker deletes itself when done). */
+template <typename Worker>
+Napi::Value startWorker(Worker* worker) {
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 }  // namespace imlm::bridge

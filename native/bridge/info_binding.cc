@@ -66,10 +66,7 @@ class InfoWorker : public PromiseWorker {
 
 Napi::Value info(const Napi::CallbackInfo& args) {
   return guarded(args.Env(), [&]() -> Napi::Value {
-    auto* worker = new InfoWorker(args.Env());
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    return startWorker(new InfoWorker(args.Env()));
   });
 }
 

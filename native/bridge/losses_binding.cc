@@ -49,12 +49,6 @@ void requireDims(Napi::Env env, const at::Tensor& t, int64_t dims, const char* n
   }
 }
 
-Napi::Value queue(Napi::Env env, LossTask* task) {
-  Napi::Promise promise = task->promise();
-  task->Queue();
-  return promise;
-}
-
 }  // namespace
 
 Napi::Value lossInfoNce(const Napi::CallbackInfo& args) {
@@ -67,7 +61,7 @@ Napi::Value lossInfoNce(const Napi::CallbackInfo& args) {
     requireDims(env, q, 2, "q", "[N, D]");
     requireDims(env, k, 2, "k", "[N, D]");
     requireDims(env, queueTensor, 2, "queue", "[D, K]");
-    return queue(env, new LossTask(env, [=] {
+    return startWorker(new LossTask(env, [=] {
       losses::InfoNceResult r = losses::infoNce(q, k, queueTensor, temperature);
       return std::make_pair(r.loss, r.logits);
     }));
@@ -83,7 +77,7 @@ Napi::Value lossLayerMse(const Napi::CallbackInfo& args) {
     const double weight = numberArg(args, 3, "weight");
     requireDims(env, q, 4, "q", "[N, C, H, W]");
     requireDims(env, k, 4, "k", "[N, C, H, W]");
-    return queue(env, new LossTask(env, [=] { return std::make_pair(losses::layerMse(q, k, pool, weight), at::Tensor()); }));
+    return startWorker(new LossTask(env, [=] { return std::make_pair(losses::layerMse(q, k, pool, weight), at::Tensor()); }));
   });
 }
 
@@ -100,7 +94,7 @@ Napi::Value lossBarlowTwins(const Napi::CallbackInfo& args) {
     if (args.Length() > 4 && args[4].IsString() && args[4].As<Napi::String>().Utf8Value() == "original") {
       w.weighting = losses::BarlowWeighting::kOriginal;
     }
-    return queue(env, new LossTask(env, [=] { return std::make_pair(losses::barlowTwinsLoss(z1, z2, w), at::Tensor()); }));
+    return startWorker(new LossTask(env, [=] { return std::make_pair(losses::barlowTwinsLoss(z1, z2, w), at::Tensor()); }));
   });
 }
 

@@ -50,10 +50,7 @@ Napi::Value readSafetensors(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
     if (args.Length() < 1 || !args[0].IsString()) throwInvalidArg(env, "expected readSafetensors(path: string)");
-    auto* task = new ReadTask(env, args[0].As<Napi::String>().Utf8Value());
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new ReadTask(env, args[0].As<Napi::String>().Utf8Value()));
   });
 }
 
@@ -80,10 +77,7 @@ Napi::Value writeSafetensors(const Napi::CallbackInfo& args) {
         metadata[key] = m.Get(key).As<Napi::String>().Utf8Value();
       }
     }
-    auto* task = new WriteTask(env, args[0].As<Napi::String>().Utf8Value(), std::move(tensors), std::move(metadata));
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new WriteTask(env, args[0].As<Napi::String>().Utf8Value(), std::move(tensors), std::move(metadata)));
   });
 }
 

@@ -264,10 +264,7 @@ Napi::Value TensorWrap::to(const Napi::CallbackInfo& args) {
     if (args.Length() < 1 || !args[0].IsString()) {
       throwInvalidArg(env, "expected to(device: string), e.g. to('cpu') or to('cuda:0')");
     }
-    auto* worker = new ToDeviceWorker(env, live(env), args[0].As<Napi::String>().Utf8Value());
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    return startWorker(new ToDeviceWorker(env, live(env), args[0].As<Napi::String>().Utf8Value()));
   });
 }
 

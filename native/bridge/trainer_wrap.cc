@@ -277,10 +277,7 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
 Napi::Value TrainerWrap::create(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto* task = new CreateTask(env, toTrainConfig(env, args.Length() > 0 ? args[0] : env.Undefined()));
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new CreateTask(env, toTrainConfig(env, args.Length() > 0 ? args[0] : env.Undefined())));
   });
 }
 
@@ -313,11 +310,8 @@ Napi::Value TrainerWrap::run(const Napi::CallbackInfo& args) {
     BusyLease trainerLease = BusyLease::acquire(env, busy_, "this Trainer");
     BusyLease sourceLease = BusyLease::acquire(env, source->busy(), "this BatchSource");
     cancel_->store(false);
-    auto* task = new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), cancel_,
-                             static_cast<int64_t>(steps), reportEvery, onProgress);
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), cancel_,
+                             static_cast<int64_t>(steps), reportEvery, onProgress));
   });
 }
 
@@ -332,31 +326,22 @@ Napi::Value TrainerWrap::save(const Napi::CallbackInfo& args) {
     std::string path = stringArg(args, 0, "path");
     io::Metadata metadata = metadataArg(args, 1);
     io::TensorMap extra = tensorsArg(args, 2);
-    auto* task = new SaveTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
-                              std::move(metadata), std::move(extra));
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new SaveTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
+                              std::move(metadata), std::move(extra)));
   });
 }
 
 Napi::Value TrainerWrap::load(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto* task = new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), false);
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), false));
   });
 }
 
 Napi::Value TrainerWrap::loadBackbone(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto* task = new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), true);
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), true));
   });
 }
 
@@ -364,11 +349,8 @@ Napi::Value TrainerWrap::exportBackbone(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
     std::string path = stringArg(args, 0, "path");
-    auto* task = new ExportTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
-                                metadataArg(args, 1));
-    Napi::Promise promise = task->promise();
-    task->Queue();
-    return promise;
+    return startWorker(new ExportTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
+                                metadataArg(args, 1)));
   });
 }
 

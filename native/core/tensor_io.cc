@@ -36,15 +36,15 @@ const DTypeEntry& entryFor(DType dtype) {
   throw Error(ErrorCode::kInternal, "unknown DType");
 }
 
-std::string shapeString(const std::vector<int64_t>& shape) {
+}  // namespace
+
+std::string shapeString(at::IntArrayRef shape) {
   std::ostringstream out;
   out << "[";
   for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
   out << "]";
   return out.str();
 }
-
-}  // namespace
 
 std::optional<DType> dtypeFromName(std::string_view name) {
   for (const auto& entry : kDTypes) {

@@ -25,6 +25,9 @@ size_t dtypeItemSize(DType dtype);
 /** The DType of a tensor; throws kInvalidArgument for dtypes JS cannot hold (half, complex...). */
 DType dtypeOf(const at::Tensor& tensor);
 
+/** "[2, 3]": a shape as error messages print it. */
+std::string shapeString(at::IntArrayRef shape);
+
 /** Number of elements of a shape; throws kInvalidArgument on negative or overflowing dims. */
 int64_t checkedNumel(const std::vector<int64_t>& shape);
 

@@ -11,6 +11,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { arg, flag } = require('./args');
 const { findTorchPython } = require('./python');
 
 const root = path.resolve(__dirname, '../..');
@@ -18,10 +19,6 @@ const api = require(path.join(root, 'dist'));
 const { resolveTrainConfig } = require(path.join(root, 'dist/config/train-config'));
 const { Trainer, fixedBatchesSource } = require(path.join(root, 'dist/train/trainer'));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 const opts = {
   arch: arg('arch', 'resnet18'),
@@ -33,7 +30,7 @@ const opts = {
   warmup: Number(arg('warmup', '2')),
   device: arg('device', 'cpu'),
   precision: arg('precision', 'fp32'),
-  json: process.argv.includes('--json'),
+  json: flag('json'),
 };
 
 function configFor(loss) {

@@ -15,14 +15,11 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { arg, flag } = require('../bench/args');
 const { findTorchPython } = require('../bench/python');
 
 const root = path.resolve(__dirname, '../..');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 const o = {
   arch: arg('arch', 'resnet18'),
@@ -35,11 +32,11 @@ const o = {
   device: arg('device', 'cpu'),
   precision: arg('precision', 'fp32'),
   projector: Number(arg('projector', '256')),
-  channelsLast: process.argv.includes('--channels-last'),
+  channelsLast: flag('channels-last'),
   lossTol: Number(arg('loss-tol', '1e-4')),
   stateTol: Number(arg('state-tol', '1e-3')),
-  keep: process.argv.includes('--keep'),
-  json: process.argv.includes('--json'),
+  keep: flag('keep'),
+  json: flag('json'),
 };
 
 function run(cmd, args) {
@@ -59,7 +56,7 @@ function main() {
     // The paper's zero-initialised residuals keep a fresh ResNet near the identity; without
     // them a ResNet-50 on batches of 8 is chaotic for its first steps (our own NHWC and NCHW
     // runs then differ by 1.4% in the loss), and no tolerance could tell a bug from noise.
-    arch: o.arch, stem: o.stem, inChannels: 3, zeroInitResidual: !process.argv.includes('--no-zero-init'), embeddingDim: 128, head: 'fc',
+    arch: o.arch, stem: o.stem, inChannels: 3, zeroInitResidual: !flag('no-zero-init'), embeddingDim: 128, head: 'fc',
     // T 0.2 (MoCo v2's) rather than 0.07: with a fresh random queue T 0.07 makes the first
     // InfoNCE ≈ 1e-4 and its gradient rounding noise (NHWC vs NCHW of our own code differ 27%).
     queueSize: o.queue, temperature: 0.2, keyMomentum: 0.99, keyMomentumSchedule: 'constant', shuffleGroups: 1,

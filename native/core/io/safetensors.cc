@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json.h"
+#include "core/tensor_io.h"
 
 namespace imlm::io {
 namespace {
@@ -41,14 +42,6 @@ const char* nameOf(c10::ScalarType type) {
 
 [[noreturn]] void corrupt(const std::string& path, const std::string& what) {
   throw Error(ErrorCode::kFormat, "not a valid safetensors file: " + path + ": " + what);
-}
-
-std::string shapeString(const std::vector<int64_t>& shape) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << "]";
-  return out.str();
 }
 
 std::vector<char> readAll(const std::string& path) {

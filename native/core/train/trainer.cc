@@ -20,14 +20,6 @@ namespace {
 
 constexpr const char* kMomentumPrefix = "optimizer.momentum_buffer.";
 
-std::string shapeString(at::IntArrayRef shape) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << "]";
-  return out.str();
-}
-
 std::string describeTensor(const at::Tensor& t) {
   return shapeString(t.sizes()) + " " + c10::toString(t.scalar_type());
 }
