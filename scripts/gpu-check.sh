@@ -567,12 +567,13 @@ log "parity: ${#parity_cases[@]} cases on $DEVICE, $parity_jobs at a time, ${par
 t_phase=$(date +%s)
 
 run_parity() { # INDEX "arch stem size batch queue projector loss"
-  local i="$1" arch stem size batch queue projector loss base t
+  local i="$1" arch stem size batch queue projector loss base t b
   read -r arch stem size batch queue projector loss <<< "$2"
   base="$RES/parity-$i"
   echo "$arch/$stem ${size}px b$batch $loss" > "$base.case"
   t=$(date +%s)
-  limited "$parity_budget" node scripts/parity/run.js --device "$DEVICE" --arch "$arch" --stem "$stem" \
+  b="$(budget "$parity_budget" 150)"; [ "$b" -ge 10 ] || b=10   # queued cases (GPU_CHECK_PARITY_JOBS)
+  limited "$b" node scripts/parity/run.js --device "$DEVICE" --arch "$arch" --stem "$stem" \
     --size "$size" --batch "$batch" --queue "$queue" --projector "$projector" --loss "$loss" "${tol[@]}" --json \
     > "$base.out" 2> "$base.err"
   echo $? > "$base.rc"
@@ -652,7 +653,7 @@ if [ "$DRY" = 1 ]; then
   bench_steps=(--steps 2 --warmup 1)
 else
   bench_main="resnet18 small 32 256 fp32;resnet18 small 32 256 bf16;resnet50 standard 224 64 fp32;resnet50 standard 224 64 bf16"
-  bench_extra="resnet18 small 32 1024 bf16;resnet50 standard 224 128 bf16"
+  bench_extra="resnet18 small 32 1024 bf16;resnet50 standard 224 32 bf16"
   bench_steps=(--steps 20 --warmup 5)
 fi
 bench_main="${GPU_CHECK_BENCH:-$bench_main}"
