@@ -12,8 +12,11 @@ void Sgd::step(double lr) {
   at::NoGradGuard noGrad;
   for (auto& [name, p] : params_) {
     if (!p.grad().defined()) continue;
-    at::Tensor d = p.grad();
-    if (options_.weightDecay != 0) d = d.add(p, options_.weightDecay);
+    // The gradient is consumed here (the next step starts from none), so weight decay is added
+    // into it in place: the same values as torch.optim.SGD's `d_p = d_p.add(p, alpha=wd)`
+    // without allocating and page-faulting a parameter-sized tensor per parameter per step.
+    at::Tensor d = p.mutable_grad();
+    if (options_.weightDecay != 0) d.add_(p, options_.weightDecay);
     if (options_.momentum != 0) {
       auto it = buffers_.find(name);
       if (it == buffers_.end()) {
@@ -21,7 +24,11 @@ void Sgd::step(double lr) {
       } else {
         it->second.mul_(options_.momentum).add_(d, 1.0 - options_.dampening);
       }
-      d = options_.nesterov ? d.add(it->second, options_.momentum) : it->second;
+      if (options_.nesterov) {
+        d.add_(it->second, options_.momentum);
+      } else {
+        d = it->second;
+      }
     }
     p.add_(d, -lr);
   }
