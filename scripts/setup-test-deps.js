@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 'use strict';
 // Part of `npm test` (pretest): the parity tests need a Python with PyTorch and torchvision
-// (scripts/reference/). On Debian as root, install them with apt when missing; otherwise say
-// what to install (the parity tests then fail with the same message).
+// (scripts/reference/), the demo and data tests Debian's Fashion-MNIST. On Debian as root,
+// install what is missing with apt; otherwise say what to install (the tests that need it then
+// fail with the same message).
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const { findTorchPython } = require('./bench/python');
 
-const kPackages = ['python3-torch', 'python3-torchvision'];
+const kPackages = ['python3-torch', 'python3-torchvision', 'dataset-fashion-mnist'];
+const kFashionMnist = '/usr/share/datasets/fashion-mnist';
+const ready = () => findTorchPython() && fs.existsSync(kFashionMnist);
 
-if (findTorchPython()) process.exit(0);
+if (ready()) process.exit(0);
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 if (root && fs.existsSync('/etc/debian_version')) {
   process.stderr.write(`imlm-native: installing ${kPackages.join(' ')} for the parity tests\n`);
@@ -19,9 +22,9 @@ if (root && fs.existsSync('/etc/debian_version')) {
     spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
     r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...kPackages], { stdio: 'inherit', env });
   }
-  if (r.status === 0 && findTorchPython()) process.exit(0);
+  if (r.status === 0 && ready()) process.exit(0);
 }
 process.stderr.write(
-  `imlm-native: the parity tests need PyTorch for Python: run \`sudo apt-get install ${kPackages.join(' ')}\` ` +
-    '(or set IMLM_PYTHON to a python with torch and torchvision)\n',
+  `imlm-native: the parity and demo tests need PyTorch for Python and Fashion-MNIST: run ` +
+    `\`sudo apt-get install ${kPackages.join(' ')}\` (or set IMLM_PYTHON to a python with torch and torchvision)\n`,
 );

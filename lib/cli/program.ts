@@ -5,6 +5,7 @@ import { registerInfo } from './info-command';
 import { registerDoctor } from './doctor-command';
 import { registerTrain } from './train-command';
 import { registerReplay } from './replay-command';
+import { registerPrepare } from './prepare-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     .version(packageVersion, '-V, --version', 'print the package version')
     .showHelpAfterError('(run `imlm-native --help` for usage)')
     .configureHelp({ sortSubcommands: false });
+  registerPrepare(program);
   registerTrain(program);
   registerReplay(program);
   registerInfo(program);

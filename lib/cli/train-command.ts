@@ -1,14 +1,18 @@
 import type { Command } from 'commander';
 import path from 'path';
-import { promises as fs } from 'fs';
+import { existsSync, promises as fs } from 'fs';
 import { info } from '../info';
 import { checkTrainConfig, resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { pretrain, runPaths } from '../train/pretrain';
-import { syntheticSource } from '../train/trainer';
+import { syntheticSource, tensorSource } from '../train/trainer';
+import { ensureDemoStore } from '../data/demo';
+import { loadSplit, readManifest, type Manifest } from '../data/store';
+import { writeJsonAtomic } from '../atomic-write';
 import { ProgressDisplay } from './progress';
 
 interface TrainFlags {
+  data?: string;
   preset: string;
   config?: string;
   arch?: string;
@@ -41,12 +45,26 @@ const num = (v: string) => {
   return n;
 };
 
-/** Settings for a run without data: small enough to finish in a few minutes on 2 CPU cores. */
-const kSyntheticDefaults = { arch: 'resnet18', stem: 'small', imageSize: 32, batchSize: 32, queueSize: 4096, steps: 100 } as const;
+/** Settings for a run without --data: small enough to finish in a few minutes on 2 CPU cores. */
+const kDemoDefaults = { arch: 'resnet18', stem: 'small', imageSize: 32, batchSize: 32, queueSize: 4096, steps: 100 } as const;
 
-async function configOverrides(flags: TrainFlags, synthetic: boolean): Promise<TrainConfigOverrides> {
+/** What a run trains on, recorded in the run folder so --resume finds it again. */
+interface DataChoice {
+  kind: 'store' | 'synthetic';
+  store?: string;
+  demo: boolean;
+}
+
+async function chooseData(flags: TrainFlags, outDir: string): Promise<DataChoice> {
+  if (flags.resume) return JSON.parse(await fs.readFile(path.join(outDir, 'data.json'), 'utf8')) as DataChoice;
+  if (flags.data) return { kind: 'store', store: path.resolve(flags.data), demo: false };
+  const demo = await ensureDemoStore((m) => process.stderr.write(`imlm-native: ${m}\n`));
+  return demo ? { kind: 'store', store: demo, demo: true } : { kind: 'synthetic', demo: true };
+}
+
+async function configOverrides(flags: TrainFlags, data: DataChoice, manifest: Manifest | null): Promise<TrainConfigOverrides> {
   const fromFile: TrainConfigOverrides = flags.config ? JSON.parse(await fs.readFile(flags.config, 'utf8')) : {};
-  const demo = synthetic && !flags.config ? kSyntheticDefaults : undefined;
+  const demo = data.demo && !flags.config ? { ...kDemoDefaults, imageSize: manifest ? manifest.imageSize[0] : kDemoDefaults.imageSize } : undefined;
   const o: Record<string, unknown> = { ...fromFile };
   const set = (key: string, value: unknown) => {
     if (value !== undefined) o[key] = value;
@@ -56,7 +74,8 @@ async function configOverrides(flags: TrainFlags, synthetic: boolean): Promise<T
   set('imageSize', flags.imageSize ?? demo?.imageSize);
   set('batchSize', flags.batchSize ?? demo?.batchSize);
   set('queueSize', flags.queueSize ?? demo?.queueSize);
-  set('inChannels', flags.channels);
+  set('inChannels', flags.channels ?? manifest?.channels);
+  if (manifest && !demo && flags.imageSize === undefined && fromFile.imageSize === undefined) set('imageSize', manifest.imageSize[0]);
   set('device', flags.device);
   set('precision', flags.precision);
   set('seed', flags.seed);
@@ -71,6 +90,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('pre-train an encoder with MoCo v2 + an intermediate-layer loss (mse | barlow | none)')
+    .option('--data <store>', 'a prepared data set (imlm-native prepare); default: the Fashion-MNIST demo')
     .option('--preset <name>', 'kaku2021 (the paper as published) or mocov2', 'kaku2021')
     .option('--config <file>', 'JSON file of configuration fields (docs/formats.md) over the preset')
     .option('--arch <name>', 'resnet18 | resnet34 | resnet50')
@@ -91,23 +111,44 @@ export function registerTrain(program: Command): void {
     .option('--init <file>', 'torchvision-named backbone weights (safetensors) to start from')
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: TrainFlags) => {
-      // The datasets issue adds --data; until then every run uses the synthetic source.
-      const synthetic = true;
       const runtime = await info();
       const cuda = flags.device === 'cpu' ? false : runtime.cuda.available;
       if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
       const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+      const data = await chooseData(flags, outDir);
+      const manifest = data.kind === 'store' ? await readManifest(data.store!) : null;
       // A resumed run keeps its own configuration; only --steps may extend it.
       const config = flags.resume
         ? checkTrainConfig(JSON.parse(await fs.readFile(runPaths(outDir).config, 'utf8')))
-        : resolveTrainConfig(flags.preset, await configOverrides(flags, synthetic), { cuda });
+        : resolveTrainConfig(flags.preset, await configOverrides(flags, data, manifest), { cuda });
       const steps = flags.steps ?? config.totalSteps;
-      const source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed });
+      let source;
+      let what: string;
+      if (data.kind === 'store') {
+        const split = await loadSplit(data.store!, 'train');
+        if (split.manifest.channels !== config.inChannels) {
+          throw new ImlmError(`the data set has ${split.manifest.channels} channel(s) but the configuration expects inChannels ${config.inChannels}`, 'ERR_INVALID_ARG');
+        }
+        source = tensorSource(split.images, { batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed });
+        for (const t of [split.images, split.labels, split.ids]) t.dispose(); // the source keeps its own reference
+        what = data.demo
+          ? `no --data given: training on the demo data set, Fashion-MNIST (${data.store}, train split, ${split.manifest.splits.train!.count} images)`
+          : `training on ${data.store} (train split, ${split.manifest.splits.train!.count} images)`;
+      } else {
+        source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed });
+        what = `no --data given and Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): training on the built-in synthetic data set (${source.describe()})`;
+      }
       process.stderr.write(
-        `imlm-native: no --data given: training on the built-in synthetic data set (${source.describe()}, ` +
-          `${config.imageSize}×${config.imageSize}) — ${config.arch} (${config.stem} stem), loss ${config.intermediate.loss}, ` +
+        `imlm-native: ${what} — ${config.arch} (${config.stem} stem), ${config.imageSize}×${config.imageSize}, loss ${config.intermediate.loss}, ` +
           `${steps} steps of ${config.batchSize}, device ${config.device === 'auto' ? (cuda ? 'cuda' : 'cpu') : config.device}; run folder ${outDir}\n`,
       );
+      if (!flags.resume) {
+        if (existsSync(runPaths(outDir).last)) {
+          throw new ImlmError(`the run folder ${outDir} already holds a checkpoint; pass --resume to continue it or choose another --out`, 'ERR_INVALID_ARG');
+        }
+        await fs.mkdir(outDir, { recursive: true });
+        await writeJsonAtomic(path.join(outDir, 'data.json'), data);
+      }
       const display = new ProgressDisplay(steps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | {ips} img/s | ETA {eta_formatted}');
       const controller = new AbortController();
       const onSigint = () => {

@@ -1,5 +1,5 @@
 // The imlm-native command, run as a real process from bin/.
-import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { runCli } from '../helpers/run';
@@ -15,7 +15,7 @@ describe('imlm-native CLI', () => {
   test('--help lists the commands', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const command of ['train', 'replay', 'info', 'doctor']) expect(r.stdout).toContain(command);
+    for (const command of ['prepare', 'train', 'replay', 'info', 'doctor']) expect(r.stdout).toContain(command);
   });
 
   test('info --json prints one parseable JSON object', async () => {
@@ -68,16 +68,39 @@ describe('imlm-native CLI', () => {
 
 describe('imlm-native train', () => {
   const small = ['--arch', 'resnet18', '--stem', 'small', '--image-size', '16', '--batch-size', '8', '--queue-size', '64', '--device', 'cpu'];
+  const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-cli-'));
 
-  test('with no data trains on the synthetic source, says so, and writes a run folder; --resume continues it', async () => {
-    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'imlm-cli-')), 'run');
-    const r = await runCli(['train', ...small, '--steps', '4', '--checkpoint-every', '2', '--out', out, '--json']);
-    expect(r.stderr).toMatch(/no --data given: training on the built-in synthetic data set/);
+  test('with no --data it prepares the Fashion-MNIST demo store once and trains on it, saying so', async () => {
+    const cache = tmp();
+    const out = path.join(tmp(), 'run');
+    const r = await runCli(['train', '--steps', '2', '--batch-size', '8', '--queue-size', '64', '--out', out, '--json'], { env: { XDG_CACHE_HOME: cache } });
+    expect(r.stderr).toMatch(/no --data given: training on the demo data set, Fashion-MNIST/);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout);
-    expect(result).toMatchObject({ stepsCompleted: 4, cancelled: false });
+    expect(JSON.parse(r.stdout).stepsCompleted).toBe(2);
+    expect(JSON.parse(readFileSync(path.join(cache, 'imlm-native', 'fashion-mnist', 'manifest.json'), 'utf8')).splits.test.count).toBe(10000);
+    expect(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ arch: 'resnet18', stem: 'small', inChannels: 1, imageSize: 28 });
+  }, 180000);
+
+  test('without Fashion-MNIST it falls back to the synthetic source and says so', async () => {
+    const r = await runCli(['train', ...small, '--steps', '1', '--out', path.join(tmp(), 'run'), '--json'], {
+      env: { XDG_CACHE_HOME: tmp(), IMLM_FASHION_MNIST_DIR: path.join(tmp(), 'absent') },
+    });
+    expect(r.stderr).toMatch(/training on the built-in synthetic data set/);
+    expect(r.code).toBe(0);
+  }, 180000);
+
+  test('--data trains on a prepared store and writes a run folder; --resume continues it', async () => {
+    const store = path.join(tmp(), 'store');
+    const src = path.join(tmp(), 'src');
+    writeIdxFolder(src);
+    expect((await runCli(['prepare', 'idx', src, store])).code).toBe(0);
+    const out = path.join(tmp(), 'run');
+    const r = await runCli(['train', '--data', store, ...small, '--steps', '4', '--checkpoint-every', '2', '--out', out, '--json']);
+    expect(r.stderr).toMatch(new RegExp(`training on ${store.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(train split, \\d+ images\\)`));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ stepsCompleted: 4, cancelled: false });
     const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ arch: 'resnet18', stem: 'small', imageSize: 16, batchSize: 8, totalSteps: 4 });
+    expect(config).toMatchObject({ arch: 'resnet18', stem: 'small', imageSize: 16, batchSize: 8, totalSteps: 4, inChannels: 1 });
     const lines = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.step)).toEqual([2, 4]);
     expect(existsSync(path.join(out, 'checkpoints', 'last.safetensors'))).toBe(true);
@@ -89,17 +112,35 @@ describe('imlm-native train', () => {
     const all = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
     expect(all.at(-1)).toBe(6);
 
-    const refused = await runCli(['train', ...small, '--steps', '2', '--out', out]);
+    const refused = await runCli(['train', '--data', store, ...small, '--steps', '2', '--out', out]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/ERR_INVALID_ARG: .*already holds a checkpoint; pass --resume/);
   }, 180000);
 
   test('an unknown preset or architecture exits 1 with ERR_INVALID_ARG', async () => {
-    const preset = await runCli(['train', '--preset', 'simclr']);
+    const preset = await runCli(['train', '--preset', 'simclr', '--data', '/nonexistent']);
     expect(preset.code).toBe(1);
-    expect(preset.stderr).toMatch(/ERR_INVALID_ARG: Expected a preset 'kaku2021' or 'mocov2' but received 'simclr'/);
-    const arch = await runCli(['train', '--arch', 'vgg16']);
+    const arch = await runCli(['train', '--arch', 'vgg16', ...small.slice(2), '--out', path.join(tmp(), 'run')], { env: { IMLM_FASHION_MNIST_DIR: '/nonexistent', XDG_CACHE_HOME: tmp() } });
     expect(arch.code).toBe(1);
     expect(arch.stderr).toMatch(/ERR_INVALID_ARG: .*config\.arch but received 'vgg16'/);
+    const presetOnly = await runCli(['train', '--preset', 'simclr', '--out', path.join(tmp(), 'run')], { env: { IMLM_FASHION_MNIST_DIR: '/nonexistent', XDG_CACHE_HOME: tmp() } });
+    expect(presetOnly.code).toBe(1);
+    expect(presetOnly.stderr).toMatch(/ERR_INVALID_ARG: Expected a preset 'kaku2021' or 'mocov2' but received 'simclr'/);
   });
 });
+
+/** A small MNIST-layout folder: 40 train and 8 test images of 16×16 in 4 classes. */
+function writeIdxFolder(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const idx = (shape: number[], data: Uint8Array) => {
+    const header = Buffer.alloc(4 + 4 * shape.length);
+    header[2] = 0x08;
+    header[3] = shape.length;
+    shape.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+    return Buffer.concat([header, Buffer.from(data)]);
+  };
+  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), idx([40, 16, 16], Uint8Array.from({ length: 40 * 256 }, (_, i) => (i * 31) % 251)));
+  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), idx([40], Uint8Array.from({ length: 40 }, (_, i) => i % 4)));
+  writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idx([8, 16, 16], Uint8Array.from({ length: 8 * 256 }, (_, i) => (i * 17) % 251)));
+  writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte'), idx([8], Uint8Array.from({ length: 8 }, (_, i) => i % 4)));
+}

@@ -1,0 +1,147 @@
+/**
+ * A prepared data set ("store", docs/formats.md): a folder with manifest.json and one
+ * safetensors shard per split (`images` U8 [N, C, H, W], `labels`, `ids` I64 [N]). Written to a
+ * temporary folder and renamed into place at the end, so a store that exists is complete.
+ */
+import { createHash } from 'crypto';
+import { createReadStream, existsSync, promises as fs } from 'fs';
+import path from 'path';
+import { writeJsonAtomic } from '../atomic-write';
+import { ImlmError } from '../errors';
+import { readSafetensors, writeSafetensors } from '../safetensors';
+import { tensor, type Tensor } from '../tensor';
+import { packageVersion } from '../version';
+
+export type Task = 'multiclass' | 'binary' | 'multilabel';
+export type SplitName = 'train' | 'val' | 'test';
+
+export interface SplitData {
+  /** N×C×H×W bytes, row-major. */
+  images: Uint8Array;
+  /** multiclass/binary: class index per image; multilabel: N×L 0/1 bytes. */
+  labels: BigInt64Array | Uint8Array;
+  /** Stable sample ids (the row in the source), so features can be aligned across runs. */
+  ids: BigInt64Array;
+}
+
+export interface Manifest {
+  format: 'imlm-native/dataset';
+  formatVersion: 1;
+  sourceFormat: string;
+  source: string;
+  task: Task;
+  classes: string[];
+  channels: number;
+  imageSize: [number, number];
+  splits: Partial<Record<SplitName, { count: number; shard: string }>>;
+  splitMethod: string;
+  seed: number;
+  preparation: Record<string, unknown>;
+  skipped: Array<{ file: string; reason: string }>;
+  contentHash: string;
+  created: string;
+  imlmNativeVersion: string;
+}
+
+export interface StoreContent {
+  manifest: Omit<Manifest, 'format' | 'formatVersion' | 'splits' | 'contentHash' | 'created' | 'imlmNativeVersion'>;
+  splits: Partial<Record<SplitName, SplitData>>;
+}
+
+async function sha256Of(files: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    await new Promise<void>((resolve, reject) => {
+      createReadStream(file)
+        .on('data', (chunk) => hash.update(chunk))
+        .on('end', () => resolve())
+        .on('error', reject);
+    });
+  }
+  return hash.digest('hex');
+}
+
+/** Writes a store at `out` (refused if it exists, unless overwrite). */
+export async function writeStore(out: string, content: StoreContent, options: { overwrite?: boolean } = {}): Promise<Manifest> {
+  if (existsSync(out) && !options.overwrite) {
+    throw new ImlmError(`${out} already exists; pass --overwrite to replace it, or choose another folder`, 'ERR_INVALID_ARG');
+  }
+  const temp = `${out}.tmp-${process.pid}`;
+  await fs.rm(temp, { recursive: true, force: true });
+  await fs.mkdir(temp, { recursive: true });
+  const [height, width] = content.manifest.imageSize;
+  const splits: Manifest['splits'] = {};
+  const shards: string[] = [];
+  try {
+    for (const [name, split] of Object.entries(content.splits) as Array<[SplitName, SplitData]>) {
+      const count = split.ids.length;
+      const shard = `${name}.safetensors`;
+      const labelsShape = split.labels instanceof BigInt64Array ? [count] : [count, split.labels.length / Math.max(1, count)];
+      const tensors: Record<string, Tensor> = {
+        images: tensor(split.images, [count, content.manifest.channels, height, width]),
+        labels: tensor(split.labels, labelsShape),
+        ids: tensor(split.ids, [count]),
+      };
+      try {
+        await writeSafetensors(path.join(temp, shard), tensors, { format: 'imlm-native/dataset-shard', split: name });
+      } finally {
+        for (const t of Object.values(tensors)) t.dispose();
+      }
+      splits[name] = { count, shard };
+      shards.push(path.join(temp, shard));
+    }
+    const manifest: Manifest = {
+      format: 'imlm-native/dataset',
+      formatVersion: 1,
+      ...content.manifest,
+      splits,
+      contentHash: `sha256:${await sha256Of(shards)}`,
+      created: new Date().toISOString(),
+      imlmNativeVersion: packageVersion,
+    };
+    await writeJsonAtomic(path.join(temp, 'manifest.json'), manifest);
+    if (existsSync(out)) await fs.rm(out, { recursive: true, force: true });
+    await fs.rename(temp, out);
+    return manifest;
+  } catch (e) {
+    await fs.rm(temp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Reads and checks a store's manifest. */
+export async function readManifest(store: string): Promise<Manifest> {
+  const file = path.join(store, 'manifest.json');
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new ImlmError(`${store} is not a prepared data set (cannot read ${file}: ${(e as Error).message}); create one with \`imlm-native prepare\``, 'ERR_FORMAT');
+  }
+  if (manifest.format !== 'imlm-native/dataset') {
+    throw new ImlmError(`${file}: expected format 'imlm-native/dataset' but found '${manifest.format}'`, 'ERR_FORMAT');
+  }
+  return manifest;
+}
+
+/** One split's tensors, checked against the manifest. The caller disposes them. */
+export async function loadSplit(store: string, split: SplitName): Promise<{ manifest: Manifest; images: Tensor; labels: Tensor; ids: Tensor }> {
+  const manifest = await readManifest(store);
+  const entry = manifest.splits[split];
+  if (!entry) {
+    throw new ImlmError(`${store} has no '${split}' split (it has ${Object.keys(manifest.splits).join(', ')})`, 'ERR_INVALID_ARG');
+  }
+  const file = path.join(store, entry.shard);
+  const { tensors } = await readSafetensors(file);
+  const { images, labels, ids } = tensors;
+  const expected = [entry.count, manifest.channels, ...manifest.imageSize];
+  if (!images || !labels || !ids || images.shape.join() !== expected.join() || images.dtype !== 'uint8') {
+    for (const t of Object.values(tensors)) t.dispose();
+    throw new ImlmError(
+      `${file} disagrees with the manifest: expected images uint8 [${expected.join(', ')}], labels and ids; ` +
+        `found ${images ? `${images.dtype} [${images.shape.join(', ')}]` : 'no images'} (prepare the store again)`,
+      'ERR_FORMAT',
+    );
+  }
+  return { manifest, images, labels, ids };
+}
