@@ -1,6 +1,7 @@
 #include "bridge/safetensors_binding.h"
 
 #include "bridge/errors.h"
+#include "bridge/map_args.h"
 #include "bridge/tensor_wrap.h"
 #include "core/io/safetensors.h"
 
@@ -60,23 +61,8 @@ Napi::Value writeSafetensors(const Napi::CallbackInfo& args) {
     if (args.Length() < 2 || !args[0].IsString() || !args[1].IsObject()) {
       throwInvalidArg(env, "expected writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata?)");
     }
-    io::TensorMap tensors;
-    Napi::Object o = args[1].As<Napi::Object>();
-    Napi::Array keys = o.GetPropertyNames();
-    for (uint32_t i = 0; i < keys.Length(); ++i) {
-      const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
-      tensors[key] = TensorWrap::unwrap(env, o.Get(key), ("tensors['" + key + "']").c_str());
-    }
-    io::Metadata metadata;
-    if (args.Length() > 2 && args[2].IsObject()) {
-      Napi::Object m = args[2].As<Napi::Object>();
-      Napi::Array mk = m.GetPropertyNames();
-      for (uint32_t i = 0; i < mk.Length(); ++i) {
-        const std::string key = mk.Get(i).As<Napi::String>().Utf8Value();
-        if (!m.Get(key).IsString()) throwInvalidArg(env, "expected metadata['" + key + "'] to be a string");
-        metadata[key] = m.Get(key).As<Napi::String>().Utf8Value();
-      }
-    }
+    io::TensorMap tensors = tensorMapArg(args, 1, "tensors");
+    io::Metadata metadata = stringMapArg(args, 2, "metadata");
     return startWorker(new WriteTask(env, args[0].As<Napi::String>().Utf8Value(), std::move(tensors), std::move(metadata)));
   });
 }

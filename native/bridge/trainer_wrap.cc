@@ -6,6 +6,7 @@
 #include "bridge/busy_lease.h"
 #include "bridge/config_convert.h"
 #include "bridge/errors.h"
+#include "bridge/map_args.h"
 #include "bridge/source_wrap.h"
 #include "bridge/tensor_wrap.h"
 #include "core/compat.h"
@@ -33,35 +34,6 @@ Napi::Object metricsToJs(Napi::Env env, const train::StepMetrics& m) {
 std::string stringArg(const Napi::CallbackInfo& args, size_t index, const char* what) {
   if (args.Length() <= index || !args[index].IsString()) throwInvalidArg(args.Env(), std::string("expected ") + what + " to be a string");
   return args[index].As<Napi::String>().Utf8Value();
-}
-
-io::Metadata metadataArg(const Napi::CallbackInfo& args, size_t index) {
-  io::Metadata metadata;
-  if (args.Length() <= index || args[index].IsUndefined()) return metadata;
-  if (!args[index].IsObject()) throwInvalidArg(args.Env(), "expected metadata to be an object of strings");
-  Napi::Object o = args[index].As<Napi::Object>();
-  Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
-    Napi::Value v = o.Get(key);
-    if (!v.IsString()) throwInvalidArg(args.Env(), "expected metadata['" + key + "'] to be a string");
-    metadata[key] = v.As<Napi::String>().Utf8Value();
-  }
-  return metadata;
-}
-
-/** Extra tensors to store beside the state (e.g. replay's per-step losses). */
-io::TensorMap tensorsArg(const Napi::CallbackInfo& args, size_t index) {
-  io::TensorMap tensors;
-  if (args.Length() <= index || args[index].IsUndefined()) return tensors;
-  if (!args[index].IsObject()) throwInvalidArg(args.Env(), "expected extra tensors to be an object of Tensors");
-  Napi::Object o = args[index].As<Napi::Object>();
-  Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
-    tensors[key] = TensorWrap::unwrap(args.Env(), o.Get(key), ("tensors['" + key + "']").c_str());
-  }
-  return tensors;
 }
 
 /** A trainer operation on a worker thread, holding the trainer's lease until it settles. */
@@ -324,8 +296,8 @@ Napi::Value TrainerWrap::save(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
     std::string path = stringArg(args, 0, "path");
-    io::Metadata metadata = metadataArg(args, 1);
-    io::TensorMap extra = tensorsArg(args, 2);
+    io::Metadata metadata = stringMapArg(args, 1, "metadata");
+    io::TensorMap extra = tensorMapArg(args, 2, "extra tensors");
     return startWorker(new SaveTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
                               std::move(metadata), std::move(extra)));
   });
@@ -350,7 +322,7 @@ Napi::Value TrainerWrap::exportBackbone(const Napi::CallbackInfo& args) {
   return guarded(env, [&]() -> Napi::Value {
     std::string path = stringArg(args, 0, "path");
     return startWorker(new ExportTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
-                                metadataArg(args, 1)));
+                                stringMapArg(args, 1, "metadata")));
   });
 }
 

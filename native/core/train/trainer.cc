@@ -57,6 +57,23 @@ void checkCompatible(const std::string& origin, const std::string& name, const a
   }
 }
 
+/**
+ * Checks every tensor of `own` against its namesake in `given` (shape, dtype, finite values) and
+ * returns the names `given` lacks. Nothing is changed: callers validate everything first.
+ */
+std::vector<std::string> checkAgainst(const io::TensorMap& own, const io::TensorMap& given, const std::string& origin) {
+  std::vector<std::string> missing;
+  for (const auto& [name, tensor] : own) {
+    auto it = given.find(name);
+    if (it == given.end()) {
+      missing.push_back(name);
+    } else {
+      checkCompatible(origin, name, tensor, it->second);
+    }
+  }
+  return missing;
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainConfig config)
@@ -208,15 +225,7 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   for (const auto& item : model_->named_parameters()) own[item.key()] = item.value();
   for (const auto& item : model_->named_buffers()) own[item.key()] = item.value();
   // Validate everything before changing anything: a bad file leaves the trainer as it was.
-  std::vector<std::string> missing;
-  for (const auto& [name, tensor] : own) {
-    auto it = state.find(name);
-    if (it == state.end()) {
-      missing.push_back(name);
-      continue;
-    }
-    checkCompatible(origin, name, tensor, it->second);
-  }
+  const std::vector<std::string> missing = checkAgainst(own, state, origin);
   if (!missing.empty()) {
     std::string list;
     for (size_t i = 0; i < missing.size() && i < 5; ++i) list += (i ? ", " : "") + missing[i];
@@ -281,15 +290,7 @@ io::TensorMap Trainer::backbone() const {
 void Trainer::loadBackbone(const io::TensorMap& weights, const std::string& origin) {
   at::NoGradGuard noGrad;
   io::TensorMap own = backbone();
-  std::vector<std::string> missing;
-  for (const auto& [name, tensor] : own) {
-    auto it = weights.find(name);
-    if (it == weights.end()) {
-      missing.push_back(name);
-      continue;
-    }
-    checkCompatible(origin, name, tensor, it->second);
-  }
+  const std::vector<std::string> missing = checkAgainst(own, weights, origin);
   if (!missing.empty()) {
     badState(origin, std::to_string(missing.size()) + " backbone tensor(s) are missing, e.g. '" + missing.front() +
                          "' (expected torchvision names such as conv1.weight, layer1.0.bn1.running_mean)");
