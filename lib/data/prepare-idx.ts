@@ -6,6 +6,7 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { ImlmError } from '../errors';
 import { readIdx } from './idx';
+import { labelFractions, seededPermutation } from './splits';
 import { writeStore, type Manifest, type SplitData } from './store';
 
 /** Fashion-MNIST's classes, in label order. */
@@ -20,6 +21,8 @@ export interface PrepareIdxOptions {
   overwrite?: boolean;
   /** Class names; default Fashion-MNIST's when there are 10 classes, else the label values. */
   classes?: string[];
+  /** Label fractions of the training split to record (default 1%, 6%, 100%). */
+  fractions?: number[];
 }
 
 function findFile(dir: string, prefix: string): string {
@@ -28,22 +31,6 @@ function findFile(dir: string, prefix: string): string {
     if (existsSync(file)) return file;
   }
   throw new ImlmError(`${dir} has no ${prefix}-ubyte(.gz) file (expected the MNIST layout: train-images-idx3-ubyte.gz, …)`, 'ERR_INVALID_ARG');
-}
-
-/** xorshift32 from a seed: a small, portable, seeded shuffle (the split is recorded by ids anyway). */
-function seededPermutation(n: number, seed: number): Uint32Array {
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
-  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const j = x % (i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
 
 async function readPair(dir: string, part: 'train' | 't10k') {
@@ -91,7 +78,19 @@ export async function prepareIdx(source: string, out: string, options: PrepareId
   // Sorted within each split, so shards keep the source's order.
   const valRows = Array.from(order.subarray(0, valCount)).sort((a, b) => a - b);
   const trainRows = Array.from(order.subarray(valCount)).sort((a, b) => a - b);
-  const maxLabel = Math.max(...train.labels.data, ...test.labels.data);
+  const trainSplit = subset(train.images.data, train.labels.data, pixels, trainRows, 0);
+  const fractions = options.fractions ?? [0.01, 0.06, 1];
+  const chosen = labelFractions(Array.from(trainSplit.labels as BigInt64Array, Number), fractions, seed);
+  const trainIds = Array.from(trainSplit.ids, Number);
+  const recordedFractions = Object.fromEntries(
+    fractions.map((f) => {
+      const rows = chosen.get(f)!;
+      return [String(f), f >= 1 ? { count: rows.length } : { count: rows.length, ids: rows.map((r) => trainIds[r]) }];
+    }),
+  );
+  let maxLabel = 0;
+  for (const v of train.labels.data) maxLabel = Math.max(maxLabel, v);
+  for (const v of test.labels.data) maxLabel = Math.max(maxLabel, v);
   const classes = options.classes ?? (maxLabel === 9 ? kFashionMnistClasses : Array.from({ length: maxLabel + 1 }, (_, i) => String(i)));
   return writeStore(
     out,
@@ -106,10 +105,11 @@ export async function prepareIdx(source: string, out: string, options: PrepareId
         splitMethod: `the source's test files are 'test'; a seeded ${Math.round(valFraction * 100)}% of its training files is 'val' (ids 0..${n - 1} are training rows, ${n}.. test rows)`,
         seed,
         preparation: { valFraction },
+        labelFractions: { seed, stratifiedBy: 'label', nested: true, fractions: recordedFractions },
         skipped: [],
       },
       splits: {
-        train: subset(train.images.data, train.labels.data, pixels, trainRows, 0),
+        train: trainSplit,
         val: subset(train.images.data, train.labels.data, pixels, valRows, 0),
         test: subset(test.images.data, test.labels.data, pixels, Array.from({ length: test.images.shape[0] }, (_, i) => i), n),
       },

@@ -37,6 +37,11 @@ export interface Manifest {
   splitMethod: string;
   seed: number;
   preparation: Record<string, unknown>;
+  /**
+   * Seeded, stratified, nested subsets of the training split for label-fraction experiments:
+   * per fraction the count and (below 100%) the sample ids.
+   */
+  labelFractions?: { seed: number; stratifiedBy: string; nested: boolean; fractions: Record<string, { count: number; ids?: number[] }> };
   skipped: Array<{ file: string; reason: string }>;
   contentHash: string;
   created: string;

@@ -44,6 +44,12 @@ describe('prepare idx', () => {
       test: { count: 6, shard: 'test.safetensors' },
     });
     expect(manifest.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // Label fractions of the training split, nested, with the seed.
+    const fr = manifest.labelFractions!;
+    expect(fr.seed).toBe(3);
+    expect(fr.fractions['1']).toEqual({ count: 15 });
+    const six = new Set(fr.fractions['0.06'].ids);
+    expect(fr.fractions['0.01'].ids!.every((id) => six.has(id))).toBe(true);
     expect(readdirSync(path.dirname(out)).filter((f) => f.includes('.tmp-'))).toEqual([]);
 
     const seen = new Set<number>();
@@ -98,6 +104,8 @@ describe('prepare idx', () => {
     expect(manifest.splits.train.count + manifest.splits.val.count).toBe(60000);
     expect(manifest.splits.test.count).toBe(10000);
     expect(manifest.classes[9]).toBe('Ankle boot');
+    expect(manifest.labelFractions.fractions['0.01'].count).toBe(540); // 1% of 54,000, 54 per class
+    expect(manifest.labelFractions.fractions['0.06'].count).toBe(3240);
     const source = await readIdx(path.join(fashion, 'train-images-idx3-ubyte.gz'));
     const labels = await readIdx(path.join(fashion, 'train-labels-idx1-ubyte.gz'));
     for (const split of ['train', 'val'] as const) {
