@@ -10,3 +10,8 @@ export { pretrain, type PretrainOptions, type PretrainResult } from './train/pre
 export { replay, type ReplayOptions } from './train/replay';
 export { readSafetensors, writeSafetensors, type SafetensorsContent } from './safetensors';
 export * as losses from './losses';
+export { policies, resolvePolicy, type AugmentPolicy } from './data/policies';
+export { augmentBatch, type AugmentedBatch } from './data/augment';
+export { prepareIdx, type PrepareIdxOptions } from './data/prepare-idx';
+export { readManifest, loadSplit, type Manifest } from './data/store';
+export { patientSplits, labelFractions } from './data/splits';

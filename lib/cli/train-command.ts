@@ -9,10 +9,12 @@ import { syntheticSource, tensorSource } from '../train/trainer';
 import { ensureDemoStore } from '../data/demo';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { writeJsonAtomic } from '../atomic-write';
+import { resolvePolicy } from '../data/policies';
 import { ProgressDisplay } from './progress';
 
 interface TrainFlags {
   data?: string;
+  augment: string;
   preset: string;
   config?: string;
   arch?: string;
@@ -53,13 +55,16 @@ interface DataChoice {
   kind: 'store' | 'synthetic';
   store?: string;
   demo: boolean;
+  /** Augmentation policy name (lib/data/policies.ts). */
+  augment: string;
 }
 
 async function chooseData(flags: TrainFlags, outDir: string): Promise<DataChoice> {
   if (flags.resume) return JSON.parse(await fs.readFile(path.join(outDir, 'data.json'), 'utf8')) as DataChoice;
-  if (flags.data) return { kind: 'store', store: path.resolve(flags.data), demo: false };
+  resolvePolicy(flags.augment); // refuse an unknown policy before any work
+  if (flags.data) return { kind: 'store', store: path.resolve(flags.data), demo: false, augment: flags.augment };
   const demo = await ensureDemoStore((m) => process.stderr.write(`imlm-native: ${m}\n`));
-  return demo ? { kind: 'store', store: demo, demo: true } : { kind: 'synthetic', demo: true };
+  return demo ? { kind: 'store', store: demo, demo: true, augment: flags.augment } : { kind: 'synthetic', demo: true, augment: flags.augment };
 }
 
 async function configOverrides(flags: TrainFlags, data: DataChoice, manifest: Manifest | null): Promise<TrainConfigOverrides> {
@@ -91,6 +96,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('pre-train an encoder with MoCo v2 + an intermediate-layer loss (mse | barlow | none)')
     .option('--data <store>', 'a prepared data set (imlm-native prepare); default: the Fashion-MNIST demo')
+    .option('--augment <policy>', 'augmentation policy: mocov2, kaku2021-cxr, kaku2021-dr, kaku2021-bch or none', 'mocov2')
     .option('--preset <name>', 'kaku2021 (the paper as published) or mocov2', 'kaku2021')
     .option('--config <file>', 'JSON file of configuration fields (docs/formats.md) over the preset')
     .option('--arch <name>', 'resnet18 | resnet34 | resnet50')
@@ -129,17 +135,17 @@ export function registerTrain(program: Command): void {
         if (split.manifest.channels !== config.inChannels) {
           throw new ImlmError(`the data set has ${split.manifest.channels} channel(s) but the configuration expects inChannels ${config.inChannels}`, 'ERR_INVALID_ARG');
         }
-        source = tensorSource(split.images, { batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed });
+        source = tensorSource(split.images, { batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed, policy: data.augment });
         for (const t of [split.images, split.labels, split.ids]) t.dispose(); // the source keeps its own reference
         what = data.demo
           ? `no --data given: training on the demo data set, Fashion-MNIST (${data.store}, train split, ${split.manifest.splits.train!.count} images)`
           : `training on ${data.store} (train split, ${split.manifest.splits.train!.count} images)`;
       } else {
-        source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed });
+        source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed, policy: data.augment });
         what = `no --data given and Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): training on the built-in synthetic data set (${source.describe()})`;
       }
       process.stderr.write(
-        `imlm-native: ${what} — ${config.arch} (${config.stem} stem), ${config.imageSize}×${config.imageSize}, loss ${config.intermediate.loss}, ` +
+        `imlm-native: ${what} — ${config.arch} (${config.stem} stem), ${config.imageSize}×${config.imageSize}, augmentation ${data.augment}, loss ${config.intermediate.loss}, ` +
           `${steps} steps of ${config.batchSize}, device ${config.device === 'auto' ? (cuda ? 'cuda' : 'cpu') : config.device}; run folder ${outDir}\n`,
       );
       if (!flags.resume) {

@@ -7,6 +7,7 @@ import { native, type NativeBatchSource, type NativeProgress, type NativeRunSumm
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { packageVersion } from '../version';
+import { resolvePolicy, type AugmentPolicy } from '../data/policies';
 
 export type { StepMetrics };
 export type Progress = NativeProgress;
@@ -83,17 +84,20 @@ export class Trainer {
   }
 }
 
-/** The built-in synthetic data set: `poolSize` smooth random images, two augmented views each. */
-export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number }): BatchSource {
-  return native().syntheticSource({ ...options, poolSize: options.poolSize ?? 512, seed: options.seed ?? 0 });
+/** Which augmentation a source applies to each view: a policy name (lib/data/policies.ts) or a policy. */
+export type PolicyChoice = string | Partial<AugmentPolicy>;
+
+/** The built-in synthetic data set: `poolSize` smooth random images, two augmented views each (default policy 'mocov2'). */
+export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number; policy?: PolicyChoice }): BatchSource {
+  return native().syntheticSource({ ...options, poolSize: options.poolSize ?? 512, seed: options.seed ?? 0, policy: resolvePolicy(options.policy) });
 }
 
-/** Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]) with light two-view augmentation. */
-export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number }): BatchSource {
+/** Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]), two views augmented with `policy` (default 'mocov2'). */
+export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice }): BatchSource {
   if (images.shape.length !== 4) {
     throw new ImlmError(`Expected images of shape [M, C, H, W] but received [${images.shape.join(', ')}]`, 'ERR_INVALID_ARG');
   }
-  return native().tensorSource(images, { ...options, seed: options.seed ?? 0 });
+  return native().tensorSource(images, { ...options, seed: options.seed ?? 0, policy: resolvePolicy(options.policy) });
 }
 
 /** Pre-augmented batches q, k [S, N, C, H, W]; step firstStep + i gets batch i. */

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "bridge/addon_data.h"
+#include "bridge/augment_binding.h"
 #include "bridge/errors.h"
 #include "bridge/info_binding.h"
 #include "bridge/losses_binding.h"
@@ -38,6 +39,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("syntheticSource", Napi::Function::New<SourceWrap::synthetic>(env, "syntheticSource"));
   exports.Set("tensorSource", Napi::Function::New<SourceWrap::fromTensor>(env, "tensorSource"));
   exports.Set("fixedBatchesSource", Napi::Function::New<SourceWrap::fixedBatches>(env, "fixedBatchesSource"));
+  exports.Set("augmentBatch", Napi::Function::New<augmentBatch>(env, "augmentBatch"));
   exports.Set("lossInfoNce", Napi::Function::New<lossInfoNce>(env, "lossInfoNce"));
   exports.Set("lossLayerMse", Napi::Function::New<lossLayerMse>(env, "lossLayerMse"));
   exports.Set("lossBarlowTwins", Napi::Function::New<lossBarlowTwins>(env, "lossBarlowTwins"));

@@ -1,6 +1,7 @@
 #include "bridge/source_wrap.h"
 
 #include "bridge/addon_data.h"
+#include "bridge/augment_binding.h"
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
 
@@ -56,8 +57,9 @@ Napi::Value SourceWrap::synthetic(const Napi::CallbackInfo& args) {
   return guarded(env, [&]() -> Napi::Value {
     Napi::Object o = optionsArg(args, 0);
     // Cheap: a few hundred small images are generated here, on the JS thread.
+    augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
     return wrap(env, train::makeSyntheticSource(positiveInt(env, o, "poolSize"), positiveInt(env, o, "channels"),
-                                                positiveInt(env, o, "imageSize"), positiveInt(env, o, "batchSize"),
+                                                positiveInt(env, o, "batchSize"), policy,
                                                 static_cast<uint64_t>(positiveInt(env, o, "seed"))));
   });
 }
@@ -67,7 +69,8 @@ Napi::Value SourceWrap::fromTensor(const Napi::CallbackInfo& args) {
   return guarded(env, [&]() -> Napi::Value {
     at::Tensor images = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "images");
     Napi::Object o = optionsArg(args, 1);
-    return wrap(env, train::makeTensorSource(images, positiveInt(env, o, "batchSize"), positiveInt(env, o, "imageSize"),
+    augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
+    return wrap(env, train::makeTensorSource(images, positiveInt(env, o, "batchSize"), policy,
                                              static_cast<uint64_t>(positiveInt(env, o, "seed"))));
   });
 }

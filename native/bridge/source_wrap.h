@@ -21,9 +21,9 @@ class SourceWrap : public Napi::ObjectWrap<SourceWrap> {
   std::shared_ptr<train::BatchSource> source() const { return source_; }
   std::shared_ptr<std::atomic<bool>> busy() const { return busy_; }
 
-  /** syntheticSource({poolSize, channels, imageSize, batchSize, seed}) */
+  /** syntheticSource({poolSize, channels, imageSize, batchSize, seed, policy}) */
   static Napi::Value synthetic(const Napi::CallbackInfo& args);
-  /** tensorSource(images: Tensor, {batchSize, imageSize, seed}) */
+  /** tensorSource(images: Tensor, {batchSize, imageSize, seed, policy}) */
   static Napi::Value fromTensor(const Napi::CallbackInfo& args);
   /** fixedBatchesSource(q: Tensor, k: Tensor, firstStep) */
   static Napi::Value fixedBatches(const Napi::CallbackInfo& args);

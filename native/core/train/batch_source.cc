@@ -23,30 +23,10 @@ at::Generator generatorFor(uint64_t seed, uint64_t stream, int64_t index) {
 constexpr uint64_t kEpochStream = 1;    // permutation of epoch e
 constexpr uint64_t kAugmentStream = 2;  // augmentation of step t
 
-/**
- * Two-view light augmentation, batched: per sample a random scale s ∈ [0.5, 1] of the side
- * (area ∈ [0.25, 1]), a random centre inside the image, a horizontal flip with p = 0.5 — one
- * affine grid_sample — then a brightness factor in [0.6, 1.4], clamped to [0, 1].
- */
-at::Tensor augment(const at::Tensor& images, int64_t outputSize, at::Generator& generator) {
-  const int64_t n = images.size(0);
-  const auto opts = images.options();
-  at::Tensor scale = at::empty({n}, opts).uniform_(0.5, 1.0, generator);
-  at::Tensor tx = (at::empty({n}, opts).uniform_(-1.0, 1.0, generator)) * (1 - scale);
-  at::Tensor ty = (at::empty({n}, opts).uniform_(-1.0, 1.0, generator)) * (1 - scale);
-  at::Tensor flip = 1.0 - 2.0 * (at::empty({n}, opts).uniform_(0.0, 1.0, generator) < 0.5).to(opts.dtype());
-  at::Tensor zero = at::zeros({n}, opts);
-  at::Tensor theta = at::stack({at::stack({scale * flip, zero, tx}, 1), at::stack({zero, scale, ty}, 1)}, 1);
-  at::Tensor grid = at::affine_grid_generator(theta, {n, images.size(1), outputSize, outputSize}, /*align_corners=*/false);
-  at::Tensor out = at::grid_sampler(images, grid, /*interpolation_mode=*/0, /*padding_mode=*/0, /*align_corners=*/false);
-  at::Tensor brightness = at::empty({n, 1, 1, 1}, opts).uniform_(0.6, 1.4, generator);
-  return (out * brightness).clamp_(0.0, 1.0);
-}
-
 class TensorSource : public BatchSource {
  public:
-  TensorSource(at::Tensor images, int64_t batchSize, int64_t outputSize, uint64_t seed)
-      : images_(std::move(images)), batchSize_(batchSize), outputSize_(outputSize), seed_(seed) {
+  TensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy, uint64_t seed)
+      : images_(std::move(images)), batchSize_(batchSize), policy_(policy), seed_(seed) {
     if (images_.dim() != 4) {
       throw Error(ErrorCode::kInvalidArgument, "expected images of shape [M, C, H, W] but received " +
                                                    std::to_string(images_.dim()) + " dimensions");
@@ -73,8 +53,8 @@ class TensorSource : public BatchSource {
     at::Tensor batch = images_.index_select(0, index).to(at::kFloat);
     if (images_.scalar_type() == at::kByte) batch.div_(255.0);
     at::Generator g = generatorFor(seed_, kAugmentStream, step);
-    at::Tensor query = augment(batch, outputSize_, g);
-    at::Tensor key = augment(batch, outputSize_, g);
+    at::Tensor query = augment::augmentBatch(batch, policy_, g).images;
+    at::Tensor key = augment::augmentBatch(batch, policy_, g).images;
     return {query, key};
   }
 
@@ -85,7 +65,7 @@ class TensorSource : public BatchSource {
  private:
   at::Tensor images_;
   int64_t batchSize_;
-  int64_t outputSize_;
+  augment::AugmentPolicy policy_;
   uint64_t seed_;
   at::Tensor order_;  // permutation of epoch_ (cached: consecutive steps share it)
   int64_t epoch_ = -1;
@@ -118,20 +98,21 @@ class FixedBatchesSource : public BatchSource {
 
 }  // namespace
 
-std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, int64_t outputSize,
+std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy,
                                               uint64_t seed) {
-  return std::make_unique<TensorSource>(std::move(images), batchSize, outputSize, seed);
+  return std::make_unique<TensorSource>(std::move(images), batchSize, policy, seed);
 }
 
-std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t imageSize,
-                                                 int64_t batchSize, uint64_t seed) {
+std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t batchSize,
+                                                 const augment::AugmentPolicy& policy, uint64_t seed) {
+  const int64_t imageSize = policy.outputSize;
   // Smooth random images: low-resolution noise upsampled, so crops of one image resemble each
   // other more than they resemble other images.
   at::Generator generator = generatorFor(seed, /*stream=*/0, /*index=*/0);
   const int64_t coarse = std::max<int64_t>(2, imageSize / 4);
   at::Tensor noise = at::rand({poolSize, channels, coarse, coarse}, generator, at::TensorOptions().dtype(at::kFloat));
   at::Tensor images = at::upsample_bilinear2d(noise, {imageSize, imageSize}, /*align_corners=*/false);
-  return std::make_unique<TensorSource>(images.contiguous(), batchSize, imageSize, seed);
+  return std::make_unique<TensorSource>(images.contiguous(), batchSize, policy, seed);
 }
 
 std::unique_ptr<BatchSource> makeFixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep) {

@@ -9,6 +9,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "core/augment/augment.h"
+
 namespace imlm::train {
 
 struct ViewBatch {
@@ -34,19 +36,18 @@ class BatchSource {
 /**
  * Images held in memory (uint8 0..255 or float 0..1, M×C×H×W). Epoch e visits the images in
  * a permutation drawn from (seed, e), dropping the last incomplete batch; each batch gets two
- * independently augmented views (random resized crop of scale [0.5, 1] + horizontal flip as one
- * affine resampling, and a brightness factor in [0.6, 1.4]) drawn from (seed, step).
+ * views augmented independently with `policy` (core/augment), drawn from (seed, step).
  */
-std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, int64_t outputSize,
+std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy,
                                               uint64_t seed);
 
 /**
- * A built-in synthetic data set: `poolSize` random smooth images (drawn once from `seed`),
- * served through the same augmentation as makeTensorSource. The task is learnable (tell the
+ * A built-in synthetic data set: `poolSize` random smooth images of policy.outputSize² (drawn
+ * once from `seed`), served through the same augmentation as makeTensorSource. The task is learnable (tell the
  * images apart), so the loss falls.
  */
-std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t imageSize,
-                                                 int64_t batchSize, uint64_t seed);
+std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t batchSize,
+                                                 const augment::AugmentPolicy& policy, uint64_t seed);
 
 /** Fixed pre-augmented batches q, k: S×N×C×H×W; step firstStep + i gets batch i (replay). */
 std::unique_ptr<BatchSource> makeFixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep);

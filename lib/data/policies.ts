@@ -1,0 +1,60 @@
+/**
+ * Named augmentation policies (METHOD.md §5), applied batched in native/core/augment. Each view
+ * of an image is drawn independently. Differences from the reference's PIL pipeline, by design:
+ * geometry (crop, flip, rotation) is one resampling before the colour ops (the reference rotates
+ * after jitter, so its black corners are not jittered; ours are); resampling is bilinear without
+ * antialiasing; the blur is a true Gaussian (PIL's is a 3-pass box approximation); no uint8
+ * rounding between ops. Parameter ranges and probabilities are the paper's.
+ */
+import { ImlmError } from '../errors';
+
+export interface AugmentPolicy {
+  crop: boolean;
+  scaleMin: number;
+  scaleMax: number;
+  ratioMin: number;
+  ratioMax: number;
+  hflipP: number;
+  vflipP: number;
+  rotationDegrees: number;
+  nearest: boolean;
+  jitterP: number;
+  brightness: number;
+  contrast: number;
+  saturation: number;
+  hue: number;
+  grayscaleP: number;
+  blurP: number;
+  blurSigmaMin: number;
+  blurSigmaMax: number;
+}
+
+const none: AugmentPolicy = {
+  crop: false, scaleMin: 1, scaleMax: 1, ratioMin: 1, ratioMax: 1, hflipP: 0, vflipP: 0, rotationDegrees: 0, nearest: false,
+  jitterP: 0, brightness: 0, contrast: 0, saturation: 0, hue: 0, grayscaleP: 0, blurP: 0, blurSigmaMin: 0.1, blurSigmaMax: 2,
+};
+
+/** The colour part shared by every kaku2021 policy: jitter (0.4, 0.4, 0.4, 0.1) p 0.8, grayscale 0.2, blur σ∈[0.1, 2] p 0.5. */
+const kakuColour = { jitterP: 0.8, brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, grayscaleP: 0.2, blurP: 0.5, blurSigmaMin: 0.1, blurSigmaMax: 2 };
+
+export const policies: Record<string, AugmentPolicy> = {
+  none,
+  /** NIH ChestX-ray14: no crop or flip (commented out in the reference); rotation ±30°, nearest. */
+  'kaku2021-cxr': { ...none, ...kakuColour, rotationDegrees: 30, nearest: true },
+  /** EyePACS DR: rotation ±30° then horizontal flip. */
+  'kaku2021-dr': { ...none, ...kakuColour, rotationDegrees: 30, hflipP: 0.5 },
+  /** BCH IDC patches: RandomResizedCrop(scale 0.4–1, ratio 3/4–4/3), horizontal flip. */
+  'kaku2021-bch': { ...none, ...kakuColour, crop: true, scaleMin: 0.4, scaleMax: 1, ratioMin: 3 / 4, ratioMax: 4 / 3, hflipP: 0.5 },
+  /** Standard MoCo v2: crop (0.2–1), jitter p 0.8, grayscale 0.2, blur p 0.5, horizontal flip. */
+  mocov2: { ...none, ...kakuColour, crop: true, scaleMin: 0.2, scaleMax: 1, ratioMin: 3 / 4, ratioMax: 4 / 3, hflipP: 0.5 },
+};
+
+/** A policy by name, or a custom one (fields missing from it are those of 'none'). */
+export function resolvePolicy(policy: string | Partial<AugmentPolicy> = 'mocov2'): AugmentPolicy {
+  if (typeof policy !== 'string') return { ...none, ...policy };
+  const found = policies[policy];
+  if (!found) {
+    throw new ImlmError(`Expected an augmentation policy ${Object.keys(policies).map((p) => `'${p}'`).join(', ')} but received '${policy}'`, 'ERR_INVALID_ARG');
+  }
+  return found;
+}
