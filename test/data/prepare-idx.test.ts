@@ -6,7 +6,9 @@ import path from 'path';
 import { prepareIdx } from '../../lib/data/prepare-idx';
 import { readIdx } from '../../lib/data/idx';
 import { loadSplit, readManifest } from '../../lib/data/store';
-import { runCli } from '../helpers/run';
+import { spawnSync } from 'child_process';
+import { repoRoot, runCli } from '../helpers/run';
+import { findTorchPython } from '../helpers/python';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-idx-'));
 
@@ -74,6 +76,30 @@ describe('prepare idx', () => {
     expect(again.contentHash).toBe(manifest.contentHash);
     const other = await prepareIdx(src, path.join(tmp(), 'other'), { valFraction: 0.25, seed: 4 });
     expect(other.contentHash).not.toBe(manifest.contentHash);
+  });
+
+  test("the store's shards load in Python's safetensors-compatible reader", async () => {
+    const py = findTorchPython();
+    if (!py) throw new Error('this test needs PyTorch for Python: apt-get install python3-torch');
+    const src = path.join(tmp(), 'src');
+    fixture(src);
+    const out = path.join(tmp(), 'store');
+    await prepareIdx(src, out, { valFraction: 0.25 });
+    const script = [
+      'import sys, json',
+      `sys.path.insert(0, ${JSON.stringify(path.join(repoRoot, 'scripts/reference'))})`,
+      'import safetensors_io',
+      `t, meta = safetensors_io.load(${JSON.stringify(path.join(out, 'train.safetensors'))})`,
+      'print(json.dumps({k: [str(v.dtype), list(v.shape)] for k, v in t.items()} | {"split": meta["split"]}))',
+    ].join('\n');
+    const r = spawnSync(py.python, ['-c', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      images: ['torch.uint8', [15, 1, 4, 3]],
+      labels: ['torch.int64', [15]],
+      ids: ['torch.int64', [15]],
+      split: 'train',
+    });
   });
 
   test('an existing store is refused without --overwrite; a truncated file is named', async () => {
