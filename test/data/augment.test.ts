@@ -1,6 +1,12 @@
 // Batched augmentation (native/core/augment): parameter ranges and probabilities over many
 // samples, and the identities every policy must keep.
-import { tensor, type Tensor } from '../../lib';
+import { spawnSync } from 'child_process';
+import { mkdtempSync } from 'fs';
+import os from 'os';
+import path from 'path';
+import { tensor, writeSafetensors, type Tensor } from '../../lib';
+import { findTorchPython } from '../helpers/python';
+import { repoRoot } from '../helpers/run';
 import { augmentBatch } from '../../lib/data/augment';
 
 const values = (t: Tensor) => Array.from(t.toTypedArray() as Float64Array | Float32Array);
@@ -91,5 +97,28 @@ describe('augmentation', () => {
 
   test('an unknown policy is refused', () => {
     expect(() => augmentBatch(images(1, 4), 'simclr', 4)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
+  });
+});
+
+describe('augmentation against torchvision.transforms.functional', () => {
+  // One op enabled at a time (jitter with p 1 and the other factors' ranges at 0, so they are
+  // exactly 1), on the same inputs and with the parameters imlm-native drew.
+  const cases: Array<[string, Partial<import('../../lib').AugmentPolicy>]> = [
+    ['brightness', { jitterP: 1, brightness: 0.4 }],
+    ['contrast', { jitterP: 1, contrast: 0.4 }],
+    ['saturation', { jitterP: 1, saturation: 0.4 }],
+    ['hue', { jitterP: 1, hue: 0.1 }],
+    ['blur', { blurP: 1, blurSigmaMin: 0.1, blurSigmaMax: 2 }],
+  ];
+  test.each(cases)('%s equals torchvision', async (op, policy) => {
+    const py = findTorchPython();
+    if (!py) throw new Error('this test needs PyTorch for Python: apt-get install python3-torch python3-torchvision');
+    const input = images(16, 16);
+    const { images: output, params } = await augmentBatch(input, policy, 16, 7);
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'imlm-aug-')), 'case.safetensors');
+    await writeSafetensors(file, { input, output, ...params });
+    const r = spawnSync(py.python, [path.join(repoRoot, 'scripts/reference/check_augment.py'), file, op], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).max_abs_diff).toBeLessThan(1e-5);
   });
 });
