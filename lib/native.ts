@@ -113,8 +113,8 @@ export interface NativeBinding {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
   createTrainer(config: object): Promise<NativeTrainer>;
-  syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object }): NativeBatchSource;
-  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object }): NativeBatchSource;
+  syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number }): NativeBatchSource;
+  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number }): NativeBatchSource;
   augmentBatch(images: NativeTensor, policy: object, outputSize: number, seed: number): Promise<{ images: NativeTensor; params: Record<string, NativeTensor> }>;
   fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number): NativeBatchSource;
   lossInfoNce(q: NativeTensor, k: NativeTensor, queue: NativeTensor, temperature: number): Promise<{ loss: number; logits: NativeTensor }>;

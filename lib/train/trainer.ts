@@ -87,13 +87,17 @@ export class Trainer {
 /** Which augmentation a source applies to each view: a policy name (lib/data/policies.ts) or a policy. */
 export type PolicyChoice = string | Partial<AugmentPolicy>;
 
-/** The built-in synthetic data set: `poolSize` smooth random images, two augmented views each (default policy 'mocov2'). */
-export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number; policy?: PolicyChoice }): BatchSource {
+/**
+ * The built-in synthetic data set: `poolSize` smooth random images, two augmented views each
+ * (default policy 'mocov2'). `prefetch` batches (default 2; 0 = off) are prepared on background
+ * threads while the trainer runs.
+ */
+export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number }): BatchSource {
   return native().syntheticSource({ ...options, poolSize: options.poolSize ?? 512, seed: options.seed ?? 0, policy: resolvePolicy(options.policy) });
 }
 
-/** Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]), two views augmented with `policy` (default 'mocov2'). */
-export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice }): BatchSource {
+/** Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]), two views augmented with `policy` (default 'mocov2'), `prefetch` batches ahead (default 2). */
+export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number }): BatchSource {
   if (images.shape.length !== 4) {
     throw new ImlmError(`Expected images of shape [M, C, H, W] but received [${images.shape.join(', ')}]`, 'ERR_INVALID_ARG');
   }

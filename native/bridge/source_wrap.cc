@@ -4,6 +4,7 @@
 #include "bridge/augment_binding.h"
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
+#include "core/train/prefetch.h"
 
 namespace imlm::bridge {
 namespace {
@@ -15,6 +16,15 @@ int64_t positiveInt(Napi::Env env, const Napi::Object& options, const char* key)
     throwInvalidArg(env, std::string("expected options.") + key + " to be a non-negative integer");
   }
   return static_cast<int64_t>(d);
+}
+
+/** options.prefetch (default 2; 0 = compute each batch when the trainer asks for it). */
+std::shared_ptr<train::BatchSource> withPrefetch(Napi::Env env, const Napi::Object& options,
+                                                 std::unique_ptr<train::BatchSource> source) {
+  int64_t depth = 2;
+  if (options.Has("prefetch") && !options.Get("prefetch").IsUndefined()) depth = positiveInt(env, options, "prefetch");
+  if (depth == 0) return std::shared_ptr<train::BatchSource>(std::move(source));
+  return std::make_shared<train::PrefetchingSource>(std::shared_ptr<train::BatchSource>(std::move(source)), depth);
 }
 
 Napi::Object optionsArg(const Napi::CallbackInfo& args, size_t index) {
@@ -58,9 +68,9 @@ Napi::Value SourceWrap::synthetic(const Napi::CallbackInfo& args) {
     Napi::Object o = optionsArg(args, 0);
     // Cheap: a few hundred small images are generated here, on the JS thread.
     augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
-    return wrap(env, train::makeSyntheticSource(positiveInt(env, o, "poolSize"), positiveInt(env, o, "channels"),
-                                                positiveInt(env, o, "batchSize"), policy,
-                                                static_cast<uint64_t>(positiveInt(env, o, "seed"))));
+    return wrap(env, withPrefetch(env, o, train::makeSyntheticSource(positiveInt(env, o, "poolSize"), positiveInt(env, o, "channels"),
+                                                                     positiveInt(env, o, "batchSize"), policy,
+                                                                     static_cast<uint64_t>(positiveInt(env, o, "seed")))));
   });
 }
 
@@ -70,8 +80,8 @@ Napi::Value SourceWrap::fromTensor(const Napi::CallbackInfo& args) {
     at::Tensor images = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "images");
     Napi::Object o = optionsArg(args, 1);
     augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
-    return wrap(env, train::makeTensorSource(images, positiveInt(env, o, "batchSize"), policy,
-                                             static_cast<uint64_t>(positiveInt(env, o, "seed"))));
+    return wrap(env, withPrefetch(env, o, train::makeTensorSource(images, positiveInt(env, o, "batchSize"), policy,
+                                                                  static_cast<uint64_t>(positiveInt(env, o, "seed")))));
   });
 }
 

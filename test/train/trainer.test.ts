@@ -109,6 +109,18 @@ describe('Trainer', () => {
     }
   });
 
+  test('prefetching batches on background threads does not change what a step sees', async () => {
+    const config = tinyConfig();
+    const losses = async (prefetch: number) => {
+      const trainer = await Trainer.create(config);
+      const out: number[] = [];
+      const source = syntheticSource({ channels: 3, imageSize: 16, batchSize: 8, poolSize: 64, seed: 9, prefetch });
+      await trainer.run(source, { steps: 5, reportEvery: 1, onProgress: (p) => out.push(p.loss) });
+      return out;
+    };
+    expect(await losses(3)).toEqual(await losses(0));
+  });
+
   test('an AbortSignal stops after the current step and resolves', async () => {
     const trainer = await Trainer.create(tinyConfig());
     const controller = new AbortController();

@@ -1,5 +1,7 @@
 #include "core/train/batch_source.h"
 
+#include <mutex>
+
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/Generator.h>
@@ -43,13 +45,19 @@ class TensorSource : public BatchSource {
   ViewBatch batch(int64_t step) override {
     const int64_t perEpoch = images_.size(0) / batchSize_;  // drop_last
     const int64_t epoch = step / perEpoch;
-    if (epoch != epoch_) {
-      at::Generator g = generatorFor(seed_, kEpochStream, epoch);
-      order_ = at::randperm(images_.size(0), g, at::TensorOptions().dtype(at::kLong));
-      epoch_ = epoch;
+    at::Tensor order;
+    {
+      // Prefetching calls this from several threads: the cached permutation is shared state.
+      std::lock_guard<std::mutex> lock(orderMutex_);
+      if (epoch != epoch_) {
+        at::Generator g = generatorFor(seed_, kEpochStream, epoch);
+        order_ = at::randperm(images_.size(0), g, at::TensorOptions().dtype(at::kLong));
+        epoch_ = epoch;
+      }
+      order = order_;
     }
     const int64_t first = (step % perEpoch) * batchSize_;
-    at::Tensor index = order_.slice(0, first, first + batchSize_);
+    at::Tensor index = order.slice(0, first, first + batchSize_);
     at::Tensor batch = images_.index_select(0, index).to(at::kFloat);
     if (images_.scalar_type() == at::kByte) batch.div_(255.0);
     at::Generator g = generatorFor(seed_, kAugmentStream, step);
@@ -67,6 +75,7 @@ class TensorSource : public BatchSource {
   int64_t batchSize_;
   augment::AugmentPolicy policy_;
   uint64_t seed_;
+  std::mutex orderMutex_;
   at::Tensor order_;  // permutation of epoch_ (cached: consecutive steps share it)
   int64_t epoch_ = -1;
 };
