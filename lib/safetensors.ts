@@ -6,9 +6,13 @@ export interface SafetensorsContent {
   metadata: Record<string, string>;
 }
 
-/** Reads a whole file; ERR_IO if it cannot be read, ERR_FORMAT (naming file and tensor) if corrupt. */
-export function readSafetensors(path: string): Promise<SafetensorsContent> {
-  return native().readSafetensors(path);
+/**
+ * Reads a whole file; ERR_IO if it cannot be read, ERR_FORMAT (naming file and tensor) if corrupt.
+ * With `mmap: true` the tensors point into a private memory mapping of the file (pages are read
+ * when touched) instead of being copied.
+ */
+export function readSafetensors(path: string, options: { mmap?: boolean } = {}): Promise<SafetensorsContent> {
+  return native().readSafetensors(path, options);
 }
 
 /** Writes atomically: a failure or crash leaves the previous file at `path` intact. */

@@ -137,7 +137,8 @@ export async function loadSplit(store: string, split: SplitName): Promise<{ mani
     throw new ImlmError(`${store} has no '${split}' split (it has ${Object.keys(manifest.splits).join(', ')})`, 'ERR_INVALID_ARG');
   }
   const file = path.join(store, entry.shard);
-  const { tensors } = await readSafetensors(file);
+  // Memory-mapped: a data set larger than memory is paged in as batches touch it.
+  const { tensors } = await readSafetensors(file, { mmap: true });
   const { images, labels, ids } = tensors;
   const expected = [entry.count, manifest.channels, ...manifest.imageSize];
   if (!images || !labels || !ids || images.shape.join() !== expected.join() || images.dtype !== 'uint8') {

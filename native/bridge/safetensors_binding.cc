@@ -10,10 +10,10 @@ namespace {
 
 class ReadTask : public PromiseWorker {
  public:
-  ReadTask(Napi::Env env, std::string path) : PromiseWorker(env), path_(std::move(path)) {}
+  ReadTask(Napi::Env env, std::string path, bool mapped) : PromiseWorker(env), path_(std::move(path)), mapped_(mapped) {}
 
  protected:
-  void run() override { content_ = io::readSafetensors(path_); }
+  void run() override { content_ = mapped_ ? io::readSafetensorsMapped(path_) : io::readSafetensors(path_); }
   Napi::Value result(Napi::Env env) override {
     Napi::Object tensors = Napi::Object::New(env);
     for (auto& [name, tensor] : content_.tensors) tensors.Set(name, TensorWrap::wrap(env, std::move(tensor)));
@@ -27,6 +27,7 @@ class ReadTask : public PromiseWorker {
 
  private:
   std::string path_;
+  bool mapped_;
   io::SafetensorsContent content_;
 };
 
@@ -50,8 +51,10 @@ class WriteTask : public PromiseWorker {
 Napi::Value readSafetensors(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 1 || !args[0].IsString()) throwInvalidArg(env, "expected readSafetensors(path: string)");
-    return startWorker(new ReadTask(env, args[0].As<Napi::String>().Utf8Value()));
+    if (args.Length() < 1 || !args[0].IsString()) throwInvalidArg(env, "expected readSafetensors(path: string, { mmap?: boolean })");
+    bool mapped = false;
+    if (args.Length() > 1 && args[1].IsObject()) mapped = args[1].As<Napi::Object>().Get("mmap").ToBoolean().Value();
+    return startWorker(new ReadTask(env, args[0].As<Napi::String>().Utf8Value(), mapped));
   });
 }
 

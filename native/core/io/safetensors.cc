@@ -1,6 +1,13 @@
 #include "core/io/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <memory>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -97,25 +104,60 @@ Entry parseEntry(const std::string& path, const std::string& name, const json::V
 
 }  // namespace
 
-SafetensorsContent readSafetensors(const std::string& path) {
-  const std::vector<char> bytes = readAll(path);
-  if (bytes.size() < 8) corrupt(path, "file is " + std::to_string(bytes.size()) + " bytes, shorter than the 8-byte header length");
+/** A read-only view of a whole file mapped into memory (copy-on-write, so tensors may be written). */
+struct Mapping {
+  void* address = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (address != nullptr) ::munmap(address, size);
+  }
+};
+
+std::shared_ptr<Mapping> mapFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    ::close(fd);
+    throw Error(ErrorCode::kIo, "cannot stat " + path + ": " + std::strerror(errno));
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->size = static_cast<size_t>(info.st_size);
+  if (mapping->size > 0) {
+    void* address = ::mmap(nullptr, mapping->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (address == MAP_FAILED) {
+      ::close(fd);
+      throw Error(ErrorCode::kIo, "cannot map " + path + ": " + std::strerror(errno));
+    }
+    mapping->address = address;
+  }
+  ::close(fd);
+  return mapping;
+}
+
+/**
+ * Parses and checks a whole file's bytes. With `mapping`, tensors whose data is suitably aligned
+ * point into it (the mapping lives as long as any of them); otherwise they are copies.
+ */
+SafetensorsContent parseContent(const std::string& path, const char* bytes, size_t size,
+                                const std::shared_ptr<Mapping>& mapping) {
+  if (size < 8) corrupt(path, "file is " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
   uint64_t headerLength = 0;
   for (int i = 7; i >= 0; --i) headerLength = (headerLength << 8) | static_cast<uint8_t>(bytes[static_cast<size_t>(i)]);
-  if (headerLength > kMaxHeaderBytes || headerLength > bytes.size() - 8) {
+  if (headerLength > kMaxHeaderBytes || headerLength > size - 8) {
     corrupt(path, "header length " + std::to_string(headerLength) + " is beyond the file's " +
-                      std::to_string(bytes.size()) + " bytes (truncated or not safetensors)");
+                      std::to_string(size) + " bytes (truncated or not safetensors)");
   }
   json::Value header;
   try {
-    header = json::parse(std::string_view(bytes.data() + 8, headerLength));
+    header = json::parse(std::string_view(bytes + 8, headerLength));
   } catch (const std::runtime_error& e) {
     corrupt(path, std::string("header is not valid JSON: ") + e.what());
   }
   if (header.kind != json::Value::Kind::kObject) corrupt(path, "header is not a JSON object");
 
   const uint64_t dataStart = 8 + headerLength;
-  const uint64_t dataSize = bytes.size() - dataStart;
+  const uint64_t dataSize = size - dataStart;
   SafetensorsContent content;
   std::vector<Entry> entries;
   for (const auto& [name, value] : header.object) {
@@ -148,8 +190,16 @@ SafetensorsContent readSafetensors(const std::string& path) {
                         std::to_string(dataSize) + " bytes (file truncated?)");
     }
     if (expected > 0) ranges.emplace_back(e.begin, e.end);
-    at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.type));
-    if (expected > 0) std::memcpy(t.data_ptr(), bytes.data() + dataStart + e.begin, expected);
+    const char* source = bytes + dataStart + e.begin;
+    const bool aligned = reinterpret_cast<uintptr_t>(source) % c10::elementSize(e.type) == 0;
+    at::Tensor t;
+    if (mapping && aligned && expected > 0) {
+      std::shared_ptr<Mapping> keep = mapping;
+      t = at::from_blob(const_cast<char*>(source), e.shape, [keep](void*) {}, at::TensorOptions().dtype(e.type));
+    } else {
+      t = at::empty(e.shape, at::TensorOptions().dtype(e.type));
+      if (expected > 0) std::memcpy(t.data_ptr(), source, expected);
+    }
     content.tensors.emplace(e.name, std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());
@@ -157,6 +207,16 @@ SafetensorsContent readSafetensors(const std::string& path) {
     if (ranges[i].first < ranges[i - 1].second) corrupt(path, "two tensors' data_offsets overlap");
   }
   return content;
+}
+
+SafetensorsContent readSafetensors(const std::string& path) {
+  const std::vector<char> bytes = readAll(path);
+  return parseContent(path, bytes.data(), bytes.size(), nullptr);
+}
+
+SafetensorsContent readSafetensorsMapped(const std::string& path) {
+  std::shared_ptr<Mapping> mapping = mapFile(path);
+  return parseContent(path, static_cast<const char*>(mapping->address), mapping->size, mapping);
 }
 
 void writeSafetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {

@@ -21,6 +21,13 @@ struct SafetensorsContent {
 SafetensorsContent readSafetensors(const std::string& path);
 
 /**
+ * The same checks, but the tensors point into a private (copy-on-write) memory mapping of the
+ * file instead of being copied: pages are read when touched, so a data set larger than memory
+ * can be sampled. Tensors whose data is not aligned to their element size are copied.
+ */
+SafetensorsContent readSafetensorsMapped(const std::string& path);
+
+/**
  * Writes `tensors` (any device; copied to CPU contiguous) and `metadata` atomically: the
  * previous file at `path` survives any failure or crash during the write.
  */
