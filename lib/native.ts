@@ -92,6 +92,8 @@ export interface NativeRunSummary {
 /** A source of view pairs for a Trainer (opaque). */
 export interface NativeBatchSource {
   describe(): string;
+  /** Produces batches 0..n−1 on a worker thread with `threads` intra-op threads (0: LibTorch's default) and times it. */
+  measure(batches: number, threads: number): Promise<{ imagesPerSecond: number; seconds: number }>;
 }
 
 export interface NativeTrainer {

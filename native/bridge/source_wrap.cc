@@ -1,5 +1,10 @@
 #include "bridge/source_wrap.h"
 
+#include <chrono>
+
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+
 #include "bridge/addon_data.h"
 #include "bridge/augment_binding.h"
 #include "bridge/errors.h"
@@ -34,8 +39,38 @@ Napi::Object optionsArg(const Napi::CallbackInfo& args, size_t index) {
 
 }  // namespace
 
+/** Pulls batches 0..n−1 and times it (npm run bench:data). */
+class MeasureTask : public PromiseWorker {
+ public:
+  MeasureTask(Napi::Env env, std::shared_ptr<train::BatchSource> source, int64_t batches, int64_t threads)
+      : PromiseWorker(env), source_(std::move(source)), batches_(batches), threads_(threads) {}
+
+ protected:
+  void run() override {
+    at::NoGradGuard noGrad;
+    if (threads_ > 0) at::set_num_threads(static_cast<int>(threads_));
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < batches_; ++i) images_ += source_->batch(i).query.size(0);
+    seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("seconds", seconds_);
+    out.Set("imagesPerSecond", seconds_ > 0 ? static_cast<double>(images_) / seconds_ : 0.0);
+    return out;
+  }
+
+ private:
+  std::shared_ptr<train::BatchSource> source_;
+  int64_t batches_;
+  int64_t threads_;
+  int64_t images_ = 0;
+  double seconds_ = 0;
+};
+
 Napi::Function SourceWrap::define(Napi::Env env) {
-  Napi::Function cls = DefineClass(env, "BatchSource", {InstanceMethod<&SourceWrap::describe>("describe")});
+  Napi::Function cls = DefineClass(env, "BatchSource", {InstanceMethod<&SourceWrap::describe>("describe"),
+                                                        InstanceMethod<&SourceWrap::measure>("measure")});
   AddonData::of(env).sourceClass = Napi::Persistent(cls);
   return cls;
 }
@@ -60,6 +95,14 @@ Napi::Object SourceWrap::wrap(Napi::Env env, std::shared_ptr<train::BatchSource>
 
 Napi::Value SourceWrap::describe(const Napi::CallbackInfo& args) {
   return Napi::String::New(args.Env(), source_->describe());
+}
+
+Napi::Value SourceWrap::measure(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (args.Length() < 2 || !args[0].IsNumber() || !args[1].IsNumber()) throwInvalidArg(env, "expected measure(batches, threads)");
+    return startWorker(new MeasureTask(env, source_, args[0].As<Napi::Number>().Int64Value(), args[1].As<Napi::Number>().Int64Value()));
+  });
 }
 
 Napi::Value SourceWrap::synthetic(const Napi::CallbackInfo& args) {

@@ -30,6 +30,8 @@ class SourceWrap : public Napi::ObjectWrap<SourceWrap> {
 
  private:
   Napi::Value describe(const Napi::CallbackInfo& args);
+  /** measure(batches, threads): produce that many batches on a worker thread → {imagesPerSecond, seconds}. */
+  Napi::Value measure(const Napi::CallbackInfo& args);
   static Napi::Object wrap(Napi::Env env, std::shared_ptr<train::BatchSource> source);
 
   std::shared_ptr<train::BatchSource> source_;
