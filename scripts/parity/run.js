@@ -87,13 +87,18 @@ function main() {
     run(py.python, [ref('replay.py'), '--config', files.config, '--state', files.state, '--batches', files.batches, '--out', files.reference, '--device', o.device, '--quiet']);
     const t2 = Date.now();
     const report = JSON.parse(run(py.python, [ref('compare.py'), files.ours, files.reference]).trim());
-    const worstLoss = Math.max(...Object.values(report.losses));
+    // logits_top1 is a count over the batch (multiples of 1/N), not a float to compare
+    // relatively: on CUDA one near-tied row may rank differently. At most one flipped row per
+    // step is allowed; on the CPU it is exact in practice.
+    const { logits_top1: top1Difference = 0, ...lossErrors } = report.losses;
+    const worstLoss = Math.max(...Object.values(lossErrors));
+    const top1Ok = top1Difference <= 1 / o.batch + 1e-9;
     // The criterion: every loss component, and the final weights, buffers and queue (the
     // optimiser's momentum buffers are reported beside it: raw gradients, see compare.py).
     const pass =
-      worstLoss <= o.lossTol && report.worst_weight.error <= o.stateTol && report.missing.length === 0 &&
+      worstLoss <= o.lossTol && top1Ok && report.worst_weight.error <= o.stateTol && report.missing.length === 0 &&
       report.extra.length === 0 && report.exact_mismatch.length === 0;
-    const summary = { case: { ...o, json: undefined, keep: undefined }, pass, worstLoss, worstWeight: report.worst_weight, worstOptimizer: report.worst_optimizer, seconds: { ours: (t1 - t0) / 1000, reference: (t2 - t1) / 1000 }, report };
+    const summary = { case: { ...o, json: undefined, keep: undefined }, pass, worstLoss, top1Difference, worstWeight: report.worst_weight, worstOptimizer: report.worst_optimizer, seconds: { ours: (t1 - t0) / 1000, reference: (t2 - t1) / 1000 }, report };
     if (o.json) {
       console.log(JSON.stringify(summary));
     } else {
