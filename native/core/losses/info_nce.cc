@@ -15,11 +15,11 @@ InfoNceResult infoNce(const at::Tensor& q, const at::Tensor& k, const at::Tensor
   return {at::cross_entropy_loss(logits, targets), logits};
 }
 
-double topKAccuracy(const at::Tensor& logits, int64_t k) {
-  if (logits.size(0) == 0) return 0.0;
+at::Tensor topKAccuracy(const at::Tensor& logits, int64_t k) {
+  if (logits.size(0) == 0) return at::zeros({}, logits.options().dtype(at::kDouble));
   const int64_t kk = std::min<int64_t>(k, logits.size(1));
   at::Tensor top = std::get<1>(logits.detach().topk(kk, /*dim=*/1));  // N×k indices
-  return top.eq(0).any(/*dim=*/1).to(at::kDouble).mean().item<double>();
+  return top.eq(0).any(/*dim=*/1).to(at::kDouble).mean();
 }
 
 }  // namespace imlm::losses

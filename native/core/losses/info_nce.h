@@ -16,7 +16,7 @@ struct InfoNceResult {
  */
 InfoNceResult infoNce(const at::Tensor& q, const at::Tensor& k, const at::Tensor& queue, double temperature);
 
-/** Fraction of rows of `logits` (N×M) whose top-`k` columns contain column 0. */
-double topKAccuracy(const at::Tensor& logits, int64_t k);
+/** Fraction of rows of `logits` (N×M) whose top-`k` columns contain column 0: a 0-d float64 tensor on the logits' device. */
+at::Tensor topKAccuracy(const at::Tensor& logits, int64_t k);
 
 }  // namespace imlm::losses

@@ -117,8 +117,17 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
   at::Tensor k = keyImages.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
   ssl::StepLosses losses = model_->forwardStep(q, k, m, generator_);
 
+  // Every reported number in one device→host copy: on CUDA each .item() is a synchronisation.
+  std::vector<at::Tensor> scalars{losses.total.detach(), losses.infoNce.detach()};
+  for (const at::Tensor& block : losses.blocks) scalars.push_back(block.detach());
+  scalars.push_back(losses::topKAccuracy(losses.logits, 1));
+  scalars.push_back(losses::topKAccuracy(losses.logits, 5));
+  for (at::Tensor& s : scalars) s = s.to(at::kDouble);
+  const at::Tensor host = at::stack(scalars).to(c10::Device(c10::kCPU));
+  const double* value = host.data_ptr<double>();
+
   StepMetrics metrics;
-  metrics.loss = losses.total.item<double>();
+  metrics.loss = value[0];
   if (!std::isfinite(metrics.loss)) {
     throw Error(ErrorCode::kNonFinite,
                 std::string("the loss became ") + (std::isnan(metrics.loss) ? "NaN" : "infinite") + " at step " +
@@ -151,10 +160,10 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
   ++stepsCompleted_;
 
   metrics.step = stepsCompleted_;
-  metrics.infoNce = losses.infoNce.item<double>();
-  for (size_t i = 0; i < 4; ++i) metrics.blocks[i] = losses.blocks[i].item<double>();
-  metrics.top1 = losses::topKAccuracy(losses.logits, 1);
-  metrics.top5 = losses::topKAccuracy(losses.logits, 5);
+  metrics.infoNce = value[1];
+  for (size_t i = 0; i < 4; ++i) metrics.blocks[i] = value[2 + i];
+  metrics.top1 = value[6];
+  metrics.top5 = value[7];
   metrics.lr = lr;
   metrics.keyMomentum = m;
   return metrics;
