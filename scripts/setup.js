@@ -15,6 +15,7 @@ const os = require('os');
 const path = require('path');
 const childProcess = require('child_process');
 const { findLibTorch, notFoundMessage } = require('./find-libtorch');
+const { canUseApt, aptInstall } = require('./apt');
 
 const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -39,28 +40,9 @@ function addonLoads() {
   return { ok: r.status === 0, error: (r.stderr || '').trim().split('\n').slice(-3).join('\n') };
 }
 
-function canUseApt() {
-  return (
-    process.platform === 'linux' &&
-    fs.existsSync('/etc/debian_version') &&
-    typeof process.getuid === 'function' &&
-    process.getuid() === 0 &&
-    has('apt-get')
-  );
-}
-
-function aptInstall(packages) {
+function aptInstallLogged(packages) {
   log(`installing ${packages.join(' ')} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    childProcess.spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], {
-      stdio: 'inherit',
-      env,
-    }).status === 0;
-  if (install()) return true;
-  // A fresh machine may have no package lists yet.
-  childProcess.spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-  return install();
+  return aptInstall(packages);
 }
 
 function ensureBuildTools() {
@@ -69,7 +51,7 @@ function ensureBuildTools() {
   if (!has('g++') && !has('c++')) missing.push('g++');
   if (!has('make') && !has('ninja')) missing.push('make');
   if (missing.length === 0) return;
-  if (canUseApt() && aptInstall(missing)) return;
+  if (canUseApt() && aptInstallLogged(missing)) return;
   fail(`building needs ${missing.join(', ')}; install them (Debian/Ubuntu: sudo apt-get install ${missing.join(' ')}).`);
 }
 
@@ -78,7 +60,7 @@ function locateLibTorch() {
   let found = findLibTorch(undefined, notes);
   if (!found && canUseApt()) {
     log('no LibTorch found; installing Debian\'s libtorch-dev');
-    if (aptInstall(['libtorch-dev'])) found = findLibTorch(undefined, []);
+    if (aptInstallLogged(['libtorch-dev'])) found = findLibTorch(undefined, []);
   }
   if (!found) fail(notFoundMessage(notes));
   log(`LibTorch ${found.version} (${found.source}) at ${found.torchDir}${found.cuda ? ' [CUDA]' : ''}`);

@@ -3,11 +3,11 @@
  * dataset-fashion-mnist package (installed with apt when missing and allowed: root on Debian),
  * prepared once into the user's cache folder.
  */
-import { spawnSync } from 'child_process';
 import { existsSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { prepareIdx } from './prepare-idx';
+import { packageRoot } from '../version';
 
 /** Where Debian's package puts the IDX files (IMLM_FASHION_MNIST_DIR overrides it, for tests). */
 export function fashionMnistDir(): string {
@@ -19,15 +19,13 @@ export function demoStorePath(): string {
   return path.join(cache, 'imlm-native', 'fashion-mnist');
 }
 
+/** scripts/apt.js, shared with the install and test scripts (shipped in the package's files). */
 function tryInstallPackage(log: (message: string) => void): boolean {
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!root || !existsSync('/etc/debian_version')) return false;
-  log('installing Debian\'s dataset-fashion-mnist for the demo data set');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'dataset-fashion-mnist'], { stdio: 'ignore', env }).status === 0;
-  if (install()) return true;
-  spawnSync('apt-get', ['update'], { stdio: 'ignore', env });
-  return install();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const apt = require(path.join(packageRoot, 'scripts', 'apt.js')) as { canUseApt(): boolean; aptInstall(p: string[], o: { quiet: boolean }): boolean };
+  if (!apt.canUseApt()) return false;
+  log("installing Debian's dataset-fashion-mnist for the demo data set");
+  return apt.aptInstall(['dataset-fashion-mnist'], { quiet: true });
 }
 
 /**
