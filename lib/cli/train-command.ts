@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import path from 'path';
-import { existsSync, promises as fs } from 'fs';
+import { promises as fs } from 'fs';
 import { info } from '../info';
 import { checkTrainConfig, resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
-import { pretrain, runPaths } from '../train/pretrain';
+import { assertFreshRunFolder, pretrain, runPaths } from '../train/pretrain';
 import { syntheticSource, tensorSource } from '../train/trainer';
 import { ensureDemoStore } from '../data/demo';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
@@ -149,9 +149,7 @@ export function registerTrain(program: Command): void {
           `${steps} steps of ${config.batchSize}, device ${config.device === 'auto' ? (cuda ? 'cuda' : 'cpu') : config.device}; run folder ${outDir}\n`,
       );
       if (!flags.resume) {
-        if (existsSync(runPaths(outDir).last)) {
-          throw new ImlmError(`the run folder ${outDir} already holds a checkpoint; pass --resume to continue it or choose another --out`, 'ERR_INVALID_ARG');
-        }
+        assertFreshRunFolder(outDir); // before data.json is written over another run's
         await fs.mkdir(outDir, { recursive: true });
         await writeJsonAtomic(path.join(outDir, 'data.json'), data);
       }

@@ -66,6 +66,16 @@ async function trimMetrics(file: string, upToStep: number): Promise<void> {
   await fs.writeFile(file, kept.map((l) => l + '\n').join(''));
 }
 
+/** Refuses a run folder that already holds a checkpoint (a new run must not overwrite one). */
+export function assertFreshRunFolder(outDir: string): void {
+  if (existsSync(runPaths(outDir).last)) {
+    throw new ImlmError(
+      `the run folder ${outDir} already holds a checkpoint; pass --resume to continue it or choose another --out`,
+      'ERR_INVALID_ARG',
+    );
+  }
+}
+
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const paths = runPaths(options.outDir);
   await fs.mkdir(paths.checkpoints, { recursive: true });
@@ -76,12 +86,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     }
     config = checkTrainConfig(JSON.parse(await fs.readFile(paths.config, 'utf8')));
   } else {
-    if (existsSync(paths.last)) {
-      throw new ImlmError(
-        `the run folder ${options.outDir} already holds a checkpoint; pass --resume to continue it or choose another --out`,
-        'ERR_INVALID_ARG',
-      );
-    }
+    assertFreshRunFolder(options.outDir);
     config = checkTrainConfig(options.config);
     await writeJsonAtomic(paths.config, config);
   }
