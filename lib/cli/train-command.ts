@@ -96,7 +96,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('pre-train an encoder with MoCo v2 + an intermediate-layer loss (mse | barlow | none)')
     .option('--data <store>', 'a prepared data set (imlm-native prepare); default: the Fashion-MNIST demo')
-    .option('--augment <policy>', 'augmentation policy: mocov2, kaku2021-cxr, kaku2021-dr, kaku2021-bch or none', 'mocov2')
+    .option('--augment <policy>', 'augmentation policy: mocov2, kaku2021-cxr, kaku2021-dr, kaku2021-bch, none, or a policy file (.json/.yaml, docs/formats.md)', 'mocov2')
     .option('--preset <name>', 'kaku2021 (the paper as published) or mocov2', 'kaku2021')
     .option('--config <file>', 'JSON file of configuration fields (docs/formats.md) over the preset')
     .option('--arch <name>', 'resnet18 | resnet34 | resnet50')

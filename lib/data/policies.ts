@@ -7,6 +7,7 @@
  * rounding between ops. Parameter ranges and probabilities are the paper's.
  */
 import { ImlmError } from '../errors';
+import { isPolicyFile, readPolicyFile } from './policy-file';
 
 export interface AugmentPolicy {
   crop: boolean;
@@ -49,12 +50,34 @@ export const policies: Record<string, AugmentPolicy> = {
   mocov2: { ...none, ...kakuColour, crop: true, scaleMin: 0.2, scaleMax: 1, ratioMin: 3 / 4, ratioMax: 4 / 3, hflipP: 0.5 },
 };
 
-/** A policy by name, or a custom one (fields missing from it are those of 'none'). */
-export function resolvePolicy(policy: string | Partial<AugmentPolicy> = 'mocov2'): AugmentPolicy {
-  if (typeof policy !== 'string') return { ...none, ...policy };
-  const found = policies[policy];
+/** Ranges that one field alone cannot express (min ≤ max). */
+function checkRanges(policy: AugmentPolicy, what: string): AugmentPolicy {
+  for (const [lo, hi] of [['scaleMin', 'scaleMax'], ['ratioMin', 'ratioMax'], ['blurSigmaMin', 'blurSigmaMax']] as const) {
+    if (policy[lo] > policy[hi]) {
+      throw new ImlmError(`Expected ${what}.${lo} <= ${what}.${hi} but received ${policy[lo]} > ${policy[hi]}`, 'ERR_INVALID_ARG');
+    }
+  }
+  return policy;
+}
+
+function named(name: string): AugmentPolicy {
+  const found = policies[name];
   if (!found) {
-    throw new ImlmError(`Expected an augmentation policy ${Object.keys(policies).map((p) => `'${p}'`).join(', ')} but received '${policy}'`, 'ERR_INVALID_ARG');
+    throw new ImlmError(
+      `Expected an augmentation policy ${Object.keys(policies).map((p) => `'${p}'`).join(', ')} or a policy file (.json, .yaml) but received '${name}'`,
+      'ERR_INVALID_ARG',
+    );
   }
   return found;
+}
+
+/**
+ * A policy by name, a policy file (.json/.yaml: `base` plus fields to change), or a custom
+ * object (fields missing from it are those of 'none').
+ */
+export function resolvePolicy(policy: string | Partial<AugmentPolicy> = 'mocov2'): AugmentPolicy {
+  if (typeof policy !== 'string') return checkRanges({ ...none, ...policy }, 'policy');
+  if (!isPolicyFile(policy)) return named(policy);
+  const { base, ...fields } = readPolicyFile(policy);
+  return checkRanges({ ...named(base ?? 'none'), ...fields }, policy);
 }

@@ -1,0 +1,53 @@
+// Custom augmentation policies from JSON/YAML files (lib/data/policy-file.ts via resolvePolicy).
+import { mkdtempSync, writeFileSync } from 'fs';
+import os from 'os';
+import path from 'path';
+import { policies, resolvePolicy } from '../../lib';
+import { augmentBatch } from '../../lib/data/augment';
+import { tensor } from '../../lib/tensor';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'imlm-policy-'));
+function file(name: string, text: string): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('policy files', () => {
+  test('YAML: fields override the base policy, the rest is kept', () => {
+    const p = resolvePolicy(file('bch-no-blur.yaml', '# no blur, milder rotation\nbase: kaku2021-bch\nblurP: 0\nrotationDegrees: 10\n'));
+    expect(p).toEqual({ ...policies['kaku2021-bch'], blurP: 0, rotationDegrees: 10 });
+  });
+
+  test("JSON without base starts from 'none'", () => {
+    const p = resolvePolicy(file('flip.json', JSON.stringify({ hflipP: 0.5, vflipP: 0.5 })));
+    expect(p).toEqual({ ...policies.none, hflipP: 0.5, vflipP: 0.5 });
+  });
+
+  test('the policy from a file is the one applied: vflipP 1 flips every image', async () => {
+    const p = file('vflip.yml', 'vflipP: 1\n');
+    const input = tensor(Float32Array.from({ length: 2 * 1 * 4 * 4 }, (_, i) => i / 32), [2, 1, 4, 4]);
+    const { images, params } = await augmentBatch(input, p, 4, 0);
+    expect(Array.from(params.vflip.toTypedArray() as Float64Array)).toEqual([1, 1]);
+    const out = images.toTypedArray() as Float32Array;
+    const src = input.toTypedArray() as Float32Array;
+    // Row 0 of the output is row 3 of the input.
+    for (let x = 0; x < 4; x++) expect(out[x]).toBeCloseTo(src[12 + x], 5);
+  });
+
+  test.each([
+    ['unknown field', 'hflip: 0.5\n', /no option 'hflip'/],
+    ['probability out of range', 'blurP: 1.5\n', /Expected a number <= 1 for .*blurP but received 1.5/],
+    ['min above max', 'crop: true\nscaleMin: 0.9\nscaleMax: 0.5\n', /scaleMin <= .*scaleMax but received 0.9 > 0.5/],
+    ['unknown base', 'base: simclr\n', /Expected an augmentation policy .* but received 'simclr'/],
+    ['not a mapping', '- 1\n- 2\n', /to hold a mapping of policy fields/],
+    ['not YAML', 'a: [1, 2\n', /is not valid YAML/],
+  ])('refused: %s', (_, text, message) => {
+    expect(() => resolvePolicy(file(`bad-${Math.random().toString(36).slice(2)}.yaml`, text))).toThrow(message);
+  });
+
+  test('a missing file is ERR_IO naming it', () => {
+    const missing = path.join(dir, 'missing.yaml');
+    expect(() => resolvePolicy(missing)).toThrow(expect.objectContaining({ code: 'ERR_IO', message: expect.stringContaining(missing) }));
+  });
+});
