@@ -95,6 +95,27 @@ describe('augmentation', () => {
     expect(values(again.images)).toEqual(values(a.images));
   });
 
+  test.each(['mocov2', 'kaku2021-cxr', 'kaku2021-dr', 'kaku2021-bch'])(
+    '%s: the fused CPU kernels equal the tensor path the GPU runs (float64 input takes it on the CPU)',
+    async (policy) => {
+      const input = images(24, 20);
+      const asDouble = tensor(Float64Array.from(input.toTypedArray() as Float32Array), input.shape);
+      const bytes = tensor(Uint8Array.from(input.toTypedArray() as Float32Array, (v) => Math.round(v * 255)), input.shape);
+      const fromBytes = tensor(Float64Array.from(bytes.toTypedArray() as Uint8Array, (v) => v / 255), input.shape);
+      const fused = values((await augmentBatch(input, policy, 16, 3)).images);
+      const reference = values((await augmentBatch(asDouble, policy, 16, 3)).images);
+      const fusedBytes = values((await augmentBatch(bytes, policy, 16, 3)).images);
+      const referenceBytes = values((await augmentBatch(fromBytes, policy, 16, 3)).images);
+      const worst = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      // float32 against float64 arithmetic; nearest-neighbour sampling may round a coordinate
+      // that sits on a pixel boundary the other way, so compare the share of differing pixels too.
+      const off = (a: number[], b: number[]) => a.filter((v, i) => Math.abs(v - b[i]) > 1e-4).length / a.length;
+      expect(off(fused, reference)).toBeLessThan(policy === 'kaku2021-cxr' ? 0.01 : 1e-3);
+      expect(off(fusedBytes, referenceBytes)).toBeLessThan(policy === 'kaku2021-cxr' ? 0.01 : 1e-3);
+      if (policy !== 'kaku2021-cxr') expect(worst(fused, reference)).toBeLessThan(2e-3);
+    },
+  );
+
   test('an unknown policy is refused', () => {
     expect(() => augmentBatch(images(1, 4), 'simclr', 4)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
   });

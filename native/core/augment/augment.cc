@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 
+#include "core/augment/cpu_fused.h"
 #include "core/errors.h"
 
 namespace imlm::augment {
@@ -48,60 +49,9 @@ at::Tensor adjustSaturation(const at::Tensor& x, const at::Tensor& f) {
   return (x * k + grayscaleOf(x) * (1 - k)).clamp(0.0, 1.0);
 }
 
-/**
- * The hue shift fused into one pass per pixel, for float CPU tensors: the tensor formulation
- * below makes ~30 full-size temporaries and was the slowest op of the whole pipeline on the CPU
- * (≈ 370 img/s at 128²); this computes the same values (torchvision's formulas) in place.
- */
-at::Tensor adjustHueCpu(const at::Tensor& input, const at::Tensor& shift) {
-  at::Tensor x = input.contiguous().clone();
-  const int64_t n = x.size(0);
-  const int64_t plane = x.size(2) * x.size(3);
-  float* data = x.data_ptr<float>();
-  at::Tensor shifts = shift.to(at::kDouble).contiguous();
-  const double* hueShift = shifts.data_ptr<double>();
-  at::parallel_for(0, n * plane, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t idx = begin; idx < end; ++idx) {
-      const int64_t sample = idx / plane;
-      const int64_t pixel = idx % plane;
-      float* r = data + sample * 3 * plane + pixel;
-      float* g = r + plane;
-      float* b = g + plane;
-      const float maxc = std::max(std::max(*r, *g), *b);
-      const float minc = std::min(std::min(*r, *g), *b);
-      const float cr = maxc - minc;
-      const bool flat = maxc == minc;
-      const float s = cr / (flat ? 1.0f : maxc);
-      const float divisor = flat ? 1.0f : cr;
-      const float rc = (maxc - *r) / divisor, gc = (maxc - *g) / divisor, bc = (maxc - *b) / divisor;
-      float h;
-      if (maxc == *r) h = bc - gc;
-      else if (maxc == *g) h = 2.0f + rc - bc;
-      else h = 4.0f + gc - rc;
-      // fmod(a, 1) for a ≥ 0 is a − floor(a); std::fmod is several times slower.
-      h = h / 6.0f + 1.0f;
-      h -= std::floor(h);
-      h = h + static_cast<float>(hueShift[sample]) + 1.0f;
-      h -= std::floor(h);
-      const float h6 = h * 6.0f;
-      const float vs = maxc * s;
-      auto channel = [&](float offset) {
-        float k = h6 + offset;  // < 12
-        if (k >= 6.0f) k -= 6.0f;
-        return maxc - vs * std::min(std::max(std::min(k, 4.0f - k), 0.0f), 1.0f);
-      };
-      *r = channel(5.0f);
-      *g = channel(3.0f);
-      *b = channel(1.0f);
-    }
-  });
-  return x;
-}
-
 /** torchvision's _rgb2hsv / _hsv2rgb, batched; `shift` in turns per sample. */
 at::Tensor adjustHue(const at::Tensor& x, const at::Tensor& shift) {
   if (x.size(1) == 1) return x;
-  if (x.device().is_cpu() && x.scalar_type() == at::kFloat) return adjustHueCpu(x, shift);
   at::Tensor r = x.select(1, 0), g = x.select(1, 1), b = x.select(1, 2);
   // Element-wise max/min of the three planes: a reduction over a 3-long strided dim is slow on the CPU.
   at::Tensor maxc = at::maximum(at::maximum(r, g), b);
@@ -130,9 +80,8 @@ at::Tensor adjustHue(const at::Tensor& x, const at::Tensor& shift) {
 }
 
 /** Separable Gaussian blur with per-sample sigma (0 = identity), reflect padding, grouped conv. */
-at::Tensor gaussianBlur(const at::Tensor& x, const at::Tensor& sigma, double sigmaMax) {
+at::Tensor gaussianBlur(const at::Tensor& x, const at::Tensor& sigma, int64_t radius) {
   const int64_t n = x.size(0), c = x.size(1);
-  const int64_t radius = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3.0 * sigmaMax)));
   const int64_t k = 2 * radius + 1;
   at::Tensor offsets = at::arange(-radius, radius + 1, at::TensorOptions().dtype(at::kDouble)).view({1, k});
   at::Tensor s = sigma.view({n, 1});
@@ -159,56 +108,6 @@ at::Tensor gaussianBlur(const at::Tensor& x, const at::Tensor& sigma, double sig
   out = at::reflection_pad2d(out, {0, 0, pad, pad});
   out = at::conv2d(out, wV, /*bias=*/at::Tensor(), kOne, kZero, kOne, /*groups=*/n * c);
   return out.view_as(x);
-}
-
-/**
- * Colour jitter fused per sample for float CPU tensors: each jittered sample runs its four ops
- * in its own order as tight loops over its pixels, in place — the same formulas as the tensor
- * ops above (torchvision's), without a full-size temporary per op.
- */
-void jitterCpu(at::Tensor& x, const at::Tensor& order, const AugmentParams& p, const at::Tensor& applied) {
-  const int64_t n = x.size(0), channels = x.size(1), plane = x.size(2) * x.size(3);
-  float* data = x.data_ptr<float>();
-  at::Tensor ord = order.contiguous(), on = applied.contiguous();
-  at::Tensor bf = p.brightness.contiguous(), cf = p.contrast.contiguous(), sf = p.saturation.contiguous(), hf = p.hue.contiguous();
-  const int64_t* orderOf = ord.data_ptr<int64_t>();
-  const bool* isOn = on.data_ptr<bool>();
-  const double *bright = bf.data_ptr<double>(), *contrast = cf.data_ptr<double>(), *sat = sf.data_ptr<double>(), *hue = hf.data_ptr<double>();
-  auto clamp01 = [](float v) { return std::min(std::max(v, 0.0f), 1.0f); };
-  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      if (!isOn[i]) continue;
-      float* img = data + i * channels * plane;
-      float* r = img;
-      float* g = channels == 3 ? img + plane : img;
-      float* b = channels == 3 ? img + 2 * plane : img;
-      auto gray = [&](int64_t k) { return channels == 3 ? 0.2989f * r[k] + 0.587f * g[k] + 0.114f * b[k] : r[k]; };
-      for (int64_t position = 0; position < 4; ++position) {
-        const int64_t op = orderOf[i * 4 + position];
-        if (op == 0) {
-          const float f = static_cast<float>(bright[i]);
-          for (int64_t k = 0; k < channels * plane; ++k) img[k] = clamp01(img[k] * f);
-        } else if (op == 1) {
-          double sum = 0;
-          for (int64_t k = 0; k < plane; ++k) sum += gray(k);
-          const float mean = static_cast<float>(sum / static_cast<double>(plane));
-          const float c = static_cast<float>(contrast[i]);
-          for (int64_t k = 0; k < channels * plane; ++k) img[k] = clamp01(img[k] * c + mean * (1.0f - c));
-        } else if (op == 2 && channels == 3) {
-          const float f = static_cast<float>(sat[i]);
-          for (int64_t k = 0; k < plane; ++k) {
-            const float gk = gray(k);
-            r[k] = clamp01(r[k] * f + gk * (1.0f - f));
-            g[k] = clamp01(g[k] * f + gk * (1.0f - f));
-            b[k] = clamp01(b[k] * f + gk * (1.0f - f));
-          }
-        } else if (op == 3 && channels == 3 && hue[i] != 0.0) {
-          at::Tensor one = x.narrow(0, i, 1);
-          one.copy_(adjustHueCpu(one, at::full({1}, hue[i], at::TensorOptions().dtype(at::kDouble))));
-        }
-      }
-    }
-  });
 }
 
 }  // namespace
@@ -264,14 +163,9 @@ AugmentResult augmentBatch(const at::Tensor& images, const AugmentPolicy& policy
   at::Tensor cosA = at::cos(rad), sinA = at::sin(rad);
   at::Tensor theta = at::stack({at::stack({sx * cosA * fx, -sx * sinA * fy, cx}, 1),
                                 at::stack({sy * sinA * fx, sy * cosA * fy, cy}, 1)},
-                               1)
-                         .to(images.options());
-  const int64_t size = policy.outputSize;
-  at::Tensor grid = at::affine_grid_generator(theta, {n, images.size(1), size, size}, /*align_corners=*/false);
-  at::Tensor x = at::grid_sampler(images, grid, /*interpolation_mode=*/policy.nearest ? 1 : 0, /*padding_mode=*/0,
-                                  /*align_corners=*/false);
-
-  // --- colour jitter, in a random order per sample ------------------------------------------
+                               1);
+  // Every random number is drawn before any pixel is touched, in a fixed order, so the CPU
+  // and tensor paths below see the same parameters for the same seed.
   p.jitter = bernoulli(n, policy.jitterP, generator);
   const at::Tensor applied = p.jitter.gt(0);
   auto factor = [&](double amount) {
@@ -283,10 +177,25 @@ AugmentResult augmentBatch(const at::Tensor& images, const AugmentPolicy& policy
   p.saturation = factor(policy.saturation);
   p.hue = at::where(applied, uniform(n, -policy.hue, policy.hue, generator), at::zeros({n}, f64));
   at::Tensor order = at::empty({n, 4}, f64).uniform_(0.0, 1.0, generator).argsort(/*dim=*/static_cast<int64_t>(1));  // a random permutation per sample
-  if (policy.jitterP > 0 && x.device().is_cpu() && x.scalar_type() == at::kFloat) {
-    x = x.contiguous();
-    jitterCpu(x, order, p, applied);
-  } else if (policy.jitterP > 0) {
+  p.grayscale = bernoulli(n, policy.grayscaleP, generator);
+  at::Tensor blurOn = bernoulli(n, policy.blurP, generator);
+  at::Tensor sigma = uniform(n, policy.blurSigmaMin, policy.blurSigmaMax, generator);
+  p.blurSigma = at::where(blurOn.gt(0), sigma, at::zeros({n}, f64));
+  // One kernel width per policy (torchvision's GaussianBlur has a fixed kernel size too), so a
+  // sample's result does not depend on the other samples of its batch.
+  const int64_t blurRadius = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3.0 * policy.blurSigmaMax)));
+  const int64_t size = policy.outputSize;
+
+  if (images.device().is_cpu() && (images.scalar_type() == at::kFloat || images.scalar_type() == at::kByte)) {
+    return {cpu::augmentFused(images, theta, size, policy.nearest, order, p, blurRadius), p};
+  }
+
+  // --- the tensor path (GPU, other dtypes): a few batched kernels per op ---------------------
+  at::Tensor source = images.scalar_type() == at::kByte ? images.to(at::kFloat).div_(255.0) : images;
+  at::Tensor grid = at::affine_grid_generator(theta.to(source.options()), {n, images.size(1), size, size}, /*align_corners=*/false);
+  at::Tensor x = at::grid_sampler(source, grid, /*interpolation_mode=*/policy.nearest ? 1 : 0, /*padding_mode=*/0,
+                                  /*align_corners=*/false);
+  if (policy.jitterP > 0) {
     // At each position, each op runs only on the samples whose turn it is (gathered, adjusted,
     // scattered back): every sample sees each of its four ops exactly once.
     x = x.contiguous();
@@ -309,24 +218,17 @@ AugmentResult augmentBatch(const at::Tensor& images, const AugmentPolicy& policy
       }
     }
   }
-
-  // --- grayscale, blur --------------------------------------------------------------------------
-  p.grayscale = bernoulli(n, policy.grayscaleP, generator);
   if (policy.grayscaleP > 0 && x.size(1) == 3) {
     at::Tensor gray = grayscaleOf(x).expand_as(x);
     x = at::where(p.grayscale.gt(0).to(x.device()).view({-1, 1, 1, 1}), gray, x);
   }
-  at::Tensor blurOn = bernoulli(n, policy.blurP, generator);
-  at::Tensor sigma = uniform(n, policy.blurSigmaMin, policy.blurSigmaMax, generator);
-  p.blurSigma = at::where(blurOn.gt(0), sigma, at::zeros({n}, f64));
   if (policy.blurP > 0) {
-    // Only the samples drawn for blurring, with a kernel as wide as their largest sigma needs.
+    // Only the samples drawn for blurring.
     at::Tensor rows = blurOn.gt(0).nonzero().view({-1});
     if (rows.numel() > 0) {
-      at::Tensor sigmas = p.blurSigma.index_select(0, rows);
       at::Tensor index = rows.to(x.device());
       x = x.contiguous();
-      x.index_copy_(0, index, gaussianBlur(x.index_select(0, index), sigmas, sigmas.max().item<double>()));
+      x.index_copy_(0, index, gaussianBlur(x.index_select(0, index), p.blurSigma.index_select(0, rows), blurRadius));
     }
   }
   return {x.clamp(0.0, 1.0), p};

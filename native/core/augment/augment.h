@@ -52,7 +52,7 @@ struct AugmentResult {
 };
 
 /**
- * images: N×C×H×W float in [0, 1] (C = 1 or 3) on any device. Draws all random numbers from
+ * images: N×C×H×W float in [0, 1] or uint8 in 0..255 (C = 1 or 3) on any device. Draws all random numbers from
  * `generator` (CPU) in a fixed order, so a seed reproduces the batch exactly.
  */
 AugmentResult augmentBatch(const at::Tensor& images, const AugmentPolicy& policy, at::Generator& generator);

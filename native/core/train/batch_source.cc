@@ -58,8 +58,8 @@ class TensorSource : public BatchSource {
     }
     const int64_t first = (step % perEpoch) * batchSize_;
     at::Tensor index = order.slice(0, first, first + batchSize_);
-    at::Tensor batch = images_.index_select(0, index).to(at::kFloat);
-    if (images_.scalar_type() == at::kByte) batch.div_(255.0);
+    // uint8 stays uint8: augmentation reads bytes directly (a quarter of the memory traffic).
+    at::Tensor batch = images_.index_select(0, index);
     at::Generator g = generatorFor(seed_, kAugmentStream, step);
     at::Tensor query = augment::augmentBatch(batch, policy_, g).images;
     at::Tensor key = augment::augmentBatch(batch, policy_, g).images;
