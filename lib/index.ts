@@ -13,5 +13,6 @@ export * as losses from './losses';
 export { policies, resolvePolicy, type AugmentPolicy } from './data/policies';
 export { augmentBatch, type AugmentedBatch } from './data/augment';
 export { prepareIdx, type PrepareIdxOptions } from './data/prepare-idx';
+export { inspectStore, type InspectOptions, type InspectResult, type SplitCounts } from './data/inspect';
 export { readManifest, loadSplit, type Manifest } from './data/store';
 export { patientSplits, labelFractions } from './data/splits';

@@ -119,6 +119,8 @@ export interface NativeBinding {
   tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number }): NativeBatchSource;
   augmentBatch(images: NativeTensor, policy: object, outputSize: number, seed: number): Promise<{ images: NativeTensor; params: Record<string, NativeTensor> }>;
   fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number): NativeBatchSource;
+  selectRows(tensor: NativeTensor, indices: number[]): Promise<NativeTensor>;
+  toRgbBytes(images: NativeTensor): Promise<NativeTensor>;
   lossInfoNce(q: NativeTensor, k: NativeTensor, queue: NativeTensor, temperature: number): Promise<{ loss: number; logits: NativeTensor }>;
   lossLayerMse(q: NativeTensor, k: NativeTensor, poolSize: number, weight: number): Promise<{ loss: number }>;
   lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting?: 'kaku2021' | 'original'): Promise<{ loss: number }>;

@@ -6,6 +6,7 @@ import { registerDoctor } from './doctor-command';
 import { registerTrain } from './train-command';
 import { registerReplay } from './replay-command';
 import { registerPrepare } from './prepare-command';
+import { registerInspect } from './inspect-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -16,6 +17,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run `imlm-native --help` for usage)')
     .configureHelp({ sortSubcommands: false });
   registerPrepare(program);
+  registerInspect(program);
   registerTrain(program);
   registerReplay(program);
   registerInfo(program);

@@ -6,6 +6,7 @@
 #include "bridge/augment_binding.h"
 #include "bridge/errors.h"
 #include "bridge/info_binding.h"
+#include "bridge/inspect_binding.h"
 #include "bridge/losses_binding.h"
 #include "bridge/safetensors_binding.h"
 #include "bridge/source_wrap.h"
@@ -40,6 +41,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("tensorSource", Napi::Function::New<SourceWrap::fromTensor>(env, "tensorSource"));
   exports.Set("fixedBatchesSource", Napi::Function::New<SourceWrap::fixedBatches>(env, "fixedBatchesSource"));
   exports.Set("augmentBatch", Napi::Function::New<augmentBatch>(env, "augmentBatch"));
+  exports.Set("selectRows", Napi::Function::New<selectRows>(env, "selectRows"));
+  exports.Set("toRgbBytes", Napi::Function::New<toRgbBytes>(env, "toRgbBytes"));
   exports.Set("lossInfoNce", Napi::Function::New<lossInfoNce>(env, "lossInfoNce"));
   exports.Set("lossLayerMse", Napi::Function::New<lossLayerMse>(env, "lossLayerMse"));
   exports.Set("lossBarlowTwins", Napi::Function::New<lossBarlowTwins>(env, "lossBarlowTwins"));
