@@ -1,0 +1,63 @@
+/** Listing the files of a source folder, recursively, in a stable (sorted) order. */
+import { promises as fs } from 'fs';
+import path from 'path';
+import { ImlmError } from '../../errors';
+
+/**
+ * Every file under `root` (following no symlinked folders twice) whose lower-cased extension is
+ * in `extensions` (all files when null), as sorted '/'-separated paths relative to `root`.
+ */
+export async function listFiles(root: string, extensions: readonly string[] | null): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (dir: string, rel: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      throw new ImlmError(`cannot list ${dir}: ${(e as Error).message} (expected a readable folder)`, 'ERR_IO', { cause: e });
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      const full = path.join(dir, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const st = await fs.stat(full).catch(() => null);
+        isDir = !!st?.isDirectory();
+        isFile = !!st?.isFile();
+      }
+      if (isDir) await visit(full, relPath);
+      else if (isFile && (!extensions || extensions.includes(path.extname(entry.name).toLowerCase()))) out.push(relPath);
+    }
+  };
+  await visit(root, '');
+  return out.sort();
+}
+
+/** Maps each file's base name (or stem, with `stem`) to its relative path; a name found twice is an error. */
+export function indexByName(files: readonly string[], root: string, options: { stem?: boolean } = {}): Map<string, string> {
+  const byName = new Map<string, string>();
+  for (const file of files) {
+    const base = path.posix.basename(file);
+    const key = options.stem ? base.slice(0, base.length - path.posix.extname(base).length) : base;
+    const earlier = byName.get(key);
+    if (earlier !== undefined) {
+      throw new ImlmError(`${root}: the image name '${key}' is found twice (${earlier} and ${file}); expected each image once — remove the duplicate folder`, 'ERR_FORMAT');
+    }
+    byName.set(key, file);
+  }
+  return byName;
+}
+
+/** The patient of a file by a user's pattern (first capture group), or the file itself. */
+export function patientOf(file: string, pattern: RegExp | null): string {
+  if (!pattern) return file;
+  const m = pattern.exec(file);
+  return m && m[1] !== undefined ? m[1] : file;
+}
+
+export async function assertFolder(source: string, what: string): Promise<void> {
+  const st = await fs.stat(source).catch(() => null);
+  if (!st?.isDirectory()) throw new ImlmError(`${source} is not a folder (expected ${what})`, 'ERR_INVALID_ARG');
+}
