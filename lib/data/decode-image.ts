@@ -35,7 +35,7 @@ export interface RawImage {
 export function sixteenToEight(values: Uint16Array, mode: DecodeOptions['depth16']): Uint8Array {
   const out = new Uint8Array(values.length);
   let lo = 0;
-  let scale = 1 / 257;
+  let range = 65535;
   if (mode === 'minmax') {
     let min = 65535;
     let max = 0;
@@ -45,10 +45,11 @@ export function sixteenToEight(values: Uint16Array, mode: DecodeOptions['depth16
     }
     if (max > min) {
       lo = min;
-      scale = 255 / (max - min);
+      range = max - min;
     }
   }
-  for (let i = 0; i < values.length; i++) out[i] = Math.round((values[i] - lo) * scale);
+  // Multiply before dividing: exact for the halfway cases (v·255/65535 = v/257).
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(((values[i] - lo) * 255) / range);
   return out;
 }
 

@@ -99,8 +99,8 @@ export function decodeDicom(bytes: Uint8Array): RawImage {
       out[p] = x <= lo ? 0 : x > hi ? 255 : Math.round(((x - (centre - 0.5)) / Math.max(width - 1, 1) + 0.5) * 255);
     }
   } else {
-    const scale = max > min ? 255 / (max - min) : 0;
-    for (let p = 0; p < pixels; p++) out[p] = Math.round((values[p] - min) * scale);
+    const range = max > min ? max - min : 1;
+    for (let p = 0; p < pixels; p++) out[p] = Math.round(((values[p] - min) * 255) / range);
   }
   if (photometric === 'MONOCHROME1') for (let p = 0; p < pixels; p++) out[p] = 255 - out[p];
   return { width: columns, height: rows, channels: 1, pixels: out };
