@@ -13,5 +13,6 @@ export * as losses from './losses';
 export { policies, resolvePolicy, type AugmentPolicy } from './data/policies';
 export { augmentBatch, type AugmentedBatch } from './data/augment';
 export { prepareIdx, type PrepareIdxOptions } from './data/prepare-idx';
-export { readManifest, loadSplit, type Manifest } from './data/store';
+export { prepare, kPrepareFormats, type PrepareOptions } from './data/prepare';
+export { readManifest, loadSplit, readSamples, type Manifest, type SamplesSidecar } from './data/store';
 export { patientSplits, labelFractions } from './data/splits';
