@@ -1,3 +1,4 @@
+import os from 'os';
 import type { Command } from 'commander';
 import { ImlmError } from '../errors';
 import { kPrepareFormats, prepare, type PrepareOptions } from '../data/prepare';
@@ -122,6 +123,9 @@ export function registerPrepare(program: Command): void {
     .action(async (format: string, source: string, out: string, flags: PrepareFlags) => {
       const started = Date.now();
       const options = toOptions(flags);
+      // sharp decodes on libuv's thread pool, 4 threads unless UV_THREADPOOL_SIZE says otherwise;
+      // the pool reads it when it starts (at the first asynchronous file operation, after this).
+      if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(Math.max(4, options.concurrency ?? os.availableParallelism()));
       let display: ProgressDisplay | null = null;
       let lastLog = 0;
       options.onProgress = ({ done, total, skipped }) => {
