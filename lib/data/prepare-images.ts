@@ -14,7 +14,7 @@ import path from 'path';
 import { writeJsonAtomic } from '../atomic-write';
 import { ImlmError } from '../errors';
 import { packageVersion } from '../version';
-import { decodeDicom } from './dicom-decode';
+import { DicomDecoderPool } from './dicom-pool';
 import { decodeImageFile, decodeRawImage, type DecodeOptions } from './decode-image';
 import { listBchIdc } from './importers/bch-idc';
 import { listDicom } from './importers/dicom';
@@ -158,6 +158,8 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
 
   const temp = await beginStore(out, { overwrite: options.overwrite });
   const writers: Partial<Record<Split, ShardWriter>> = {};
+  const concurrency = options.concurrency ?? Math.max(1, os.availableParallelism());
+  const dicom = listing.decoder === 'dicom' ? new DicomDecoderPool(Math.min(concurrency, os.availableParallelism())) : null;
   try {
     const labelWidth = task === 'multilabel' ? listing.classes.length : null;
     for (const split of kSplitOrder) {
@@ -171,12 +173,12 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
     const ok = new Uint8Array(samples.length);
     const skipped: Array<{ file: string; reason: string }> = [];
     let done = 0;
-    await pool(jobs.length, options.concurrency ?? Math.max(1, os.availableParallelism()), async (j) => {
+    await pool(jobs.length, concurrency, async (j) => {
       const { split, sample, slot } = jobs[j];
       const file = path.join(listing.root, samples[sample].file);
       let row: Uint8Array | null = null;
       try {
-        row = listing.decoder === 'dicom' ? await decodeRawImage(decodeDicom(await fs.readFile(file)), decode) : await decodeImageFile(file, decode);
+        row = dicom ? await decodeRawImage(await dicom.decode(file), decode) : await decodeImageFile(file, decode);
       } catch (e) {
         const message = (e as Error).message;
         // sharp's messages can be bare ("Unknown error" for a truncated PNG): say what it means.
@@ -191,6 +193,7 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
       done++;
       options.onProgress?.({ done, total, skipped: skipped.length });
     });
+    await dicom?.close();
     // Completion order varies with concurrency; the manifest's list must not.
     skipped.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     const maxSkipped = options.maxSkipped ?? 0.01;
@@ -298,6 +301,7 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
     await commitStore(temp, out);
     return manifest;
   } catch (e) {
+    await dicom?.close();
     for (const writer of Object.values(writers)) await writer!.abandon();
     await fs.rm(temp, { recursive: true, force: true });
     throw e;

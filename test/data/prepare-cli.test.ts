@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { runCli } from '../helpers/run';
-import { nihFixture } from './fixtures';
+import { prepareImages } from '../../lib/data/prepare-images';
+import { dicomFile, nihFixture } from './fixtures';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-pcli-'));
 
@@ -43,6 +44,23 @@ describe('imlm-native prepare (image formats)', () => {
     const passed = await runCli(['prepare', 'nih-cxr14', dir, path.join(tmp(), 'b'), '--size', '4', '--max-skipped', '10%']);
     expect(passed.code).toBe(0);
     expect(passed.stdout).toMatch(/\(1 skipped\)/);
+  });
+
+  test('dicom through the CLI decodes on worker threads, byte for byte as in-process decoding', async () => {
+    const dir = tmp();
+    const lines = ['path,label'];
+    for (let i = 0; i < 8; i++) {
+      const values = Array.from({ length: 64 }, (_, p) => (p * (i + 3) * 37) % 4096);
+      writeFileSync(path.join(dir, `${i}.dcm`), dicomFile({ rows: 8, columns: 8, values, bitsStored: 12, photometric: i % 2 ? 'MONOCHROME1' : 'MONOCHROME2', ...(i % 3 ? { windowCentre: 2000, windowWidth: 1500 } : {}) }));
+      lines.push(`${i}.dcm,${i % 2 ? 'b' : 'a'}`);
+    }
+    writeFileSync(path.join(dir, 'labels.csv'), lines.join('\n'));
+    const out = path.join(tmp(), 'cli');
+    const r = await runCli(['prepare', 'dicom', dir, out, '--labels', path.join(dir, 'labels.csv'), '--size', '6', '--concurrency', '3', '--json']);
+    expect(r.stderr).not.toMatch(/warning|ERR_/);
+    expect(r.code).toBe(0);
+    const inProcess = await prepareImages('dicom', dir, path.join(tmp(), 'lib'), { labelsFile: path.join(dir, 'labels.csv'), size: 6, concurrency: 1 });
+    expect(JSON.parse(r.stdout).contentHash).toBe(inProcess.contentHash);
   });
 
   test('bad arguments say what was expected', async () => {
