@@ -1,3 +1,4 @@
+import { rmSync } from 'fs';
 import os from 'os';
 import type { Command } from 'commander';
 import { ImlmError } from '../errors';
@@ -142,11 +143,20 @@ export function registerPrepare(program: Command): void {
         if (warnings <= kPrintedWarnings) process.stderr.write(`\nimlm-native: warning: ${message}\n`);
         else if (warnings === kPrintedWarnings + 1) process.stderr.write('imlm-native: further warnings are not printed (skipped files are all listed in the manifest)\n');
       };
+      // Ctrl-C: remove the half-built temporary store (store.ts names it <out>.tmp-<pid>), exit 130.
+      const onSigint = () => {
+        (display as ProgressDisplay | null)?.stop();
+        process.stderr.write('\nimlm-native: prepare stopped; no store was written\n');
+        rmSync(`${out}.tmp-${process.pid}`, { recursive: true, force: true });
+        process.exit(130);
+      };
+      process.once('SIGINT', onSigint);
       let manifest;
       try {
         manifest = await prepare(format, source, out, options);
       } finally {
         (display as ProgressDisplay | null)?.stop();
+        process.off('SIGINT', onSigint);
       }
       if (flags.json) {
         process.stdout.write(JSON.stringify(manifest) + '\n');
