@@ -161,11 +161,13 @@ function expectedTensors(manifest: Manifest, count: number): Record<string, { dt
 /**
  * One split's tensors, checked against the manifest (every tensor's dtype and shape; a
  * truncated shard is refused by the reader, naming the file). The caller disposes them.
- * `patients` (an index into samples.json's `patients`) is there for image sources.
+ * With `patients: true`, also `patients` (an index into samples.json's `patients`), for image
+ * sources; otherwise it is checked and freed here.
  */
 export async function loadSplit(
   store: string,
   split: SplitName,
+  options: { patients?: boolean } = {},
 ): Promise<{ manifest: Manifest; images: Tensor; labels: Tensor; ids: Tensor; patients?: Tensor }> {
   const manifest = await readManifest(store);
   const entry = manifest.splits[split];
@@ -192,8 +194,9 @@ export async function loadSplit(
     );
   }
   const { images, labels, ids, patients } = tensors;
-  for (const [name, t] of Object.entries(tensors)) if (!(name in expected)) t.dispose();
-  return { manifest, images, labels, ids, ...(patients ? { patients } : {}) };
+  const wanted = new Set(['images', 'labels', 'ids', ...(options.patients ? ['patients'] : [])]);
+  for (const [name, t] of Object.entries(tensors)) if (!wanted.has(name)) t.dispose();
+  return { manifest, images, labels, ids, ...(patients && options.patients ? { patients } : {}) };
 }
 
 /** samples.json of an image store: the source file of each id and the patient names. */

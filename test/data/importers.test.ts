@@ -16,7 +16,7 @@ async function contents(store: string) {
   const samples = await readSamples(store);
   const out: Array<{ split: SplitName; id: number; label: number; patient: string; pixel: number }> = [];
   for (const split of ['train', 'val', 'test'] as const) {
-    const loaded = await loadSplit(store, split).catch(() => null);
+    const loaded = await loadSplit(store, split, { patients: true }).catch(() => null);
     if (!loaded) continue;
     const { images, labels, ids, patients } = loaded;
     const px = images.toTypedArray() as Uint8Array;

@@ -42,7 +42,7 @@ describe('prepare nih-cxr14', () => {
     const patientSplit = new Map<string, SplitName>();
     const seen: number[] = [];
     for (const split of ['train', 'val', 'test'] as const) {
-      const { images, labels, ids, patients } = await loadSplit(out, split);
+      const { images, labels, ids, patients } = await loadSplit(out, split, { patients: true });
       const px = images.toTypedArray() as Uint8Array;
       const lab = labels.toTypedArray() as Uint8Array;
       const pat = patients!.toTypedArray() as BigInt64Array;
@@ -100,7 +100,7 @@ describe('prepare nih-cxr14', () => {
     // Shards with gaps closed still load; every id but the skipped ones is there, with its pixels.
     const ids: number[] = [];
     for (const split of Object.keys(m.splits) as SplitName[]) {
-      const { images, labels, ids: t, patients } = await loadSplit(store, split);
+      const { images, labels, ids: t, patients } = await loadSplit(store, split, { patients: true });
       const px = images.toTypedArray() as Uint8Array;
       (t.toTypedArray() as BigInt64Array).forEach((id, r) => {
         ids.push(Number(id));

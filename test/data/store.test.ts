@@ -66,7 +66,7 @@ describe('loadSplit', () => {
   });
 
   test('a whole store loads with patients', async () => {
-    const { images, labels, ids, patients } = await loadSplit(store, 'train');
+    const { images, labels, ids, patients } = await loadSplit(store, 'train', { patients: true });
     expect([images.shape, labels.shape, ids.shape, patients!.shape]).toEqual([[6, 1, 4, 4], [6], [6], [6]]);
     for (const t of [images, labels, ids, patients!]) t.dispose();
   });
