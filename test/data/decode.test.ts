@@ -50,10 +50,15 @@ describe('decodeImageFile', () => {
     expect(Array.from(sixteenToEight(Uint16Array.from([0, 128, 32896, 65535]), 'range'))).toEqual([0, 0, 128, 255]);
   });
 
-  test('a corrupt file rejects', async () => {
+  test('a corrupt file and a truncated JPEG reject', async () => {
     const file = path.join(dir, 'bad.png');
     writeFileSync(file, 'nope');
     await expect(decodeImageFile(file, opts())).rejects.toThrow(/unsupported image format/);
+    const noisy = Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 7) % 251));
+    const jpeg = await sharp(noisy, { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
+    const cut = path.join(dir, 'cut.jpg');
+    writeFileSync(cut, jpeg.subarray(0, jpeg.length / 2));
+    await expect(decodeImageFile(cut, opts())).rejects.toThrow(/premature end of JPEG/);
   });
 });
 

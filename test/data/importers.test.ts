@@ -81,6 +81,15 @@ describe('prepare eyepacs-dr', () => {
       code: 'ERR_FORMAT',
       message: `${path.join(bad, 'trainLabels.csv')}: line 3: 'level' is '7' (expected an integer grade 0-4)`,
     });
+    // A name in two folders is fine until the CSV asks for it.
+    writeFileSync(path.join(bad, 'trainLabels.csv'), 'image,level\n10_left,0\n');
+    await uniformImage(path.join(bad, 'test', '10_right.jpeg'), 4, 4, 3, 9);
+    await expect(prepareImages('eyepacs-dr', bad, path.join(tmp(), 'x'), { size: 4 })).resolves.toMatchObject({ task: 'binary' });
+    writeFileSync(path.join(bad, 'trainLabels.csv'), 'image,level\n10_left,0\n10_right,1\n');
+    await expect(prepareImages('eyepacs-dr', bad, path.join(tmp(), 'x'))).rejects.toMatchObject({
+      code: 'ERR_FORMAT',
+      message: `${path.join(bad, 'trainLabels.csv')}: line 3: the image '10_right' is found 2 times (10_right.jpeg, test/10_right.jpeg); expected it once — remove the duplicate folder`,
+    });
     writeFileSync(path.join(bad, 'trainLabels.csv'), 'image,level\n10_left,0\n11_left,1\n');
     await expect(prepareImages('eyepacs-dr', bad, path.join(tmp(), 'x'))).rejects.toMatchObject({
       code: 'ERR_FORMAT',

@@ -8,7 +8,7 @@ import path from 'path';
 import { ImlmError } from '../../errors';
 import { readCsvTable } from './csv-table';
 import type { ImportOptions, SourceListing, SourceSample } from './source';
-import { assertFolder, indexByName, listFiles } from './walk';
+import { assertFolder, indexByName, listFiles, pathForName } from './walk';
 
 export const kDrGrades = ['No DR', 'Mild', 'Moderate', 'Severe', 'Proliferative DR'];
 export const kDrReferable = ['non-referable (grade 0-1)', 'referable (grade 2-4)'];
@@ -20,11 +20,10 @@ export async function listEyepacsDr(source: string, options: ImportOptions): Pro
   const mode = options.drLabels ?? 'referable';
   if (mode !== 'referable' && mode !== 'grades') throw new ImlmError(`Expected --dr-labels 'referable' or 'grades' but received '${mode}'`, 'ERR_INVALID_ARG');
   const table = await readCsvTable(labelsFile, ['image', 'level']);
-  const byStem = indexByName(await listFiles(source, ['.jpeg', '.jpg', '.png', '.tif', '.tiff']), source, { stem: true });
+  const byStem = indexByName(await listFiles(source, ['.jpeg', '.jpg', '.png', '.tif', '.tiff']), { stem: true });
   const samples: SourceSample[] = table.rows.map(({ line, values }) => {
     const name = values.image;
-    const file = byStem.get(name);
-    if (file === undefined) throw new ImlmError(`${labelsFile}: line ${line}: the image '${name}' (.jpeg) is not in ${source} or any sub-folder (expected every image of the CSV)`, 'ERR_FORMAT');
+    const file = pathForName(byStem, name, `${labelsFile}: line ${line}`, `the image '${name}' (.jpeg) is not in ${source} or any sub-folder (expected every image of the CSV)`);
     const level = Number(values.level);
     if (!/^[0-4]$/.test(values.level)) throw new ImlmError(`${labelsFile}: line ${line}: 'level' is '${values.level}' (expected an integer grade 0-4)`, 'ERR_FORMAT');
     const patient = /^(.*)_(left|right)$/.exec(name)?.[1] ?? name;

@@ -8,7 +8,7 @@ import path from 'path';
 import { ImlmError } from '../../errors';
 import { readCsvTable } from './csv-table';
 import type { SourceListing, SourceSample } from './source';
-import { assertFolder, indexByName, listFiles } from './walk';
+import { assertFolder, indexByName, listFiles, pathForName } from './walk';
 
 /** The CheXNet class order, which the paper's split lists are taken to use (reference-splits/README.md). */
 export const kNihClasses = [
@@ -23,14 +23,11 @@ export async function listNihCxr14(source: string): Promise<SourceListing> {
   const entryFile = kEntryFiles.map((f) => path.join(source, f)).find((f) => existsSync(f));
   if (!entryFile) throw new ImlmError(`${source} has no ${kEntryFiles.join(' or ')} (expected NIH ChestX-ray14's label file beside the images)`, 'ERR_FORMAT');
   const table = await readCsvTable(entryFile, ['Image Index', 'Finding Labels', 'Patient ID']);
-  const byName = indexByName(await listFiles(source, ['.png']), source);
+  const byName = indexByName(await listFiles(source, ['.png']));
   const classIndex = new Map(kNihClasses.map((c, i) => [c, i]));
   const samples: SourceSample[] = table.rows.map(({ line, values }) => {
     const name = values['Image Index'];
-    const file = byName.get(name);
-    if (file === undefined) {
-      throw new ImlmError(`${entryFile}: line ${line}: the image '${name}' is not in ${source} or any sub-folder (expected every image of the CSV; unpack all images_*.tar.gz archives)`, 'ERR_FORMAT');
-    }
+    const file = pathForName(byName, name, `${entryFile}: line ${line}`, `the image '${name}' is not in ${source} or any sub-folder (expected every image of the CSV; unpack all images_*.tar.gz archives)`);
     const label = new Uint8Array(kNihClasses.length);
     for (const finding of values['Finding Labels'].split('|').map((s) => s.trim())) {
       if (finding === kNoFinding) continue;

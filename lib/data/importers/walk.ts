@@ -35,19 +35,31 @@ export async function listFiles(root: string, extensions: readonly string[] | nu
   return out.sort();
 }
 
-/** Maps each file's base name (or stem, with `stem`) to its relative path; a name found twice is an error. */
-export function indexByName(files: readonly string[], root: string, options: { stem?: boolean } = {}): Map<string, string> {
-  const byName = new Map<string, string>();
+/**
+ * Each file's base name (or stem, with `stem`) → its relative paths. A name found in two folders
+ * is only an error when a label file asks for it (see `pathForName`): sources often hold more
+ * images than their label file names (e.g. EyePACS' test/ beside train/).
+ */
+export function indexByName(files: readonly string[], options: { stem?: boolean } = {}): Map<string, string[]> {
+  const byName = new Map<string, string[]>();
   for (const file of files) {
     const base = path.posix.basename(file);
     const key = options.stem ? base.slice(0, base.length - path.posix.extname(base).length) : base;
-    const earlier = byName.get(key);
-    if (earlier !== undefined) {
-      throw new ImlmError(`${root}: the image name '${key}' is found twice (${earlier} and ${file}); expected each image once — remove the duplicate folder`, 'ERR_FORMAT');
-    }
-    byName.set(key, file);
+    const paths = byName.get(key);
+    if (paths) paths.push(file);
+    else byName.set(key, [file]);
   }
   return byName;
+}
+
+/** The one file with this name; ERR_FORMAT naming `where` when it is absent or found twice. */
+export function pathForName(index: Map<string, string[]>, name: string, where: string, missing: string): string {
+  const paths = index.get(name);
+  if (!paths) throw new ImlmError(`${where}: ${missing}`, 'ERR_FORMAT');
+  if (paths.length > 1) {
+    throw new ImlmError(`${where}: the image '${name}' is found ${paths.length} times (${paths.slice(0, 3).join(', ')}); expected it once — remove the duplicate folder`, 'ERR_FORMAT');
+  }
+  return paths[0];
 }
 
 /** The patient of a file by a user's pattern (first capture group), or the file itself. */
