@@ -110,12 +110,25 @@ async function divide(listing: SourceListing, options: PrepareImagesOptions, see
     const method = `the split lists ${lists.map((l) => `${l.split}=${l.file}`).join(', ')}; images in no list ${unlisted === 'train' ? "go to 'train'" : 'are excluded'}`;
     return { splits: final, method, splitLists: report, unlisted };
   }
-  if (listing.division) {
-    const missing = listing.samples.findIndex((s) => !s.split);
-    if (missing >= 0) throw new ImlmError(`${listing.samples[missing].file} has no split in ${listing.division}`, 'ERR_FORMAT');
-    return { splits: listing.samples.map((s) => s.split!), method: `the source's own division: ${listing.division}` };
-  }
   const shares = options.shares ?? listing.defaultShares ?? kDefaultShares;
+  if (listing.division) {
+    const open = listing.samples.filter((s) => !s.split);
+    if (open.length === 0) return { splits: listing.samples.map((s) => s.split!), method: `the source's own division: ${listing.division}` };
+    const trainVal = { train: shares.train / (shares.train + shares.val), val: shares.val / (shares.train + shares.val), test: 0 };
+    const drawn = patientSplits(open.map((s) => s.patient), seed, trainVal);
+    let k = 0;
+    const splits = listing.samples.map((s) => s.split ?? drawn[k++]);
+    const fixedPatients = new Set(listing.samples.filter((s) => s.split).map((s) => s.patient));
+    const straddling = new Set(open.filter((s) => fixedPatients.has(s.patient)).map((s) => s.patient));
+    if (straddling.size > 0) {
+      options.onWarning?.(`${straddling.size} patient(s) have images both in and outside the source's fixed split (e.g. ${[...straddling].slice(0, 3).join(', ')}): ${listing.division}`);
+    }
+    return {
+      splits,
+      method: `the source's own division: ${listing.division} (seed ${seed}, train:val ${shares.train}:${shares.val})`,
+      shares,
+    };
+  }
   const splits = patientSplits(listing.samples.map((s) => s.patient), seed, shares);
   return {
     splits,

@@ -118,6 +118,24 @@ describe('prepare nih-cxr14', () => {
     expect(readdirSync(path.dirname(out))).toEqual([]);
   });
 
+  test("the official test_list.txt / train_val_list.txt: 'test' as listed, the rest split into train/val by patient", async () => {
+    const dir = tmp();
+    copyDir(src, dir);
+    // Patients 1–4 (images 0–7) are the official test set.
+    writeFileSync(path.join(dir, 'test_list.txt'), rows.slice(0, 8).map((r) => r.name).join('\n') + '\n');
+    writeFileSync(path.join(dir, 'train_val_list.txt'), rows.slice(8).map((r) => r.name).join('\n') + '\n');
+    const warnings: string[] = [];
+    const out = path.join(tmp(), 's');
+    const m = await prepareImages('nih-cxr14', dir, out, { size: 4, onWarning: (w) => warnings.push(w) });
+    expect(m.splitMethod).toMatch(/official test_list\.txt is 'test'.*train:val 0\.7:0\.2/);
+    expect(warnings).toEqual([]);
+    // 16 remaining patients: round(16 · 7/9) = 12 train, 4 val.
+    expect(Object.fromEntries(Object.entries(m.splits).map(([k, v]) => [k, v!.count]))).toEqual({ train: 24, val: 8, test: 8 });
+    const test = await loadSplit(out, 'test');
+    expect(Array.from(test.ids.toTypedArray() as BigInt64Array, Number)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const t of [test.images, test.labels, test.ids]) t.dispose();
+  });
+
   test("the store's shards load in Python's safetensors-compatible reader", async () => {
     const py = findTorchPython();
     if (!py) throw new Error('this test needs PyTorch for Python: apt-get install python3-torch');

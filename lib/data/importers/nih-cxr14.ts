@@ -3,7 +3,7 @@
  * `Patient ID`, …) beside the images, which may sit in any sub-folder (the official archives
  * unpack to images_001/images/…). Multilabel over 14 findings; "No Finding" is all zeros.
  */
-import { existsSync } from 'fs';
+import { existsSync, promises as fs } from 'fs';
 import path from 'path';
 import { ImlmError } from '../../errors';
 import { readCsvTable } from './csv-table';
@@ -16,6 +16,9 @@ export const kNihClasses = [
   'Pneumothorax', 'Consolidation', 'Edema', 'Emphysema', 'Fibrosis', 'Pleural_Thickening', 'Hernia',
 ];
 const kNoFinding = 'No Finding';
+/** The official patient-level division shipped with the data set: file names, one a line. */
+const kOfficialTestList = 'test_list.txt';
+const kOfficialTrainValList = 'train_val_list.txt';
 const kEntryFiles = ['Data_Entry_2017.csv', 'Data_Entry_2017_v2020.csv'];
 
 export async function listNihCxr14(source: string): Promise<SourceListing> {
@@ -40,5 +43,20 @@ export async function listNihCxr14(source: string): Promise<SourceListing> {
     if (values['Patient ID'] === '') throw new ImlmError(`${entryFile}: line ${line}: 'Patient ID' is empty (expected the patient's number)`, 'ERR_FORMAT');
     return { file, label, patient: values['Patient ID'] };
   });
+  // The official division, when its lists are there: test_list.txt is 'test'; the rest (train_val_list.txt) is split into train/val by patient.
+  const testList = path.join(source, kOfficialTestList);
+  if (existsSync(testList) && existsSync(path.join(source, kOfficialTrainValList))) {
+    const testNames = new Set((await fs.readFile(testList, 'utf8')).split(/\s+/).filter(Boolean));
+    for (const s of samples) if (testNames.has(path.posix.basename(s.file))) s.split = 'test';
+    return {
+      root: source,
+      task: 'multilabel',
+      classes: kNihClasses,
+      samples,
+      decoder: 'image',
+      defaultChannels: 1,
+      division: `the official ${kOfficialTestList} is 'test'; the other images (${kOfficialTrainValList}) are split into train/val by patient`,
+    };
+  }
   return { root: source, task: 'multilabel', classes: kNihClasses, samples, decoder: 'image', defaultChannels: 1 };
 }

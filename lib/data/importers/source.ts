@@ -24,7 +24,10 @@ export interface SourceListing {
   samples: SourceSample[];
   /** How files are decoded. */
   decoder: 'image' | 'dicom';
-  /** In words, when the samples carry their own split (the source's division). */
+  /**
+   * In words, when the samples carry their own split (the source's division). Samples left
+   * without a split are then divided into train/val by patient (the train:val ratio of the shares).
+   */
   division?: string;
   /** Default channels for this kind of image (1 for radiographs, 3 for colour photographs). */
   defaultChannels: 1 | 3;
