@@ -137,13 +137,26 @@ async function divide(listing: SourceListing, options: PrepareImagesOptions, see
   };
 }
 
-/** Runs `work` over 0..n-1 with at most `concurrency` at a time. */
+/**
+ * Runs `work` over 0..n-1 with at most `concurrency` at a time; after a failure (e.g. a full
+ * disk) no new item starts, the running ones finish, and the first error is thrown.
+ */
 async function pool(n: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const lanes = Array.from({ length: Math.min(concurrency, n) }, async () => {
-    while (next < n) await work(next++);
+    while (next < n && !failed) {
+      try {
+        await work(next++);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
   });
-  await Promise.all(lanes);
+  const results = await Promise.allSettled(lanes);
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 export async function prepareImages(format: ImageFormat, source: string, out: string, options: PrepareImagesOptions = {}): Promise<Manifest> {
@@ -186,6 +199,7 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
     const ok = new Uint8Array(samples.length);
     const skipped: Array<{ file: string; reason: string }> = [];
     let done = 0;
+    const maxSkipped = options.maxSkipped ?? 0.01;
     await pool(jobs.length, concurrency, async (j) => {
       const { split, sample, slot } = jobs[j];
       const file = path.join(listing.root, samples[sample].file);
@@ -209,7 +223,7 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
     await dicom?.close();
     // Completion order varies with concurrency; the manifest's list must not.
     skipped.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-    const maxSkipped = options.maxSkipped ?? 0.01;
+    // Every image is tried first, so the error lists all unreadable files at once.
     if (skipped.length > maxSkipped * total) {
       const listed = skipped.slice(0, kListedSkips).map((s) => `  ${s.file}: ${s.reason}`).join('\n');
       throw new ImlmError(

@@ -89,7 +89,11 @@ export class ShardWriter {
     if (pixels.length !== this.rowBytes || slot < 0 || slot >= this.plannedRows) {
       throw new ImlmError(`row ${slot} of ${this.file}: expected ${this.rowBytes} bytes in slot 0..${this.plannedRows - 1}, received ${pixels.length}`, 'ERR_INTERNAL');
     }
-    await this.handle.write(pixels, 0, pixels.length, this.rowOffset(slot, this.plannedRows));
+    try {
+      await this.handle.write(pixels, 0, pixels.length, this.rowOffset(slot, this.plannedRows));
+    } catch (e) {
+      throw new ImlmError(`cannot write ${this.file}: ${(e as Error).message} (disk full?)`, 'ERR_IO', { cause: e });
+    }
   }
 
   /**
