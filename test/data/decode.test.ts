@@ -50,6 +50,12 @@ describe('decodeImageFile', () => {
     expect(Array.from(sixteenToEight(Uint16Array.from([0, 128, 32896, 65535]), 'range'))).toEqual([0, 0, 128, 255]);
   });
 
+  test('TIFF decodes too', async () => {
+    const file = path.join(dir, 'grey.tif');
+    await sharp(Buffer.alloc(36, 123), { raw: { width: 6, height: 6, channels: 1 } }).tiff().toFile(file);
+    expect(new Set(await decodeImageFile(file, opts()))).toEqual(new Set([123]));
+  });
+
   test('a corrupt file and a truncated JPEG reject', async () => {
     const file = path.join(dir, 'bad.png');
     writeFileSync(file, 'nope');
