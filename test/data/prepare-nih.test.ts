@@ -1,7 +1,7 @@
 // `prepare nih-cxr14`: a generated NIH ChestX-ray14 folder into a store — labels, patient-level
 // splits, nested fractions, id → file mapping, skipped files, Python readability, determinism.
 import { spawnSync } from 'child_process';
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { prepareImages } from '../../lib/data/prepare-images';
@@ -86,7 +86,7 @@ describe('prepare nih-cxr14', () => {
     const corrupt = `images_001/images/${rows[0].name}`;
     const truncated = `images_002/images/${rows[3].name}`;
     writeFileSync(path.join(dir, corrupt), 'this is not a PNG');
-    const whole = require('fs').readFileSync(path.join(src, truncated)) as Buffer;
+    const whole = readFileSync(path.join(src, truncated));
     writeFileSync(path.join(dir, truncated), whole.subarray(0, whole.length - 30));
     const warnings: string[] = [];
     const store = path.join(tmp(), 's');
@@ -116,6 +116,11 @@ describe('prepare nih-cxr14', () => {
       message: expect.stringMatching(new RegExp(`2 of 40 images \\(5\\.00%\\) could not be read, more than the allowed 1\\.00%[\\s\\S]*${corrupt}[\\s\\S]*${truncated}`)),
     });
     expect(readdirSync(path.dirname(out))).toEqual([]);
+    // A failing prepare with overwrite leaves the store it would have replaced as it was.
+    const before = readFileSync(path.join(store, 'manifest.json'), 'utf8');
+    await expect(prepareImages('nih-cxr14', dir, store, { size: 8, overwrite: true })).rejects.toMatchObject({ code: 'ERR_FORMAT' });
+    expect(readFileSync(path.join(store, 'manifest.json'), 'utf8')).toBe(before);
+    expect(readdirSync(path.dirname(store))).toEqual(['s']);
   });
 
   test("the official test_list.txt / train_val_list.txt: 'test' as listed, the rest split into train/val by patient", async () => {
