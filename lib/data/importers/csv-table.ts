@@ -60,6 +60,17 @@ export function parseCsv(text: string, file: string): Array<{ line: number; fiel
   return records;
 }
 
+/** ERR_FORMAT naming the file when the header lacks any of `required`. */
+export function requireColumns(file: string, header: readonly string[], required: readonly string[]): void {
+  const missing = required.filter((c) => !header.includes(c));
+  if (missing.length > 0) {
+    throw new ImlmError(
+      `${file}: line 1: the header lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (expected ${required.map((c) => `'${c}'`).join(', ')}; found ${header.map((c) => `'${c}'`).join(', ')})`,
+      'ERR_FORMAT',
+    );
+  }
+}
+
 /**
  * Reads a CSV file with a header line; `required` columns must be there. Rows with another
  * number of fields than the header are refused.
@@ -74,13 +85,7 @@ export async function readCsvTable(file: string, required: readonly string[]): P
   const records = parseCsv(text, file);
   if (records.length === 0) throw new ImlmError(`${file} is empty (expected a header line with the columns ${required.join(', ')})`, 'ERR_FORMAT');
   const header = records[0].fields.map((h) => h.trim());
-  const missing = required.filter((c) => !header.includes(c));
-  if (missing.length > 0) {
-    throw new ImlmError(
-      `${file}: line 1: the header lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (expected ${required.map((c) => `'${c}'`).join(', ')}; found ${header.map((c) => `'${c}'`).join(', ')})`,
-      'ERR_FORMAT',
-    );
-  }
+  requireColumns(file, header, required);
   // Trailing unnamed header columns may be absent from the rows: NIH's Data_Entry_2017.csv has a
   // header ending in ',' (12 names, the last empty) above rows of 11 fields.
   let optional = 0;

@@ -7,7 +7,7 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { ImlmError } from '../../errors';
 import type { Split } from '../splits';
-import { readCsvTable } from './csv-table';
+import { readCsvTable, requireColumns } from './csv-table';
 import type { ImportOptions, SourceListing, SourceSample } from './source';
 import { patientOf } from './walk';
 
@@ -29,16 +29,15 @@ export async function listTable(
 ): Promise<SourceListing> {
   const pathColumn = options.pathColumn ?? 'path';
   const labelColumns = options.labelColumns;
-  const probe = await readCsvTable(tableFile, [pathColumn]);
-  const labelColumn = labelColumns ? undefined : (options.labelColumn ?? (probe.header.includes('label') ? 'label' : undefined));
+  const table = await readCsvTable(tableFile, [pathColumn]);
+  const labelColumn = labelColumns ? undefined : (options.labelColumn ?? (table.header.includes('label') ? 'label' : undefined));
   if (!labelColumns && !labelColumn) {
     throw new ImlmError(
-      `${tableFile}: line 1: no label column (expected a column 'label', or name one with --label-column <name>, or several 0/1 columns with --label-columns a,b,c; found ${probe.header.join(', ')})`,
+      `${tableFile}: line 1: no label column (expected a column 'label', or name one with --label-column <name>, or several 0/1 columns with --label-columns a,b,c; found ${table.header.join(', ')})`,
       'ERR_FORMAT',
     );
   }
-  const required = [pathColumn, ...(labelColumns ?? [labelColumn!]), ...(options.patientColumn ? [options.patientColumn] : []), ...(options.splitColumn ? [options.splitColumn] : [])];
-  const table = await readCsvTable(tableFile, required);
+  requireColumns(tableFile, table.header, [pathColumn, ...(labelColumns ?? [labelColumn!]), ...(options.patientColumn ? [options.patientColumn] : []), ...(options.splitColumn ? [options.splitColumn] : [])]);
   const classes = labelColumns ?? classesOf(table.rows.map((r) => r.values[labelColumn!]), options.classes);
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const pattern = options.patientPattern ? new RegExp(options.patientPattern) : null;
