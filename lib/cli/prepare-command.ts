@@ -100,7 +100,7 @@ export function registerPrepare(program: Command): void {
     .argument('<out>', 'the store folder to create')
     .option('--overwrite', 'replace an existing store')
     .option('--seed <n>', 'seed of the splits and label fractions', int, 0)
-    .option('--size <n>', 'side of the square images in the store (image formats)', int)
+    .option('--size <n>', 'side of the square images in the store (image formats; default 224)', int)
     .option('--pad', 'resize the longer side and pad to a square (default: shorter side, centre crop)')
     .option('--channels <n>', '1 (grey) or 3 (RGB); default 1 for nih-cxr14 and dicom, else 3', int)
     .option('--depth16 <mode>', '16-bit images to 8 bits: range (v/257, default) | minmax (per image)')
