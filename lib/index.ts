@@ -14,5 +14,6 @@ export { policies, resolvePolicy, type AugmentPolicy } from './data/policies';
 export { augmentBatch, type AugmentedBatch } from './data/augment';
 export { prepareIdx, type PrepareIdxOptions } from './data/prepare-idx';
 export { inspectStore, type InspectOptions, type InspectResult, type SplitCounts } from './data/inspect';
-export { readManifest, loadSplit, type Manifest } from './data/store';
+export { prepare, kPrepareFormats, type PrepareOptions } from './data/prepare';
+export { readManifest, loadSplit, readSamples, type Manifest, type SamplesSidecar } from './data/store';
 export { patientSplits, labelFractions } from './data/splits';

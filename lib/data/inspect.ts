@@ -47,6 +47,7 @@ export interface InspectResult {
 }
 
 function countLabels(manifest: Manifest, labels: Tensor): SplitCounts {
+  if (manifest.task === 'none') return { count: labels.shape[0] ?? 0, perClass: {} }; // unlabeled (SSL only)
   const values = labels.toTypedArray();
   const perClass: Record<string, number> = Object.fromEntries(manifest.classes.map((c) => [c, 0]));
   if (labels.shape.length === 2) {
@@ -175,7 +176,8 @@ export async function inspectStore(store: string, options: InspectOptions = {}):
     await writeSheet(viewsFile, pairs.flatMap((_, index) => sheets.map((rgb) => ({ rgb, index }))), 6);
 
     const values = split.labels.toTypedArray();
-    const labelsOf = (row: number) => {
+    const labelsOf = (row: number): string[] => {
+      if (manifest.task === 'none') return [];
       if (split.labels.shape.length === 2) {
         const l = split.labels.shape[1];
         return manifest.classes.filter((_, j) => Number(values[row * l + j]));

@@ -1,7 +1,9 @@
 /**
  * A prepared data set ("store", docs/formats.md): a folder with manifest.json and one
- * safetensors shard per split (`images` U8 [N, C, H, W], `labels`, `ids` I64 [N]). Written to a
- * temporary folder and renamed into place at the end, so a store that exists is complete.
+ * safetensors shard per split (`images` U8 [N, C, H, W], `labels`, `ids` I64 [N], and for image
+ * sources `patients` I64 [N]), plus `samples.json` (id → source file, patient names) for image
+ * sources. Written to a temporary folder and renamed into place at the end, so a store that
+ * exists is complete.
  */
 import { createHash } from 'crypto';
 import { createReadStream, existsSync, promises as fs } from 'fs';
@@ -12,7 +14,8 @@ import { readSafetensors, writeSafetensors } from '../safetensors';
 import { tensor, type Tensor } from '../tensor';
 import { packageVersion } from '../version';
 
-export type Task = 'multiclass' | 'binary' | 'multilabel';
+/** 'none': an unlabeled source (SSL only); its `labels` are I64 [N] filled with -1. */
+export type Task = 'multiclass' | 'binary' | 'multilabel' | 'none';
 export type SplitName = 'train' | 'val' | 'test';
 
 export interface SplitData {
@@ -43,6 +46,10 @@ export interface Manifest {
    */
   labelFractions?: { seed: number; stratifiedBy: string; nested: boolean; fractions: Record<string, { count: number; ids?: number[] }> };
   skipped: Array<{ file: string; reason: string }>;
+  /** Image sources: the sidecar mapping ids to source files and patient indices to names. */
+  samples?: { file: string; count: number };
+  /** Images of the source left out on purpose (e.g. in no --split-list), with why. */
+  excluded?: { count: number; reason: string; examples: string[] };
   contentHash: string;
   created: string;
   imlmNativeVersion: string;
@@ -53,7 +60,7 @@ export interface StoreContent {
   splits: Partial<Record<SplitName, SplitData>>;
 }
 
-async function sha256Of(files: string[]): Promise<string> {
+export async function sha256Of(files: string[]): Promise<string> {
   const hash = createHash('sha256');
   for (const file of files) {
     await new Promise<void>((resolve, reject) => {
@@ -66,14 +73,26 @@ async function sha256Of(files: string[]): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Writes a store at `out` (refused if it exists, unless overwrite). */
-export async function writeStore(out: string, content: StoreContent, options: { overwrite?: boolean } = {}): Promise<Manifest> {
+/** Refuses an existing store unless overwrite; returns the temporary folder to build it in. */
+export async function beginStore(out: string, options: { overwrite?: boolean } = {}): Promise<string> {
   if (existsSync(out) && !options.overwrite) {
     throw new ImlmError(`${out} already exists; pass --overwrite to replace it, or choose another folder`, 'ERR_INVALID_ARG');
   }
   const temp = `${out}.tmp-${process.pid}`;
   await fs.rm(temp, { recursive: true, force: true });
   await fs.mkdir(temp, { recursive: true });
+  return temp;
+}
+
+/** Moves a complete temporary store folder into place (replacing `out`, which beginStore allowed). */
+export async function commitStore(temp: string, out: string): Promise<void> {
+  if (existsSync(out)) await fs.rm(out, { recursive: true, force: true });
+  await fs.rename(temp, out);
+}
+
+/** Writes a store at `out` (refused if it exists, unless overwrite). */
+export async function writeStore(out: string, content: StoreContent, options: { overwrite?: boolean } = {}): Promise<Manifest> {
+  const temp = await beginStore(out, options);
   const [height, width] = content.manifest.imageSize;
   const splits: Manifest['splits'] = {};
   const shards: string[] = [];
@@ -105,8 +124,7 @@ export async function writeStore(out: string, content: StoreContent, options: { 
       imlmNativeVersion: packageVersion,
     };
     await writeJsonAtomic(path.join(temp, 'manifest.json'), manifest);
-    if (existsSync(out)) await fs.rm(out, { recursive: true, force: true });
-    await fs.rename(temp, out);
+    await commitStore(temp, out);
     return manifest;
   } catch (e) {
     await fs.rm(temp, { recursive: true, force: true });
@@ -129,8 +147,28 @@ export async function readManifest(store: string): Promise<Manifest> {
   return manifest;
 }
 
-/** One split's tensors, checked against the manifest. The caller disposes them. */
-export async function loadSplit(store: string, split: SplitName): Promise<{ manifest: Manifest; images: Tensor; labels: Tensor; ids: Tensor }> {
+/** The shapes and dtypes a split's tensors must have, from its manifest. */
+function expectedTensors(manifest: Manifest, count: number): Record<string, { dtype: string; shape: number[] }> {
+  const expected: Record<string, { dtype: string; shape: number[] }> = {
+    images: { dtype: 'uint8', shape: [count, manifest.channels, ...manifest.imageSize] },
+    labels: manifest.task === 'multilabel' ? { dtype: 'uint8', shape: [count, manifest.classes.length] } : { dtype: 'int64', shape: [count] },
+    ids: { dtype: 'int64', shape: [count] },
+  };
+  if (manifest.samples) expected.patients = { dtype: 'int64', shape: [count] };
+  return expected;
+}
+
+/**
+ * One split's tensors, checked against the manifest (every tensor's dtype and shape; a
+ * truncated shard is refused by the reader, naming the file). The caller disposes them.
+ * With `patients: true`, also `patients` (an index into samples.json's `patients`), for image
+ * sources; otherwise it is checked and freed here.
+ */
+export async function loadSplit(
+  store: string,
+  split: SplitName,
+  options: { patients?: boolean } = {},
+): Promise<{ manifest: Manifest; images: Tensor; labels: Tensor; ids: Tensor; patients?: Tensor }> {
   const manifest = await readManifest(store);
   const entry = manifest.splits[split];
   if (!entry) {
@@ -139,15 +177,44 @@ export async function loadSplit(store: string, split: SplitName): Promise<{ mani
   const file = path.join(store, entry.shard);
   // Memory-mapped: a data set larger than memory is paged in as batches touch it.
   const { tensors } = await readSafetensors(file, { mmap: true });
-  const { images, labels, ids } = tensors;
-  const expected = [entry.count, manifest.channels, ...manifest.imageSize];
-  if (!images || !labels || !ids || images.shape.join() !== expected.join() || images.dtype !== 'uint8') {
+  const expected = expectedTensors(manifest, entry.count);
+  const problems: string[] = [];
+  for (const [name, want] of Object.entries(expected)) {
+    const t = tensors[name];
+    if (!t) problems.push(`no '${name}' (expected ${want.dtype} [${want.shape.join(', ')}])`);
+    else if (t.dtype !== want.dtype || t.shape.join() !== want.shape.join()) {
+      problems.push(`'${name}' is ${t.dtype} [${t.shape.join(', ')}] (expected ${want.dtype} [${want.shape.join(', ')}])`);
+    }
+  }
+  if (problems.length > 0) {
     for (const t of Object.values(tensors)) t.dispose();
     throw new ImlmError(
-      `${file} disagrees with the manifest: expected images uint8 [${expected.join(', ')}], labels and ids; ` +
-        `found ${images ? `${images.dtype} [${images.shape.join(', ')}]` : 'no images'} (prepare the store again)`,
+      `${file} disagrees with ${path.join(store, 'manifest.json')}: ${problems.join('; ')} — the store is damaged or mixed from two preparations; prepare it again`,
       'ERR_FORMAT',
     );
   }
-  return { manifest, images, labels, ids };
+  const { images, labels, ids, patients } = tensors;
+  const wanted = new Set(['images', 'labels', 'ids', ...(options.patients ? ['patients'] : [])]);
+  for (const [name, t] of Object.entries(tensors)) if (!wanted.has(name)) t.dispose();
+  return { manifest, images, labels, ids, ...(patients && options.patients ? { patients } : {}) };
+}
+
+/** samples.json of an image store: the source file of each id and the patient names. */
+export interface SamplesSidecar {
+  format: 'imlm-native/dataset-samples';
+  /** files[id]: the sample's path relative to the source (every id of the listing, kept or not). */
+  files: string[];
+  /** patients[k]: the name of patient index k (the shards' `patients` tensor holds k). */
+  patients: string[];
+}
+
+export async function readSamples(store: string): Promise<SamplesSidecar> {
+  const manifest = await readManifest(store);
+  if (!manifest.samples) throw new ImlmError(`${store} has no samples sidecar (stores of IDX sources have none)`, 'ERR_INVALID_ARG');
+  const file = path.join(store, manifest.samples.file);
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new ImlmError(`cannot read ${file}: ${(e as Error).message}; prepare the store again`, 'ERR_FORMAT');
+  }
 }

@@ -152,9 +152,9 @@ describe('prepare idx', () => {
     expect(Buffer.compare(test.images.toTypedArray() as Uint8Array, testSource.data)).toBe(0);
   }, 120000);
 
-  test('formats that are planned but not built yet say so', async () => {
-    const r = await runCli(['prepare', 'nih-cxr14', '/nowhere', '/tmp/nowhere']);
+  test('an unknown format names the ones there are', async () => {
+    const r = await runCli(['prepare', 'mnist', '/nowhere', '/tmp/nowhere']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/ERR_NOT_AVAILABLE: format 'nih-cxr14' is not available in this version yet/);
+    expect(r.stderr).toMatch(/ERR_INVALID_ARG: Expected a format among idx, nih-cxr14, eyepacs-dr, bch-idc, folder, csv, unlabeled, dicom but received 'mnist'/);
   });
 });
