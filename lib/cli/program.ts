@@ -6,6 +6,7 @@ import { registerDoctor } from './doctor-command';
 import { registerTrain } from './train-command';
 import { registerReplay } from './replay-command';
 import { registerPrepare } from './prepare-command';
+import { registerAnalyze } from './analyze-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -18,6 +19,7 @@ export function createProgram(): Command {
   registerPrepare(program);
   registerTrain(program);
   registerReplay(program);
+  registerAnalyze(program);
   registerInfo(program);
   registerDoctor(program);
   return program;
