@@ -141,6 +141,8 @@ export interface NativeKsColumn {
   n1: number;
   n2: number;
   effectiveN: number;
+  /** The method that gave the p-value ('auto' resolves to one of the two). */
+  method: 'asymp' | 'exact';
 }
 
 export interface NativeCkaResult {
@@ -166,7 +168,7 @@ export interface NativeBinding {
     labels: NativeTensor,
     options: { task: string; resamples?: number; seed?: number; confidence?: number },
   ): Promise<NativeClassificationMetrics>;
-  analysisKs(a: NativeTensor, b: NativeTensor, options?: { probabilities?: boolean }): Promise<{ columns: NativeKsColumn[] }>;
+  analysisKs(a: NativeTensor, b: NativeTensor, options?: { probabilities?: boolean; method?: 'asymp' | 'exact' | 'auto' }): Promise<{ columns: NativeKsColumn[] }>;
   analysisCka(
     x: NativeTensor,
     y: NativeTensor,

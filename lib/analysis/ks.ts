@@ -1,8 +1,8 @@
 /**
  * Kolmogorov–Smirnov distance between the output probabilities of two models on the same
  * samples (METHOD.md §8; docs/evaluation.md): binary on the positive class, multiclass and
- * multilabel per class and their mean. Statistic and p-value as
- * scipy.stats.ks_2samp(method='asymp').
+ * multilabel per class and their mean. Statistic and p-value as scipy.stats.ks_2samp with the
+ * same method ('asymp' by default, as the issue asks; 'exact'; or 'auto', SciPy's default).
  */
 import { validate } from '../config/validate';
 import { ImlmError } from '../errors';
@@ -14,6 +14,8 @@ import { ksOptionsSchema } from './schemas';
 export interface KsOptions {
   /** Require both files to hold the same sample ids (default true: the same test set). */
   sameSamples?: boolean;
+  /** p-value method, as scipy.stats.ks_2samp's: 'asymp' (default), 'exact', or 'auto' (exact when both samples ≤ 10,000). */
+  method?: 'asymp' | 'exact' | 'auto';
 }
 
 export interface KsClass extends NativeKsColumn {
@@ -25,7 +27,8 @@ export interface KsReport {
   task: Task;
   a: string;
   b: string;
-  method: 'asymp';
+  /** The method asked for; each class's entry says which one gave its p-value. */
+  method: 'asymp' | 'exact' | 'auto';
   /** Binary: the positive class's; otherwise the mean over classes of the per-class statistics. */
   statistic: number;
   /** Binary: the positive class's p-value; otherwise the mean of the per-class p-values (a summary, not a p-value of one test). */
@@ -33,9 +36,14 @@ export interface KsReport {
   perClass: KsClass[];
 }
 
-/** Per-column KS of two probability tensors [N1, K] and [N2, K] (column `columns[i]` each). */
-export async function ksOfTensors(a: Tensor, b: Tensor, options: { probabilities?: boolean } = {}): Promise<NativeKsColumn[]> {
-  return (await native().analysisKs(a, b, { probabilities: options.probabilities ?? true })).columns;
+/** One KS test per column of two tensors [N1, K] and [N2, K]; `probabilities` (default true) refuses values outside [0, 1]. */
+export async function ksOfTensors(
+  a: Tensor,
+  b: Tensor,
+  options: { probabilities?: boolean; method?: 'asymp' | 'exact' | 'auto' } = {},
+): Promise<NativeKsColumn[]> {
+  const { method } = validate<KsOptions>(ksOptionsSchema, { method: options.method ?? 'asymp' }, 'options');
+  return (await native().analysisKs(a, b, { probabilities: options.probabilities ?? true, method })).columns;
 }
 
 function mean(values: number[]): number {
@@ -65,14 +73,15 @@ export async function ks(a: string, b: string, options: KsOptions = {}): Promise
       const [aligned] = await alignRows(fa.ids, fb.ids, [fb.ids], { a, b });
       aligned.dispose();
     }
-    const columns = await ksOfTensors(fa.probabilities, fb.probabilities);
+    const method = opts.method ?? 'asymp';
+    const columns = await ksOfTensors(fa.probabilities, fb.probabilities, { method });
     const classIndices = fa.task === 'binary' ? [1] : columns.map((_, i) => i);
     const perClass = classIndices.map((c) => ({ ...columns[c], classIndex: c, className: fa.classes[c] }));
     return {
       task: fa.task,
       a,
       b,
-      method: 'asymp',
+      method,
       statistic: mean(perClass.map((c) => c.statistic)),
       pvalue: mean(perClass.map((c) => c.pvalue)),
       perClass,

@@ -17,7 +17,7 @@ export const metricsOptionsSchema: Schema = {
 
 export const ksOptionsSchema: Schema = {
   type: 'object',
-  properties: { sameSamples: { type: 'boolean' } },
+  properties: { sameSamples: { type: 'boolean' }, method: { type: 'string', enum: ['asymp', 'exact', 'auto'] } },
   additionalProperties: false,
 };
 

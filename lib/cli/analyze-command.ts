@@ -75,6 +75,7 @@ export function ksJson(r: KsReport) {
       n1: c.n1,
       n2: c.n2,
       effective_n: c.effectiveN,
+      method: c.method,
     })),
   };
 }
@@ -132,7 +133,7 @@ export function metricsTable(r: MetricsReport): string {
 }
 
 export function ksTable(r: KsReport): string {
-  const lines = [`KS distance (two-sample, asymptotic p-value as scipy ks_2samp method='asymp'): ${r.a} vs ${r.b}`];
+  const lines = [`KS distance (two-sample; p-value as scipy ks_2samp method='${r.method}'): ${r.a} vs ${r.b}`];
   lines.push(`${'class'.padEnd(24)} ${'D'.padEnd(8)} p-value`);
   for (const c of r.perClass) lines.push(`${c.className.padEnd(24)} ${fixed(c.statistic).padEnd(8)} ${c.pvalue.toPrecision(4)}`);
   if (r.perClass.length > 1) lines.push(`${'mean over classes'.padEnd(24)} ${fixed(r.statistic).padEnd(8)} ${r.pvalue.toPrecision(4)} (mean of p-values)`);
@@ -180,10 +181,11 @@ export function registerAnalyze(program: Command): void {
     .description('two-sample Kolmogorov–Smirnov distance between two models\' output probabilities on the same samples')
     .argument('<a>', 'predictions file')
     .argument('<b>', 'predictions file of the same task and classes')
+    .option('--method <m>', "p-value as scipy's ks_2samp: asymp, exact, or auto (exact up to 10,000 values per sample)", 'asymp')
     .option('--allow-different-samples', 'do not require both files to hold the same sample ids')
     .option('--json', 'print one JSON object')
-    .action(async (a: string, b: string, flags: { allowDifferentSamples?: boolean; json?: boolean }) => {
-      const report = await ks(a, b, { sameSamples: !flags.allowDifferentSamples });
+    .action(async (a: string, b: string, flags: { method: string; allowDifferentSamples?: boolean; json?: boolean }) => {
+      const report = await ks(a, b, { sameSamples: !flags.allowDifferentSamples, method: flags.method as 'asymp' | 'exact' | 'auto' });
       print(flags.json ? JSON.stringify(ksJson(report)) : ksTable(report));
     });
 

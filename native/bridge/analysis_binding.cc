@@ -121,11 +121,11 @@ class MetricsTask : public PromiseWorker {
 
 class KsTask : public PromiseWorker {
  public:
-  KsTask(Napi::Env env, at::Tensor a, at::Tensor b, bool probabilities)
-      : PromiseWorker(env), a_(std::move(a)), b_(std::move(b)), probabilities_(probabilities) {}
+  KsTask(Napi::Env env, at::Tensor a, at::Tensor b, bool probabilities, analysis::KsMethod method)
+      : PromiseWorker(env), a_(std::move(a)), b_(std::move(b)), probabilities_(probabilities), method_(method) {}
 
  protected:
-  void run() override { results_ = analysis::ksPerColumn(a_, b_, probabilities_); }
+  void run() override { results_ = analysis::ksPerColumn(a_, b_, probabilities_, method_); }
   Napi::Value result(Napi::Env env) override {
     Napi::Array columns = Napi::Array::New(env, results_.size());
     for (size_t i = 0; i < results_.size(); ++i) {
@@ -135,6 +135,7 @@ class KsTask : public PromiseWorker {
       r.Set("n1", static_cast<double>(results_[i].n1));
       r.Set("n2", static_cast<double>(results_[i].n2));
       r.Set("effectiveN", static_cast<double>(results_[i].effectiveN));
+      r.Set("method", analysis::ksMethodName(results_[i].method));
       columns.Set(static_cast<uint32_t>(i), r);
     }
     Napi::Object o = Napi::Object::New(env);
@@ -146,6 +147,7 @@ class KsTask : public PromiseWorker {
   at::Tensor a_;
   at::Tensor b_;
   bool probabilities_;
+  analysis::KsMethod method_;
   std::vector<analysis::KsResult> results_;
 };
 
@@ -252,7 +254,12 @@ Napi::Value analysisKs(const Napi::CallbackInfo& args) {
     at::Tensor b = TensorWrap::unwrap(env, args[1], "b");
     Napi::Object options = optionsArg(args, 2);
     const bool probabilities = options.Get("probabilities").ToBoolean().Value();
-    return startWorker(new KsTask(env, a, b, probabilities));
+    const std::string methodText = stringOption(options, "method", "asymp");
+    analysis::KsMethod method = analysis::KsMethod::kAsymp;
+    if (methodText == "exact") method = analysis::KsMethod::kExact;
+    else if (methodText == "auto") method = analysis::KsMethod::kAuto;
+    else if (methodText != "asymp") throwInvalidArg(env, "expected options.method to be 'asymp', 'exact' or 'auto' but received '" + methodText + "'");
+    return startWorker(new KsTask(env, a, b, probabilities, method));
   });
 }
 

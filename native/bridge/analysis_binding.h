@@ -8,7 +8,7 @@ namespace imlm::bridge {
 
 /** analysisMetrics(probabilities, labels, { task, resamples?, seed?, confidence? }) → Promise<metrics>. */
 Napi::Value analysisMetrics(const Napi::CallbackInfo& args);
-/** analysisKs(a [N1, K], b [N2, K], { probabilities? }) → Promise<{ columns: KsResult[] }>. */
+/** analysisKs(a [N1, K], b [N2, K], { probabilities?, method? }) → Promise<{ columns: KsResult[] }>. */
 Napi::Value analysisKs(const Napi::CallbackInfo& args);
 /** analysisCka(x, y, { kernel, sigma?, sigmaMedianFraction?, full?, sets?, setSize?, seed? }) → Promise<{ full, bootstrap }>. */
 Napi::Value analysisCka(const Napi::CallbackInfo& args);

@@ -21,25 +21,30 @@ function sample(seed: number, n1: number, n2: number, shift: number, decimals?: 
   return { a: draw(n1, 0), b: draw(n2, shift) };
 }
 
-function scipy(samples: Sample[]): Array<{ statistic: number; pvalue: number }> {
+type Method = 'asymp' | 'exact' | 'auto';
+
+function scipy(samples: Sample[], method: Method = 'asymp'): Array<{ statistic: number; pvalue: number }> {
   return py(
     `
+import warnings
 from scipy import stats
 out = []
-for s in data:
-    r = stats.ks_2samp(np.array(s['a']), np.array(s['b']), method='asymp')
+for s in data['samples']:
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # a silent switch from exact to asymp would make the comparison meaningless
+        r = stats.ks_2samp(np.array(s['a']), np.array(s['b']), method=data['method'])
     out.append(dict(statistic=float(r.statistic), pvalue=float(r.pvalue)))
 print(json.dumps(out))
 `,
-    samples,
+    { samples, method },
   );
 }
 
-async function ours(s: Sample) {
+async function ours(s: Sample, method: Method = 'asymp') {
   const a = tensor(Float64Array.from(s.a), [s.a.length, 1]);
   const b = tensor(Float64Array.from(s.b), [s.b.length, 1]);
   try {
-    return (await analysis.ksOfTensors(a, b, { probabilities: false }))[0];
+    return (await analysis.ksOfTensors(a, b, { probabilities: false, method }))[0];
   } finally {
     a.dispose();
     b.dispose();
@@ -81,6 +86,33 @@ describe('analysis.ks: equal to scipy.stats.ks_2samp(method="asymp") to 1e-9', (
     const p = expected.map((e) => e.pvalue);
     expect(Math.min(...p)).toBeLessThan(1e-3);
     expect(p.filter((v) => v > 0.05 && v < 0.95).length).toBeGreaterThan(3);
+  });
+});
+
+describe('analysis.ks: exact and auto p-values equal to scipy.stats.ks_2samp(method="exact"/"auto") to 1e-9', () => {
+  // Equal and unequal sizes, ties, near-identical and far-apart samples; the last is above
+  // 'auto''s 10,000 limit, where it is the asymptotic p-value.
+  const specs: Array<[Method, number, number, number, number | undefined]> = [
+    ['exact', 30, 30, 0.4, undefined],
+    ['exact', 25, 40, 0, undefined],
+    ['exact', 120, 90, 0.5, undefined],
+    ['exact', 64, 96, 0.2, 1],
+    ['exact', 400, 400, 0.15, undefined],
+    ['exact', 700, 1000, 0.05, 1],
+    ['auto', 2000, 1500, 0.08, undefined],
+    ['auto', 12000, 300, 0.1, undefined],
+  ];
+  const samples = specs.map(([, n1, n2, shift, decimals], i) => sample(300 + i, n1, n2, shift, decimals));
+  let expected: Array<{ statistic: number; pvalue: number }>;
+  beforeAll(() => {
+    expected = specs.map(([method], i) => scipy([samples[i]], method)[0]);
+  });
+
+  test.each(specs.map((s, i) => [i, ...s] as const))('case %i: %s, n1 %i, n2 %i, shift %d, decimals %s', async (i, method) => {
+    const r = await ours(samples[i], method);
+    expect(Math.abs(r.statistic - expected[i].statistic)).toBeLessThan(kTolerance);
+    expect(Math.abs(r.pvalue - expected[i].pvalue)).toBeLessThan(kTolerance);
+    expect(r.method).toBe(method === 'auto' && Math.max(samples[i].a.length, samples[i].b.length) > 10000 ? 'asymp' : method === 'auto' ? 'exact' : method);
   });
 });
 
