@@ -1,10 +1,12 @@
 #include "core/analysis/cka.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
-#include <tuple>
+#include <thread>
 
 #include <ATen/Functions.h>
+#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 
 #include "core/analysis/sampling.h"
@@ -14,6 +16,12 @@
 
 namespace imlm::analysis {
 namespace {
+
+/**
+ * The kernels are matrix products: use every core. Intra-op threads are per calling thread in
+ * OpenMP builds and this runs on a libuv worker (the trainer does the same per run).
+ */
+void useAllCores() { at::set_num_threads(static_cast<int>(std::max<unsigned>(1, std::thread::hardware_concurrency()))); }
 
 at::Tensor asFloat64Rows(const at::Tensor& t, const char* name) {
   if (t.dim() != 2) throw Error(ErrorCode::kInvalidArgument, std::string("expected ") + name + " as [n, d] but received " + shapeString(t.sizes()));
@@ -35,12 +43,12 @@ at::Tensor rbfKernel(const at::Tensor& x, const KernelOptions& options, double& 
   if (options.sigma) {
     sigmaUsed = *options.sigma;
   } else {
-    at::Tensor nonZero = std::get<0>(at::sort(d2.masked_select(d2 != 0))).contiguous();
-    const int64_t count = nonZero.numel();
-    if (count == 0) throw Error(ErrorCode::kInvalidArgument, "all rows are identical: the median distance is 0, so the RBF kernel's σ is undefined; pass an absolute sigma");
+    at::Tensor nonZero = d2.masked_select(d2 != 0).to(at::kCPU).contiguous();  // read on the host
+    if (nonZero.numel() == 0) {
+      throw Error(ErrorCode::kInvalidArgument, "all rows are identical: the median distance is 0, so the RBF kernel's σ is undefined; pass an absolute sigma");
+    }
     const double* v = nonZero.data_ptr<double>();
-    const double median = count % 2 ? v[count / 2] : (v[count / 2 - 1] + v[count / 2]) / 2;
-    sigmaUsed = options.sigmaMedianFraction * std::sqrt(median);
+    sigmaUsed = options.sigmaMedianFraction * std::sqrt(median(std::vector<double>(v, v + nonZero.numel())));
   }
   return at::exp(d2 * (-0.5 / (sigmaUsed * sigmaUsed)));
 }
@@ -106,6 +114,7 @@ std::optional<Kernel> kernelFromName(std::string_view name) {
 const char* kernelName(Kernel kernel) { return kernel == Kernel::kLinear ? "linear" : "rbf"; }
 
 CkaValue cka(const at::Tensor& x, const at::Tensor& y, const KernelOptions& options) {
+  useAllCores();
   at::Tensor xd = asFloat64Rows(x, "representation x");
   at::Tensor yd = asFloat64Rows(y, "representation y");
   checkPair(xd, yd, options);
@@ -113,6 +122,7 @@ CkaValue cka(const at::Tensor& x, const at::Tensor& y, const KernelOptions& opti
 }
 
 CkaBootstrap ckaBootstrap(const at::Tensor& x, const at::Tensor& y, const KernelOptions& options, int64_t sets, int64_t setSize, uint64_t seed) {
+  useAllCores();
   at::Tensor xd = asFloat64Rows(x, "representation x");
   at::Tensor yd = asFloat64Rows(y, "representation y");
   checkPair(xd, yd, options);

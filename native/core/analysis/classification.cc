@@ -300,4 +300,10 @@ ClassificationMetrics classificationMetrics(const at::Tensor& probabilities, con
   return out;
 }
 
+std::optional<double> macroRocAuc(const at::Tensor& probabilities, const at::Tensor& labels, Task task) {
+  BootstrapOptions none;
+  none.resamples = 0;
+  return classificationMetrics(probabilities, labels, task, none).aucMacro.value;
+}
+
 }  // namespace imlm::analysis

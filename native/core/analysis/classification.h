@@ -78,4 +78,11 @@ struct ClassificationMetrics {
 ClassificationMetrics classificationMetrics(const at::Tensor& probabilities, const at::Tensor& labels, Task task,
                                             const BootstrapOptions& options);
 
+/**
+ * Just the macro ROC AUC (no bootstrap), e.g. for choosing a checkpoint on validation data: the
+ * mean over the classes with both label values; nullopt when no class has both. Same checks
+ * and exceptions as classificationMetrics.
+ */
+std::optional<double> macroRocAuc(const at::Tensor& probabilities, const at::Tensor& labels, Task task);
+
 }  // namespace imlm::analysis
