@@ -2,6 +2,7 @@
 // reproducibility, exclusions and the refusals of bad input.
 import path from 'path';
 import { analysis, tensor, writeSafetensors, type Tensor } from '../../lib';
+import { writeStore } from '../../lib/data/store';
 import { normal, py, random, softmaxRows, tempDir, writePredictions } from './helpers';
 
 const kTolerance = 1e-9;
@@ -243,6 +244,34 @@ describe('analysis.metrics(file)', () => {
     expect(paired.f1).toEqual(own.f1);
     expect(own.aucPerClass.map((a) => a.className)).toEqual(['a', 'b', 'c']);
     expect(paired.labels).toBe(labelsFile);
+  });
+
+  test('labels from a prepared store\'s test split (--labels STORE)', async () => {
+    const c = makeCase('binary', 40, 2, 23);
+    const ids = Array.from({ length: 40 }, (_, i) => 7 * i);
+    const store = path.join(dir, 'store');
+    await writeStore(store, {
+      manifest: {
+        sourceFormat: 'test',
+        source: dir,
+        task: 'binary',
+        classes: ['neg', 'pos'],
+        channels: 1,
+        imageSize: [2, 2],
+        splitMethod: 'test',
+        seed: 0,
+        preparation: {},
+        skipped: [],
+      },
+      // Stored in another order than the predictions.
+      splits: { test: { images: new Uint8Array(40 * 4), labels: BigInt64Array.from(Array.from(c.labels as BigInt64Array).reverse()), ids: BigInt64Array.from(ids.slice().reverse().map(BigInt)) } },
+    });
+    const file = path.join(dir, 'p-store.safetensors');
+    await writePredictions(file, { ids, probabilities: c.probabilities, classes: ['neg', 'pos'], task: 'binary' });
+    const r = await analysis.metrics(file, { labels: store, resamples: 0 });
+    expectMatches(r, sklearn(c));
+    expect(r.labels).toBe(`${store} (test split)`);
+    await expect(analysis.metrics(file, { resamples: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringMatching(/holds no 'labels'/) });
   });
 
   test('ids that do not match: ERR_INVALID_ARG saying how many each side lacks', async () => {
