@@ -60,10 +60,10 @@ function resolve(options: CkaOptions): ResolvedCkaOptions {
     'options',
   );
   if (opts.sigma !== undefined && opts.sigmaMedianFraction !== undefined) {
-    throw new ImlmError('Expected either sigma or sigmaMedianFraction for the RBF kernel but received both', 'ERR_INVALID_ARG');
+    throw new ImlmError('Expected either sigma or sigmaMedianFraction (--sigma or --sigma-median-fraction) for the RBF kernel but received both', 'ERR_INVALID_ARG');
   }
   if (opts.kernel === 'linear' && (opts.sigma !== undefined || opts.sigmaMedianFraction !== undefined)) {
-    throw new ImlmError('sigma and sigmaMedianFraction apply to the RBF kernel only; pass kernel: rbf', 'ERR_INVALID_ARG');
+    throw new ImlmError("sigma and sigmaMedianFraction apply to the RBF kernel only; choose kernel 'rbf' (--kernel rbf)", 'ERR_INVALID_ARG');
   }
   return opts;
 }

@@ -120,8 +120,8 @@ export function metricsTable(r: MetricsReport): string {
   const pct = Math.round(r.bootstrap.confidence * 100);
   const lines = [
     `${r.predictions ?? 'predictions'}: ${r.task}, ${r.samples} samples, labels from ${r.labels ?? 'the predictions file'}`,
-    `${'metric'.padEnd(24)} ${'value'.padEnd(8)} ${`${pct}% CI`.padEnd(15)} paper interval (mean ± 1.96·std/√B, for comparison)`,
-    `  (percentile bootstrap: ${r.bootstrap.resamples} resamples, seed ${r.bootstrap.seed})`,
+    `intervals: percentile bootstrap, ${r.bootstrap.resamples} resamples, seed ${r.bootstrap.seed}; the paper's mean ± 1.96·std/√B beside it for comparison`,
+    `${'metric'.padEnd(24)} ${'value'.padEnd(8)} ${`${pct}% CI`.padEnd(15)} paper interval`,
     estimateRow('AUC (macro)', r.aucMacro),
   ];
   for (const c of r.aucPerClass) if (c.included) lines.push(estimateRow(`  AUC ${c.className}`, c.auc));
