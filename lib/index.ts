@@ -17,3 +17,4 @@ export { inspectStore, type InspectOptions, type InspectResult, type SplitCounts
 export { prepare, kPrepareFormats, type PrepareOptions } from './data/prepare';
 export { readManifest, loadSplit, readSamples, type Manifest, type SamplesSidecar } from './data/store';
 export { patientSplits, labelFractions } from './data/splits';
+export * as analysis from './analysis';

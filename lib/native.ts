@@ -111,6 +111,45 @@ export interface NativeTrainer {
   loadBackbone(path: string): Promise<void>;
 }
 
+/** One metric's value and bootstrap summaries (native/core/analysis/classification.h). */
+export interface NativeEstimate {
+  /** null when undefined (reason says why). */
+  value: number | null;
+  reason: string | null;
+  /** Percentile bootstrap interval; null without resamples. */
+  ci: { low: number; high: number; confidence: number } | null;
+  /** The reference's mean ± 1.96·std/√B over the B resampled values (for comparison only). */
+  paperInterval: { mean: number; low: number; high: number; values: number } | null;
+  resamplesUsed: number;
+}
+
+export interface NativeClassificationMetrics {
+  task: 'multiclass' | 'binary' | 'multilabel';
+  samples: number;
+  classes: number;
+  bootstrap: { resamples: number; seed: number; confidence: number };
+  aucPerClass: Array<{ classIndex: number; positives: number; negatives: number; included: boolean; reason: string | null; auc: NativeEstimate }>;
+  aucMacro: NativeEstimate;
+  f1: NativeEstimate;
+  f1Positive: NativeEstimate;
+  accuracy: NativeEstimate;
+}
+
+export interface NativeKsColumn {
+  statistic: number;
+  pvalue: number;
+  n1: number;
+  n2: number;
+  effectiveN: number;
+  /** The method that gave the p-value ('auto' resolves to one of the two). */
+  method: 'asymp' | 'exact';
+}
+
+export interface NativeCkaResult {
+  full: { cka: number; sigmaX: number | null; sigmaY: number | null } | null;
+  bootstrap: { mean: number; std: number; sets: number; setSize: number; seed: number; values: number[] } | null;
+}
+
 export interface NativeBinding {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
@@ -126,6 +165,18 @@ export interface NativeBinding {
   lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting?: 'kaku2021' | 'original'): Promise<{ loss: number }>;
   readSafetensors(path: string, options?: { mmap?: boolean }): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
   writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
+  analysisMetrics(
+    probabilities: NativeTensor,
+    labels: NativeTensor,
+    options: { task: string; resamples?: number; seed?: number; confidence?: number },
+  ): Promise<NativeClassificationMetrics>;
+  analysisKs(a: NativeTensor, b: NativeTensor, options?: { probabilities?: boolean; method?: 'asymp' | 'exact' | 'auto' }): Promise<{ columns: NativeKsColumn[] }>;
+  analysisCka(
+    x: NativeTensor,
+    y: NativeTensor,
+    options: { kernel: 'linear' | 'rbf'; sigma?: number; sigmaMedianFraction?: number; full?: boolean; sets?: number; setSize?: number; seed?: number },
+  ): Promise<NativeCkaResult>;
+  analysisAlign(idsA: NativeTensor, idsB: NativeTensor, tensorsB: NativeTensor[]): Promise<NativeTensor[]>;
   setErrorClass(errorClass: typeof ImlmError): void;
   liveTensorCount(): number;
 }

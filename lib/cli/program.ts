@@ -7,6 +7,7 @@ import { registerTrain } from './train-command';
 import { registerReplay } from './replay-command';
 import { registerPrepare } from './prepare-command';
 import { registerInspect } from './inspect-command';
+import { registerAnalyze } from './analyze-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -20,6 +21,7 @@ export function createProgram(): Command {
   registerInspect(program);
   registerTrain(program);
   registerReplay(program);
+  registerAnalyze(program);
   registerInfo(program);
   registerDoctor(program);
   return program;

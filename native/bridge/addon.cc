@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "bridge/addon_data.h"
+#include "bridge/analysis_binding.h"
 #include "bridge/augment_binding.h"
 #include "bridge/errors.h"
 #include "bridge/info_binding.h"
@@ -48,6 +49,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lossBarlowTwins", Napi::Function::New<lossBarlowTwins>(env, "lossBarlowTwins"));
   exports.Set("readSafetensors", Napi::Function::New<readSafetensors>(env, "readSafetensors"));
   exports.Set("writeSafetensors", Napi::Function::New<writeSafetensors>(env, "writeSafetensors"));
+  exports.Set("analysisMetrics", Napi::Function::New<analysisMetrics>(env, "analysisMetrics"));
+  exports.Set("analysisKs", Napi::Function::New<analysisKs>(env, "analysisKs"));
+  exports.Set("analysisCka", Napi::Function::New<analysisCka>(env, "analysisCka"));
+  exports.Set("analysisAlign", Napi::Function::New<analysisAlign>(env, "analysisAlign"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;

@@ -1,0 +1,142 @@
+/**
+ * CKA between two features files of the same samples (METHOD.md §8; docs/evaluation.md), per
+ * representation (block1..block4, embedding): on all rows where the kernel fits in memory, and
+ * the paper's bootstrap over seeded sets drawn without replacement (mean and population std).
+ */
+import { validate } from '../config/validate';
+import { ImlmError } from '../errors';
+import { native } from '../native';
+import type { Tensor } from '../tensor';
+import { alignRows, kFeatureTensors, readFeatures } from './files';
+import { ckaOptionsSchema } from './schemas';
+
+export interface CkaOptions {
+  /** Representations to compare (default: every block, block1..block4, that both files hold; name 'embedding' to compare the head's output). */
+  tensors?: string[];
+  kernel?: 'linear' | 'rbf';
+  /** RBF: absolute σ (the paper's README uses 0.8). */
+  sigma?: number;
+  /** RBF: σ = f·√(median of non-zero squared distances), per representation (default 1, the reference's sigma=None). */
+  sigmaMedianFraction?: number;
+  /** Bootstrap sets (default 50; 0 = none) of `setSize` rows (default 1000), drawn with `seed` (default 0). */
+  sets?: number;
+  setSize?: number;
+  seed?: number;
+  /** RBF on all rows needs n×n kernels: above this many rows it is skipped with a reason (default 4096). */
+  maxFullSamples?: number;
+}
+
+export interface CkaEntry {
+  tensor: string;
+  /** CKA on all paired rows; null with `fullSkipped` saying why. */
+  cka: number | null;
+  fullSkipped: string | null;
+  sigma: { a: number; b: number } | null;
+  bootstrap: { mean: number; std: number; sets: number; setSize: number; seed: number; values: number[] } | null;
+}
+
+export interface CkaReport {
+  a: string;
+  b: string;
+  kernel: 'linear' | 'rbf';
+  sigma: number | null;
+  sigmaMedianFraction: number | null;
+  samples: number;
+  results: CkaEntry[];
+}
+
+type ResolvedCkaOptions = Required<Pick<CkaOptions, 'kernel' | 'sets' | 'setSize' | 'seed' | 'maxFullSamples'>> & CkaOptions;
+
+/** CKA of two representations [n, d1], [n, d2] whose rows are already paired. */
+export async function ckaOfTensors(x: Tensor, y: Tensor, options: CkaOptions = {}): Promise<Omit<CkaEntry, 'tensor'>> {
+  const opts = resolve(options);
+  return ckaPair(x, y, opts);
+}
+
+function resolve(options: CkaOptions): ResolvedCkaOptions {
+  const opts = validate<ResolvedCkaOptions>(
+    ckaOptionsSchema,
+    { kernel: 'linear', sets: 50, setSize: 1000, seed: 0, maxFullSamples: 4096, ...options },
+    'options',
+  );
+  if (opts.sigma !== undefined && opts.sigmaMedianFraction !== undefined) {
+    throw new ImlmError('Expected either sigma or sigmaMedianFraction (--sigma or --sigma-median-fraction) for the RBF kernel but received both', 'ERR_INVALID_ARG');
+  }
+  if (opts.kernel === 'linear' && (opts.sigma !== undefined || opts.sigmaMedianFraction !== undefined)) {
+    throw new ImlmError("sigma and sigmaMedianFraction apply to the RBF kernel only; choose kernel 'rbf' (--kernel rbf)", 'ERR_INVALID_ARG');
+  }
+  return opts;
+}
+
+async function ckaPair(x: Tensor, y: Tensor, opts: ResolvedCkaOptions): Promise<Omit<CkaEntry, 'tensor'>> {
+  const n = x.shape[0];
+  if (opts.sets > 0 && n < opts.setSize) {
+    throw new ImlmError(
+      `there are fewer samples (${n}) than one bootstrap set (${opts.setSize}, drawn without replacement); lower the set size (--set-size) to at most ${n} or pass sets 0`,
+      'ERR_INVALID_ARG',
+    );
+  }
+  const full = opts.kernel === 'linear' || n <= opts.maxFullSamples;
+  const r = await native().analysisCka(x, y, {
+    kernel: opts.kernel,
+    sigma: opts.sigma,
+    sigmaMedianFraction: opts.sigmaMedianFraction,
+    full,
+    sets: opts.sets,
+    setSize: opts.setSize,
+    seed: opts.seed,
+  });
+  return {
+    cka: r.full ? r.full.cka : null,
+    fullSkipped: full ? null : `${n} rows exceed maxFullSamples ${opts.maxFullSamples} (the RBF kernels are n×n); see the bootstrap, or raise the limit`,
+    sigma: r.full && r.full.sigmaX !== null && r.full.sigmaY !== null ? { a: r.full.sigmaX, b: r.full.sigmaY } : null,
+    bootstrap: r.bootstrap,
+  };
+}
+
+/** CKA of each representation two features files share, rows paired by sample id. */
+export async function cka(a: string, b: string, options: CkaOptions = {}): Promise<CkaReport> {
+  const opts = resolve(options);
+  const fa = await readFeatures(a);
+  let fb;
+  try {
+    fb = await readFeatures(b);
+  } catch (e) {
+    fa.dispose();
+    throw e;
+  }
+  try {
+    const shared = kFeatureTensors.filter((name) => name !== 'embedding' && fa.representations[name] && fb.representations[name]);
+    const names = opts.tensors ?? shared;
+    for (const name of names) {
+      if (!fa.representations[name] || !fb.representations[name]) {
+        throw new ImlmError(
+          `tensor '${name}' is not in both features files (${a} has ${Object.keys(fa.representations).join(', ')}; ${b} has ${Object.keys(fb.representations).join(', ')})`,
+          'ERR_INVALID_ARG',
+        );
+      }
+    }
+    if (names.length === 0) throw new ImlmError(`${a} and ${b} share no block (block1..block4); name another tensor to compare`, 'ERR_INVALID_ARG');
+    const aligned = await alignRows(fa.ids, fb.ids, names.map((name) => fb.representations[name]), { a, b });
+    try {
+      const results: CkaEntry[] = [];
+      for (let i = 0; i < names.length; ++i) {
+        results.push({ tensor: names[i], ...(await ckaPair(fa.representations[names[i]], aligned[i], opts)) });
+      }
+      return {
+        a,
+        b,
+        kernel: opts.kernel,
+        sigma: opts.kernel === 'rbf' ? (opts.sigma ?? null) : null,
+        sigmaMedianFraction: opts.kernel === 'rbf' && opts.sigma === undefined ? (opts.sigmaMedianFraction ?? 1) : null,
+        samples: fa.ids.shape[0],
+        results,
+      };
+    } finally {
+      for (const t of aligned) t.dispose();
+    }
+  } finally {
+    fa.dispose();
+    fb.dispose();
+  }
+}

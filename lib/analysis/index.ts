@@ -1,0 +1,5 @@
+/** Evaluation analyses (docs/evaluation.md): classification metrics, KS distance, CKA. */
+export { metrics, metricsOfTensors, type MetricsOptions, type MetricsReport, type Estimate, type ClassAuc } from './metrics';
+export { ks, ksOfTensors, type KsOptions, type KsReport, type KsClass } from './ks';
+export { cka, ckaOfTensors, type CkaOptions, type CkaReport, type CkaEntry } from './cka';
+export { readPredictions, readFeatures, readLabels, alignRows, type PredictionsFile, type FeaturesFile, type Task as AnalysisTask } from './files';
