@@ -177,6 +177,7 @@ export interface NativeBinding {
     options: { kernel: 'linear' | 'rbf'; sigma?: number; sigmaMedianFraction?: number; full?: boolean; sets?: number; setSize?: number; seed?: number },
   ): Promise<NativeCkaResult>;
   analysisAlign(idsA: NativeTensor, idsB: NativeTensor, tensorsB: NativeTensor[]): Promise<NativeTensor[]>;
+  analysisRocCurve(probabilities: NativeTensor, labels: NativeTensor, options: { task: string; maxPoints?: number }): Promise<{ fpr: Float64Array; tpr: Float64Array; of: string }>;
   setErrorClass(errorClass: typeof ImlmError): void;
   liveTensorCount(): number;
 }

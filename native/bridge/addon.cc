@@ -53,6 +53,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("analysisKs", Napi::Function::New<analysisKs>(env, "analysisKs"));
   exports.Set("analysisCka", Napi::Function::New<analysisCka>(env, "analysisCka"));
   exports.Set("analysisAlign", Napi::Function::New<analysisAlign>(env, "analysisAlign"));
+  exports.Set("analysisRocCurve", Napi::Function::New<analysisRocCurve>(env, "analysisRocCurve"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;

@@ -8,6 +8,7 @@
 
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
+#include "core/analysis/roc_curve.h"
 #include "core/analysis/align.h"
 #include "core/analysis/cka.h"
 #include "core/analysis/classification.h"
@@ -228,6 +229,34 @@ class AlignTask : public PromiseWorker {
   std::vector<at::Tensor> aligned_;
 };
 
+class RocTask : public PromiseWorker {
+ public:
+  RocTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, analysis::Task task, int64_t maxPoints)
+      : PromiseWorker(env), probabilities_(std::move(probabilities)), labels_(std::move(labels)), task_(task), maxPoints_(maxPoints) {}
+
+ protected:
+  void run() override { points_ = analysis::rocCurve(probabilities_, labels_, task_, maxPoints_); }
+  Napi::Value result(Napi::Env env) override {
+    auto array = [&](const std::vector<double>& v) {
+      Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+      std::copy(v.begin(), v.end(), a.Data());
+      return a;
+    };
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("fpr", array(points_.fpr));
+    o.Set("tpr", array(points_.tpr));
+    o.Set("of", points_.of);
+    return o;
+  }
+
+ private:
+  at::Tensor probabilities_;
+  at::Tensor labels_;
+  analysis::Task task_;
+  int64_t maxPoints_;
+  analysis::RocPoints points_;
+};
+
 }  // namespace
 
 Napi::Value analysisMetrics(const Napi::CallbackInfo& args) {
@@ -295,6 +324,23 @@ Napi::Value analysisAlign(const Napi::CallbackInfo& args) {
     std::vector<at::Tensor> tensors;
     for (uint32_t i = 0; i < list.Length(); ++i) tensors.push_back(TensorWrap::unwrap(env, list.Get(i), "tensors[i]"));
     return startWorker(new AlignTask(env, idsA, idsB, std::move(tensors)));
+  });
+}
+
+}  // namespace imlm::bridge
+
+namespace imlm::bridge {
+
+Napi::Value analysisRocCurve(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::Tensor probabilities = TensorWrap::unwrap(env, args[0], "probabilities");
+    at::Tensor labels = TensorWrap::unwrap(env, args[1], "labels");
+    Napi::Object options = optionsArg(args, 2);
+    const std::string taskText = stringOption(options, "task", "");
+    const std::optional<analysis::Task> task = analysis::taskFromName(taskText);
+    if (!task) throwInvalidArg(env, "expected options.task to be 'multiclass', 'binary' or 'multilabel' but received '" + taskText + "'");
+    return startWorker(new RocTask(env, probabilities, labels, *task, integerOption(options, "maxPoints", 200)));
   });
 }
 

@@ -14,5 +14,7 @@ Napi::Value analysisKs(const Napi::CallbackInfo& args);
 Napi::Value analysisCka(const Napi::CallbackInfo& args);
 /** analysisAlign(idsA, idsB, tensorsB[]) → Promise<Tensor[]>: tensorsB's rows in the order of idsA. */
 Napi::Value analysisAlign(const Napi::CallbackInfo& args);
+/** analysisRocCurve(probabilities [N, K], labels, { task, maxPoints? }) → Promise<{ fpr, tpr: Float64Array, of }>. */
+Napi::Value analysisRocCurve(const Napi::CallbackInfo& args);
 
 }  // namespace imlm::bridge
