@@ -1,0 +1,150 @@
+import path from 'path';
+import type { Command } from 'commander';
+import { ensureDemoStore } from '../data/demo';
+import { ImlmError } from '../errors';
+import type { PaperMethod } from '../paper/paper-numbers';
+import { runPaper, type PaperEvent } from '../paper/run-paper';
+import { parseSubsetSizes, writeSubsetStore } from '../paper/subset-store';
+import { existsSync } from 'fs';
+
+const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ImlmError(`Expected a positive integer but received '${v}'`, 'ERR_INVALID_ARG');
+  return n;
+};
+
+function parseMethods(text: string): PaperMethod[] {
+  const list = text.split(',').map((s) => s.trim());
+  for (const m of list) {
+    if (!kMethods.includes(m as PaperMethod)) throw new ImlmError(`Expected methods among ${kMethods.join(', ')} but received '${m}'`, 'ERR_INVALID_ARG');
+  }
+  return list as PaperMethod[];
+}
+
+function parseCheckpoints(text: string): Partial<Record<PaperMethod, string>> {
+  const out: Partial<Record<PaperMethod, string>> = {};
+  for (const part of text.split(',')) {
+    const [m, file] = part.split('=');
+    if (!file || !parseMethods(m).length) throw new ImlmError(`Expected --checkpoints like 'mse=runs/a/backbone.safetensors,moco=…' but received '${text}'`, 'ERR_INVALID_ARG');
+    out[m as PaperMethod] = path.resolve(file);
+  }
+  return out;
+}
+
+interface PaperFlags {
+  data?: string;
+  out: string;
+  methods: string;
+  fractions?: string;
+  checkpoints?: string;
+  subset?: string;
+  preset: string;
+  arch?: string;
+  stem?: string;
+  imageSize?: number;
+  batchSize?: number;
+  pretrainSteps?: number;
+  finetuneSteps?: number;
+  evalEvery?: number;
+  patience?: number;
+  resamples: number;
+  ckaKernel: 'linear' | 'rbf';
+  ckaSigma?: number;
+  ckaSets: number;
+  augment: string;
+  seed: number;
+  json?: boolean;
+}
+
+export function registerPaper(program: Command): void {
+  program
+    .command('paper')
+    .description("the paper's whole protocol on one data set (pre-train, linear probe, fine-tune per label fraction, layer-wise probe, CKA, KS) and a report beside the paper's numbers; resumable")
+    .option('--data <store>', 'a prepared store (default: the Fashion-MNIST demo)')
+    .option('--out <dir>', 'the run folder (results.json, report.md, plots/, one folder per cell)', 'runs/paper')
+    .option('--methods <list>', 'any of moco,mse,barlow,supervised', 'moco,mse,barlow,supervised')
+    .option('--fractions <list>', "label fractions, e.g. 0.01,1 (default: the store's)")
+    .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE')
+    .option('--subset <sizes>', 'run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000')
+    .option('--preset <name>', 'pre-training preset', 'kaku2021')
+    .option('--arch <name>', 'resnet18, resnet34 or resnet50 (pre-training and the supervised baseline)')
+    .option('--stem <kind>', 'standard or small')
+    .option('--image-size <n>', 'training image side', int)
+    .option('--batch-size <n>', 'pre-training batch size', int)
+    .option('--pretrain-steps <n>', 'pre-training budget per method', int)
+    .option('--finetune-steps <n>', "fine-tuning budget per cell (default: the paper's 100 epochs)", int)
+    .option('--eval-every <n>', 'fine-tuning steps between validations', int)
+    .option('--patience <n>', 'validations without improvement before stopping early', int)
+    .option('--resamples <n>', 'bootstrap resamples for the test metrics', int, 1000)
+    .option('--cka-kernel <kind>', 'linear or rbf', 'rbf')
+    .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8); default: the median distance', Number)
+    .option('--cka-sets <n>', 'CKA bootstrap sets (the paper: 50 × 1000 samples)', int, 50)
+    .option('--augment <policy>', 'pre-training augmentation (name or policy file)', 'mocov2')
+    .option('--seed <n>', 'seed of every cell', (v) => Number.parseInt(v, 10), 0)
+    .option('--json', 'print results.json as one object at the end')
+    .action(async (flags: PaperFlags) => {
+      const log = (m: string) => process.stderr.write(`imlm-native: ${m}\n`);
+      let store = flags.data ? path.resolve(flags.data) : await ensureDemoStore(log);
+      if (!store) throw new ImlmError('no --data given and the Fashion-MNIST demo store cannot be had (install dataset-fashion-mnist)', 'ERR_INVALID_ARG');
+      const out = path.resolve(flags.out);
+      if (flags.subset) {
+        const subset = path.join(out, 'data');
+        if (!existsSync(subset)) {
+          log(`drawing the subset ${flags.subset} of ${store} into ${subset}`);
+          await writeSubsetStore(store, subset, parseSubsetSizes(flags.subset), { seed: flags.seed, fractions: flags.fractions?.split(',').map(Number) });
+        }
+        store = subset;
+      }
+      const controller = new AbortController();
+      const stop = () => {
+        log('stopping after the current step (the finished cells are kept; run the same command to continue)');
+        controller.abort();
+      };
+      process.once('SIGINT', stop);
+      const onEvent = (e: PaperEvent) => {
+        if (e.kind === 'cell-start') log(`[${e.index + 1}/${e.total}] ${e.cell}`);
+        if (e.kind === 'cell-done') log(`  ${e.cell}: ${e.summary} (${e.seconds.toFixed(0)} s)`);
+        if (e.kind === 'cell-skipped') log(`  ${e.cell}: already done`);
+        if (e.kind === 'progress' && e.done % 50 === 0) log(`  ${e.cell}: ${e.done}/${e.total} ${e.detail}`);
+      };
+      try {
+        const result = await runPaper({
+          store,
+          outDir: out,
+          methods: parseMethods(flags.methods),
+          fractions: flags.fractions?.split(',').map(Number),
+          checkpoints: flags.checkpoints ? parseCheckpoints(flags.checkpoints) : undefined,
+          preset: flags.preset,
+          pretrainOverrides: {
+            ...(flags.arch ? { arch: flags.arch } : {}),
+            ...(flags.stem ? { stem: flags.stem } : {}),
+            ...(flags.imageSize ? { imageSize: flags.imageSize } : {}),
+            ...(flags.batchSize ? { batchSize: flags.batchSize } : {}),
+          } as never,
+          pretrainSteps: flags.pretrainSteps,
+          finetuneSteps: flags.finetuneSteps,
+          evalEvery: flags.evalEvery,
+          patience: flags.patience,
+          resamples: flags.resamples,
+          cka: { kernel: flags.ckaKernel, sigma: flags.ckaSigma, sets: flags.ckaSets },
+          augment: flags.augment,
+          seed: flags.seed,
+          onEvent,
+          signal: controller.signal,
+        });
+        if (flags.json) process.stdout.write(JSON.stringify(result.results) + '\n');
+        else process.stdout.write(`${result.report}\nwrote ${path.join(out, 'report.md')}, ${result.resultsFile}, ${Object.values(result.plots).join(', ')}\n`);
+      } catch (e) {
+        if ((e as ImlmError).code === 'ERR_CANCELLED') {
+          log((e as Error).message);
+          process.exitCode = 130;
+          return;
+        }
+        throw e;
+      } finally {
+        process.removeListener('SIGINT', stop);
+      }
+    });
+}

@@ -1,0 +1,117 @@
+// `paper` end to end on a tiny store: every cell runs, results.json and report.md are written,
+// an interrupted run resumes with its finished cells kept, and the CLI prints one JSON object.
+import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import os from 'os';
+import path from 'path';
+import { writeStore } from '../../lib/data/store';
+import { runPaper, type PaperEvent } from '../../lib/paper/run-paper';
+import { writeSubsetStore } from '../../lib/paper/subset-store';
+import { readManifest } from '../../lib/data/store';
+import { labelFractions } from '../../lib/data/splits';
+import { runCli } from '../helpers/run';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-paper-run-'));
+
+/** 3 classes of 1×16×16 images told apart by brightness and a stripe, so every cell can learn something. */
+async function tinyStore(): Promise<string> {
+  const dir = path.join(tmp(), 'store');
+  const make = (n: number, offset: number) => {
+    const images = new Uint8Array(n * 256);
+    const labels = new BigInt64Array(n);
+    const ids = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = (i + offset) % 3;
+      labels[i] = BigInt(c);
+      ids[i] = BigInt(offset * 1000 + i);
+      for (let p = 0; p < 256; p++) images[i * 256 + p] = Math.min(255, 40 + 70 * c + ((p % 16) === (4 * c + 2) ? 60 : 0) + ((i * 31 + p * 7) % 23));
+    }
+    return { images, labels, ids };
+  };
+  const train = make(60, 0);
+  const chosen = labelFractions(Array.from(train.labels, Number), [0.1, 1], 0);
+  await writeStore(dir, {
+    manifest: {
+      sourceFormat: 'test', source: dir, task: 'multiclass', classes: ['dark', 'mid', 'light'], channels: 1, imageSize: [16, 16],
+      splitMethod: 'fixture', seed: 0, preparation: {}, skipped: [],
+      labelFractions: { seed: 0, stratifiedBy: 'label', nested: true, fractions: { '0.1': { count: chosen.get(0.1)!.length, ids: chosen.get(0.1)!.map((r) => Number(train.ids[r])) }, '1': { count: 60 } } },
+    },
+    splits: { train, val: make(30, 1), test: make(30, 2) },
+  });
+  return dir;
+}
+
+const kTiny = {
+  methods: ['moco', 'mse', 'supervised'] as const,
+  preset: 'kaku2021',
+  pretrainOverrides: {
+    arch: 'resnet18', stem: 'standard', imageSize: 16, batchSize: 8, queueSize: 64, embeddingDim: 32,
+    intermediate: { mse: { poolSizes: [2, 2, 1, 1], weights: [0.25, 0.25, 0.25, 0.25] } },
+  },
+  pretrainSteps: 3,
+  finetuneSteps: 4,
+  evalEvery: 2,
+  finetuneBatchSize: 8,
+  probeIterations: 5,
+  cka: { kernel: 'linear' as const, sets: 2, setSize: 20 },
+  resamples: 20,
+  device: 'cpu',
+};
+
+describe('paper', () => {
+  test('every cell, then a resumed run that keeps what was finished', async () => {
+    const store = await tinyStore();
+    const out = path.join(tmp(), 'run');
+    const controller = new AbortController();
+    const events: PaperEvent[] = [];
+    // Interrupt after the first finished cell.
+    await expect(
+      runPaper({ ...kTiny, methods: [...kTiny.methods], store, outDir: out, signal: controller.signal, onEvent: (e) => { events.push(e); if (e.kind === 'cell-done') controller.abort(); } }),
+    ).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    const first = events.find((e) => e.kind === 'cell-done')!;
+    expect(first).toMatchObject({ cell: 'pretrain/moco' });
+    expect(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')).pretrain.moco.steps).toBe(3);
+
+    const again: PaperEvent[] = [];
+    const { results, report } = await runPaper({ ...kTiny, methods: [...kTiny.methods], store, outDir: out, onEvent: (e) => again.push(e) });
+    expect(again.filter((e) => e.kind === 'cell-skipped').map((e) => (e as { cell: string }).cell)).toEqual(['pretrain/moco']);
+    expect(Object.keys(results.pretrain).sort()).toEqual(['moco', 'mse']);
+    for (const m of ['moco', 'mse', 'supervised'] as const) {
+      for (const f of ['0.1', '1']) {
+        const cell = results.finetune[m]![f];
+        expect(cell.value).toBeGreaterThanOrEqual(0);
+        expect(cell.value).toBeLessThanOrEqual(1);
+        expect(cell.ci![0]).toBeLessThanOrEqual(cell.ci![1]);
+      }
+      expect(results.ks[m]!['0.1'].statistic).toBeGreaterThanOrEqual(0);
+      expect(results.roc[m]!['1'].fpr.at(-1)).toBe(1);
+    }
+    expect(results.probe.mse).toHaveLength(4);
+    expect(results.linear.mse).toEqual(results.probe.mse![3]);
+    expect(results.linear.supervised).toEqual({ value: results.finetune.supervised!['1'].value, ci: results.finetune.supervised!['1'].ci });
+    expect(results.cka.mse!.blocks).toHaveLength(4);
+    for (const b of results.cka.mse!.blocks) expect(b.mean).toBeGreaterThan(0);
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toBe(report);
+    expect(report).toContain('not one of the paper');
+    for (const kind of ['cka', 'probe', 'roc', 'loss']) expect(existsSync(path.join(out, 'plots', `${kind}.svg`))).toBe(true);
+    expect(report).not.toMatch(/NaN|undefined/);
+  }, 300000);
+
+  test('a subset store keeps ids, is stratified, and records new nested fractions', async () => {
+    const store = await tinyStore();
+    const out = path.join(tmp(), 'subset');
+    const m = await writeSubsetStore(store, out, { train: 30, test: 15 }, { seed: 1, fractions: [0.2, 1] });
+    expect(m.splits.train!.count).toBe(30);
+    expect(m.splits.val!.count).toBe(30);
+    expect(m.splits.test!.count).toBe(15);
+    expect(m.labelFractions!.fractions['0.2'].count).toBe(6);
+    expect((await readManifest(out)).preparation).toMatchObject({ subsetOf: store });
+  });
+
+  test('CLI: bad arguments are refused before any work', async () => {
+    const r = await runCli(['paper', '--data', await tinyStore(), '--methods', 'simclr']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Expected methods among moco, mse, barlow, supervised but received 'simclr'/);
+    const f = await runCli(['paper', '--data', await tinyStore(), '--fractions', '0.5,1', '--out', path.join(tmp(), 'x')]);
+    expect(f.stderr).toMatch(/records label fractions 0\.1, 1; 0\.5 is not one of them/);
+  });
+});
