@@ -5,6 +5,8 @@
 #include "bridge/addon_data.h"
 #include "bridge/augment_binding.h"
 #include "bridge/errors.h"
+#include "bridge/eval_wrap.h"
+#include "bridge/finetuner_wrap.h"
 #include "bridge/info_binding.h"
 #include "bridge/losses_binding.h"
 #include "bridge/safetensors_binding.h"
@@ -34,6 +36,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorWrap::define(env));
   exports.Set("BatchSource", SourceWrap::define(env));
   exports.Set("Trainer", TrainerWrap::define(env));
+  exports.Set("Finetuner", FinetunerWrap::define(env));
   exports.Set("info", Napi::Function::New<info>(env, "info"));
   exports.Set("createTrainer", Napi::Function::New<TrainerWrap::create>(env, "createTrainer"));
   exports.Set("syntheticSource", Napi::Function::New<SourceWrap::synthetic>(env, "syntheticSource"));
@@ -45,6 +48,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lossBarlowTwins", Napi::Function::New<lossBarlowTwins>(env, "lossBarlowTwins"));
   exports.Set("readSafetensors", Napi::Function::New<readSafetensors>(env, "readSafetensors"));
   exports.Set("writeSafetensors", Napi::Function::New<writeSafetensors>(env, "writeSafetensors"));
+  exports.Set("extractFeatures", Napi::Function::New<extractFeatures>(env, "extractFeatures"));
+  exports.Set("fitLinearProbe", Napi::Function::New<fitLinearProbe>(env, "fitLinearProbe"));
+  exports.Set("fitLinearProbeThroughBackbone", Napi::Function::New<fitLinearProbeThroughBackbone>(env, "fitLinearProbeThroughBackbone"));
+  exports.Set("selectionMetric", Napi::Function::New<selectionMetric>(env, "selectionMetric"));
+  exports.Set("createFinetuner", Napi::Function::New<FinetunerWrap::create>(env, "createFinetuner"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;
