@@ -15,3 +15,4 @@ export { augmentBatch, type AugmentedBatch } from './data/augment';
 export { prepareIdx, type PrepareIdxOptions } from './data/prepare-idx';
 export { readManifest, loadSplit, type Manifest } from './data/store';
 export { patientSplits, labelFractions } from './data/splits';
+export { embed, linearProbe, layerwiseProbe, finetune, selectionMetric, type EmbedOptions, type EmbedResult, type ProbeOptions, type ProbeResult, type BlockProbeResult, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type EvalProgress, type SelectionMetric } from './eval';
