@@ -6,6 +6,8 @@ import { registerDoctor } from './doctor-command';
 import { registerTrain } from './train-command';
 import { registerReplay } from './replay-command';
 import { registerPrepare } from './prepare-command';
+import { registerEmbed } from './embed-command';
+import { registerEval } from './eval-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -17,6 +19,8 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerPrepare(program);
   registerTrain(program);
+  registerEmbed(program);
+  registerEval(program);
   registerReplay(program);
   registerInfo(program);
   registerDoctor(program);

@@ -60,7 +60,7 @@ export function fractionRows(manifest: Manifest, trainIds: Tensor, fraction: num
   const recorded = manifest.labelFractions?.fractions ?? {};
   const entry = recorded[String(fraction)];
   if (!entry?.ids) {
-    const known = Object.keys(recorded).join(', ') || 'none';
+    const known = Object.keys(recorded).map(Number).sort((a, b) => a - b).join(', ') || 'none';
     throw new ImlmError(
       `Expected a label fraction the store records (${known}) but received ${fraction}; prepare the store with that fraction`,
       'ERR_INVALID_ARG',

@@ -1,6 +1,6 @@
 /** Small synthetic stores and checkpoints for the evaluation tests (seconds on 2 CPU cores). */
 import path from 'path';
-import { Trainer } from '../../lib';
+import { Trainer, syntheticSource } from '../../lib';
 import { labelFractions } from '../../lib/data/splits';
 import { writeStore, type SplitData, type Task } from '../../lib/data/store';
 import { tinyConfig } from '../helpers/configs';
@@ -27,6 +27,8 @@ export interface SyntheticStoreOptions {
   /** Label fractions recorded in the manifest (besides 1). */
   fractions?: number[];
   seed?: number;
+  /** The class squares get noise + U(0, contrast) instead of a bright 200–255 (default: trivially separable). */
+  contrast?: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function writeSyntheticStore(out: string, options: SyntheticStoreOp
   const task = options.task ?? 'multiclass';
   const classes = options.classes ?? (task === 'binary' ? 2 : 3);
   const size = options.size ?? 8;
+  const contrast = options.contrast;
   const counts = options.counts ?? { train: 120, val: 60, test: 60 };
   const next = random(options.seed ?? 7);
   const pixels = size * size;
@@ -62,7 +65,7 @@ export async function writeSyntheticStore(out: string, options: SyntheticStoreOp
       for (const c of on) {
         const y0 = (Math.floor(c / 2) % 2) * half;
         const x0 = (c % 2) * half;
-        for (let y = y0; y < y0 + half; y++) for (let x = x0; x < x0 + half; x++) images[i * pixels + y * size + x] = 200 + Math.floor(next() * 55);
+        for (let y = y0; y < y0 + half; y++) for (let x = x0; x < x0 + half; x++) images[i * pixels + y * size + x] = contrast === undefined ? 200 + Math.floor(next() * 55) : Math.floor(next() * 60 + next() * contrast);
       }
       ids[i] = BigInt(nextId++);
     }
@@ -103,9 +106,13 @@ export async function writeSyntheticStore(out: string, options: SyntheticStoreOp
   });
 }
 
-/** A tiny ResNet-18 (small stem, 1 channel, 8×8) saved as a training state and as a backbone. */
+/**
+ * A tiny ResNet-18 (small stem, 1 channel, 8×8) after a few MoCo steps (so BatchNorm's running
+ * statistics are not the identity), saved as a training state and as a backbone.
+ */
 export async function writeCheckpoints(dir: string, seed = 1): Promise<{ state: string; backbone: string }> {
   const trainer = await Trainer.create(tinyConfig({ inChannels: 1, imageSize: 8, seed }));
+  await trainer.run(syntheticSource({ channels: 1, imageSize: 8, batchSize: 8, poolSize: 32, seed, prefetch: 0 }), { steps: 3 });
   const state = path.join(dir, 'last.safetensors');
   const backbone = path.join(dir, 'backbone.safetensors');
   await trainer.save(state);
