@@ -148,7 +148,14 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     if (!existsSync(paths.last) || !existsSync(paths.config)) {
       throw new ImlmError(`cannot resume: ${paths.last} does not exist; start a new run without --resume`, 'ERR_INVALID_ARG');
     }
-    o = { ...JSON.parse(await fs.readFile(paths.config, 'utf8')), resume: true };
+    // The run's own settings; only the budget (epochs, maxSteps, patience) may be changed.
+    const saved = JSON.parse(await fs.readFile(paths.config, 'utf8'));
+    const budget = Object.fromEntries(
+      (['epochs', 'maxSteps', 'patience'] as const).filter((k) => rest[k] !== undefined).map((k) => [k, rest[k]]),
+    );
+    if (budget.epochs !== undefined && budget.maxSteps === undefined) delete saved.maxSteps;
+    o = { ...saved, ...budget, resume: true };
+    await writeJsonAtomic(paths.config, { ...o, resume: undefined });
   } else {
     const validated = validate<Validated>(finetuneOptionsSchema, rest, 'options');
     if (existsSync(paths.last)) {
@@ -267,6 +274,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       signal?.removeEventListener('abort', onAbort);
     }
 
+    const stepsCompleted = ft.stepsCompleted; // loading the best state below rewinds the counter
     let test: FinetuneResult['test'] = null;
     let predictions: string | null = null;
     if (!cancelled && state.best) {
@@ -309,7 +317,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         imageSize: o.imageSize,
         seed: o.seed ?? 0,
       },
-      stepsCompleted: ft.stepsCompleted,
+      stepsCompleted,
       history: state.history,
       best: state.best,
       stoppedEarly: state.stoppedEarly,
