@@ -10,7 +10,7 @@ import { packageVersion } from '../version';
 import { readSafetensors, writeSafetensors } from '../safetensors';
 import type { Manifest, SplitName } from '../data/store';
 import { ImlmError } from '../errors';
-import { absolute, checkpointInfo, disposeSplit, loadEvalSplit, progressWithCancel, type EvalProgress } from './data';
+import { absolute, checkpointInfo, loadEvalSplit, progressWithCancel, type EvalProgress } from './data';
 
 export interface FeatureOptions {
   /** A training state (checkpoints/last.safetensors), a backbone.safetensors or a fine-tuned state. */
@@ -171,4 +171,3 @@ export async function embed(o: EmbedOptions): Promise<EmbedResult> {
   }
 }
 
-export { disposeSplit };
