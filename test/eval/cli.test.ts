@@ -1,6 +1,6 @@
 // `imlm-native embed` and `imlm-native eval …` as real processes: --json prints exactly one
 // JSON object on stdout; errors are one line with the code.
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { runCli } from '../helpers/run';
@@ -23,6 +23,9 @@ describe('embed and eval commands', () => {
     await writeSyntheticStore(store, { counts: { train: 48, val: 24, test: 24 } });
     checkpoints = await writeCheckpoints(dir);
   });
+
+  // Checkpoints are tens of MB (fine-tuning states ~135 MB): leave nothing behind in /tmp.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('embed --json', async () => {
     const out = path.join(dir, 'features.safetensors');

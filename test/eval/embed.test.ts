@@ -1,10 +1,10 @@
 // `embed` and the features file: shapes, ids and labels in the store's order, equality with an
 // independent forward (the torchvision reference network), eval-mode batch independence.
 import { spawnSync } from 'child_process';
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { embed, readSafetensors } from '../../lib';
+import { embed, linearProbe, liveTensorCount, readSafetensors } from '../../lib';
 import { findTorchPython } from '../helpers/python';
 import { repoRoot } from '../helpers/run';
 import { writeCheckpoints, writeSyntheticStore } from './fixtures';
@@ -36,6 +36,9 @@ describe('embed', () => {
     await writeSyntheticStore(store, { counts: { train: 40, val: 20, test: 30 } });
     checkpoints = await writeCheckpoints(dir);
   });
+
+  // Checkpoints are tens of MB (fine-tuning states ~135 MB): leave nothing behind in /tmp.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('writes block features, the embedding, ids and labels of the split in the store order', async () => {
     const out = path.join(dir, 'test-features.safetensors');
@@ -100,6 +103,14 @@ describe('embed', () => {
       expect(ours.arrays[name].shape).toEqual(theirs.arrays[name].shape);
       expect(maxAbsDiff(ours.arrays[name].data as Float32Array, theirs.arrays[name].data as Float32Array)).toBeLessThan(1e-4);
     }
+  });
+
+  test('embed and the probes free every tensor they create', async () => {
+    const before = liveTensorCount();
+    await embed({ checkpoint: checkpoints.state, store, split: 'test', out: path.join(dir, 'leak.safetensors'), device: 'cpu' });
+    await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'leak'), device: 'cpu', sweep: [{ weightDecay: 1e-3 }] });
+    await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'leak'), device: 'cpu', sweep: [{ weightDecay: 1e-3 }] }); // from the cache
+    expect(liveTensorCount()).toBe(before);
   });
 
   test('refuses a file that is not a checkpoint, naming it', async () => {

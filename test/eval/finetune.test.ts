@@ -1,6 +1,6 @@
 // Fine-tuning at a label fraction: from a checkpoint and from scratch, validation every few
 // steps, early stopping, test predictions from the selected (best) network, resuming.
-import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { finetune, readSafetensors, type FinetuneResult } from '../../lib';
@@ -47,6 +47,9 @@ describe('finetune', () => {
     await writeSyntheticStore(store);
     checkpoints = await writeCheckpoints(dir);
   });
+
+  // Checkpoints are tens of MB (fine-tuning states ~135 MB): leave nothing behind in /tmp.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('from a checkpoint: validates, stops early, and predicts test with the selected network', async () => {
     const outDir = path.join(dir, 'pretrained');
@@ -100,6 +103,38 @@ describe('finetune', () => {
     expect(resumed.stepsCompleted).toBe(6);
     expect(resumed.history.map((h) => h.valMetric)).toEqual(straight.history.map((h) => h.valMetric));
     expect(maxAbsDiff(await probabilitiesOf(resumed.predictions!), await probabilitiesOf(straight.predictions!))).toBeLessThan(1e-6);
+  });
+
+  test('cancelling mid-run saves the last state; --resume finishes the run', async () => {
+    const outDir = path.join(dir, 'interrupted');
+    const controller = new AbortController();
+    const stopped = await finetune({
+      checkpoint: checkpoints.state, store, outDir, device: 'cpu', maxSteps: 6, evalEvery: 3,
+      onProgress: (p) => p.stage === 'validate' && controller.abort(),
+      signal: controller.signal,
+    });
+    expect(stopped.cancelled).toBe(true);
+    expect(stopped.stepsCompleted).toBe(3);
+    expect(stopped.predictions).toBeNull();
+    expect(existsSync(path.join(outDir, 'checkpoints', 'last.safetensors'))).toBe(true);
+    const finished = await finetune({ store, outDir, resume: true });
+    expect(finished.cancelled).toBe(false);
+    expect(finished.stepsCompleted).toBe(6);
+    expect(finished.history.map((h) => h.step)).toEqual([3, 6]);
+    expect(existsSync(finished.predictions!)).toBe(true);
+  });
+
+  test('one operation at a time on a Finetuner (ERR_BUSY)', async () => {
+    const train = await loadSplit(store, 'train');
+    const ft = await native().createFinetuner(
+      { arch: 'resnet18', stem: 'small', inChannels: 1, task: 'multiclass', numClasses: 3, lr: 1e-3, weightDecay: 0, batchSize: 16, policy: resolvePolicy('none'), imageSize: 8, device: 'cpu', seed: 0 },
+      train.images,
+      train.labels,
+    );
+    const running = ft.run({ steps: 2 });
+    expect(() => ft.predict(train.images)).toThrow(expect.objectContaining({ code: 'ERR_BUSY' }));
+    await expect(running).resolves.toMatchObject({ stepsRun: 2, stepsCompleted: 2 });
+    for (const t of [train.images, train.labels, train.ids]) t.dispose();
   });
 
   test('an aborted signal stops before training and reports cancelled', async () => {

@@ -1,7 +1,7 @@
 // Linear probing on cached eval-mode features: it learns an easy task, the sweep point is the
 // validation's best, features are cached per split, label fractions select the training rows,
 // and the predictions file follows the contract.
-import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { linearProbe, readManifest, readSafetensors } from '../../lib';
@@ -32,6 +32,9 @@ describe('linearProbe', () => {
     await writeSyntheticStore(store, { size: 16 });
     checkpoints = await writeCheckpoints(dir);
   });
+
+  // Checkpoints are tens of MB (fine-tuning states ~135 MB): leave nothing behind in /tmp.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('learns an easy 3-class task far above chance and writes test predictions and results.json', async () => {
     const outDir = path.join(dir, 'run');
