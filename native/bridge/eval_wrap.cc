@@ -9,6 +9,7 @@
 #include "core/eval/features.h"
 #include "core/eval/linear_probe.h"
 #include "core/eval/reference_probe.h"
+#include "core/eval/rows.h"
 #include "core/eval/selection_metric.h"
 #include "core/tensor_io.h"
 
@@ -112,20 +113,24 @@ class FeaturesTask : public EvalTask {
 
 class ProbeTask : public EvalTask {
  public:
-  ProbeTask(Napi::Env env, const Napi::Value& onProgress, std::array<at::Tensor, 5> data, eval::LinearProbeOptions options,
-            std::string device, int64_t threads)
-      : EvalTask(env, onProgress), data_(std::move(data)), options_(std::move(options)), device_(std::move(device)), threads_(threads) {}
+  ProbeTask(Napi::Env env, const Napi::Value& onProgress, std::array<at::Tensor, 5> data, at::Tensor trainRows,
+            eval::LinearProbeOptions options, std::string device, int64_t threads)
+      : EvalTask(env, onProgress), data_(std::move(data)), trainRows_(std::move(trainRows)), options_(std::move(options)),
+        device_(std::move(device)), threads_(threads) {}
 
  protected:
   void work(const eval::EvalProgressFn& progress, const std::atomic<bool>* cancel) override {
     const c10::Device device = resolveDevice(device_);
     if (device.is_cpu()) eval::useIntraOpThreads(threads_);
-    result_ = eval::fitLinearProbe(data_[0], data_[1], data_[2], data_[3], data_[4], options_, device, progress, cancel);
+    const at::Tensor trainX = eval::selectRows(data_[0], trainRows_, "the training features");
+    const at::Tensor trainY = eval::selectRows(data_[1], trainRows_, "the training labels");
+    result_ = eval::fitLinearProbe(trainX, trainY, data_[2], data_[3], data_[4], options_, device, progress, cancel);
   }
   Napi::Value result(Napi::Env env) override { return probeResultToJs(env, result_); }
 
  private:
   std::array<at::Tensor, 5> data_;  // train X, train Y, val X, val Y, test X (may be undefined)
+  at::Tensor trainRows_;             // the label fraction's rows of train X / Y (undefined: all)
   eval::LinearProbeOptions options_;
   std::string device_;
   int64_t threads_;
@@ -135,8 +140,9 @@ class ProbeTask : public EvalTask {
 class ThroughBackboneTask : public EvalTask {
  public:
   ThroughBackboneTask(Napi::Env env, const Napi::Value& onProgress, std::string checkpoint, eval::ThroughBackboneInputs inputs,
-                      eval::LinearProbeOptions options, std::string device, int64_t threads)
-      : EvalTask(env, onProgress), checkpoint_(std::move(checkpoint)), inputs_(std::move(inputs)), options_(std::move(options)),
+                      at::Tensor trainRows, eval::LinearProbeOptions options, std::string device, int64_t threads)
+      : EvalTask(env, onProgress), checkpoint_(std::move(checkpoint)), inputs_(std::move(inputs)), trainRows_(std::move(trainRows)),
+        options_(std::move(options)),
         device_(std::move(device)), threads_(threads) {}
 
  protected:
@@ -144,6 +150,8 @@ class ThroughBackboneTask : public EvalTask {
     const c10::Device device = resolveDevice(device_);
     if (device.is_cpu()) eval::useIntraOpThreads(threads_);
     models::ResNet model = eval::loadNetwork(eval::readBackboneWeights(checkpoint_), checkpoint_);
+    inputs_.trainImages = eval::selectRows(inputs_.trainImages, trainRows_, "the training images");
+    inputs_.trainLabels = eval::selectRows(inputs_.trainLabels, trainRows_, "the training labels");
     result_ = eval::fitLinearProbeThroughBackbone(*model, inputs_, options_, device, progress, cancel);
   }
   Napi::Value result(Napi::Env env) override { return probeResultToJs(env, result_); }
@@ -151,6 +159,7 @@ class ThroughBackboneTask : public EvalTask {
  private:
   std::string checkpoint_;
   eval::ThroughBackboneInputs inputs_;
+  at::Tensor trainRows_;
   eval::LinearProbeOptions options_;
   std::string device_;
   int64_t threads_;
@@ -194,7 +203,8 @@ Napi::Value fitLinearProbe(const Napi::CallbackInfo& args) {
     OptionFields o(env, optionsArg(args), "options");
     std::array<at::Tensor, 5> data{o.tensor("trainFeatures"), o.tensor("trainLabels"), o.tensor("valFeatures"),
                                    o.tensor("valLabels"), o.optionalTensor("testFeatures")};
-    return startWorker(new ProbeTask(env, progressArg(args), std::move(data), toProbeOptions(env, o), o.string("device", "auto"),
+    return startWorker(new ProbeTask(env, progressArg(args), std::move(data), o.optionalTensor("trainRows"), toProbeOptions(env, o),
+                                     o.string("device", "auto"),
                                      o.integer("threads", 0)));
   });
 }
@@ -212,7 +222,7 @@ Napi::Value fitLinearProbeThroughBackbone(const Napi::CallbackInfo& args) {
     inputs.imageSize = o.integer("imageSize", 0);
     inputs.valBatchSize = o.integer("featureBatchSize", 256, 1);
     return startWorker(new ThroughBackboneTask(env, progressArg(args), o.string("checkpoint", ""), std::move(inputs),
-                                               toProbeOptions(env, o), o.string("device", "auto"), o.integer("threads", 0)));
+                                               o.optionalTensor("trainRows"), toProbeOptions(env, o), o.string("device", "auto"), o.integer("threads", 0)));
   });
 }
 

@@ -8,6 +8,7 @@
 #include "bridge/map_args.h"
 #include "bridge/tensor_wrap.h"
 #include "core/compat.h"
+#include "core/eval/rows.h"
 #include "core/io/safetensors.h"
 #include "core/tensor_io.h"
 
@@ -39,16 +40,20 @@ eval::FinetuneConfig toFinetuneConfig(Napi::Env env, const Napi::Value& value) {
 
 class CreateTask : public PromiseWorker {
  public:
-  CreateTask(Napi::Env env, eval::FinetuneConfig config, at::Tensor images, at::Tensor labels)
-      : PromiseWorker(env), config_(std::move(config)), images_(std::move(images)), labels_(std::move(labels)) {}
+  CreateTask(Napi::Env env, eval::FinetuneConfig config, at::Tensor images, at::Tensor labels, at::Tensor rows)
+      : PromiseWorker(env), config_(std::move(config)), images_(std::move(images)), labels_(std::move(labels)), rows_(std::move(rows)) {}
 
  protected:
-  void run() override { finetuner_ = std::make_shared<eval::Finetuner>(config_, images_, labels_); }
+  void run() override {
+    // The labelled subset is copied out of the (memory-mapped) split once, here.
+    finetuner_ = std::make_shared<eval::Finetuner>(config_, eval::selectRows(images_, rows_, "the training images").contiguous(),
+                                                   eval::selectRows(labels_, rows_, "the training labels").contiguous());
+  }
   Napi::Value result(Napi::Env env) override { return FinetunerWrap::wrap(env, finetuner_); }
 
  private:
   eval::FinetuneConfig config_;
-  at::Tensor images_, labels_;
+  at::Tensor images_, labels_, rows_;
   std::shared_ptr<eval::Finetuner> finetuner_;
 };
 
@@ -178,9 +183,10 @@ Napi::Function FinetunerWrap::define(Napi::Env env) {
 Napi::Value FinetunerWrap::create(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 3) throwInvalidArg(env, "expected createFinetuner(config, trainImages, trainLabels)");
+    if (args.Length() < 3) throwInvalidArg(env, "expected createFinetuner(config, trainImages, trainLabels, trainRows?)");
+    at::Tensor rows = args.Length() > 3 && args[3].IsObject() ? TensorWrap::unwrap(env, args[3], "trainRows") : at::Tensor();
     return startWorker(new CreateTask(env, toFinetuneConfig(env, args[0]), TensorWrap::unwrap(env, args[1], "trainImages"),
-                                      TensorWrap::unwrap(env, args[2], "trainLabels")));
+                                      TensorWrap::unwrap(env, args[2], "trainLabels"), std::move(rows)));
   });
 }
 
