@@ -131,7 +131,8 @@ LinearProbeResult fitLinearProbe(const at::Tensor& trainX, const at::Tensor& tra
   if (options.standardize) {
     head.mean = x.mean(0);
     // Constant features (dead channels) keep scale 1 instead of dividing by 0.
-    head.scale = x.std(0, /*unbiased=*/false);
+    // Population std written out: Tensor::std's overloads differ between LibTorch 1.13 and 2.x.
+    head.scale = (x - head.mean).pow(2).mean(0).sqrt();
     head.scale = at::where(head.scale > 1e-8, head.scale, at::ones_like(head.scale));
   } else {
     head.mean = at::zeros({featureDim}, f32);
