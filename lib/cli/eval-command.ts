@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { finetune, type FinetuneProgress } from '../eval/finetune';
 import { layerwiseProbe, linearProbe, type ProbeOptions, type ProbeResult } from '../eval/linear';
 import type { SelectionMetric } from '../eval/data';
+import { ImlmError } from '../errors';
 import { abortOnSigint, int, intList, num, numList, sweepFrom } from './eval-flags';
 import { ProgressDisplay } from './progress';
 
@@ -47,9 +48,11 @@ interface FinetuneFlags extends CommonFlags {
   resume?: boolean;
 }
 
-function commonOptions(command: Command): Command {
-  return command
-    .requiredOption('--data <store>', 'a prepared data set (imlm-native prepare)')
+function commonOptions(command: Command, dataRequired = true): Command {
+  const withData = dataRequired
+    ? command.requiredOption('--data <store>', 'a prepared data set (imlm-native prepare)')
+    : command.option('--data <store>', 'a prepared data set (imlm-native prepare); not needed with --resume');
+  return withData
     .requiredOption('--out <dir>', 'run folder: results.json, predictions, caches')
     .option('--fraction <f>', 'label fraction of the training split (one the store records, e.g. 0.01, 0.06; 1 = all)', num, 1)
     .option('--metric <m>', 'validation metric that selects: accuracy | auc (default accuracy; auc for multilabel)')
@@ -137,7 +140,7 @@ export function registerEval(program: Command): void {
     .option('--blocks <list>', 'blocks to probe, comma-separated', intList)
     .action((flags: ProbeFlags) => runProbe('probe', flags));
 
-  commonOptions(evalCommand.command('finetune').description('fine-tune the whole network at a label fraction (from a checkpoint, or --from-scratch), selected on validation'))
+  commonOptions(evalCommand.command('finetune').description('fine-tune the whole network at a label fraction (from a checkpoint, or --from-scratch), selected on validation'), false)
     .option('--checkpoint <file>', 'pre-trained weights: checkpoints/last.safetensors or backbone.safetensors')
     .option('--from-scratch', 'random initialisation (the supervised baseline)')
     .option('--arch <name>', 'with --from-scratch: resnet18 | resnet34 | resnet50 (default resnet50)')
@@ -152,6 +155,7 @@ export function registerEval(program: Command): void {
     .option('--patience <n>', 'stop after this many validations without improvement (default 10)', int)
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .action(async (flags: FinetuneFlags) => {
+      if (!flags.data && !flags.resume) throw new ImlmError("required option '--data <store>' not specified", 'ERR_INVALID_ARG');
       const controller = new AbortController();
       const removeSigint = abortOnSigint(controller, 'after the current step');
       let display: ProgressDisplay | null = null;
@@ -193,7 +197,7 @@ export function registerEval(program: Command): void {
         if (flags.json) {
           process.stdout.write(JSON.stringify(result) + '\n');
         } else if (result.cancelled) {
-          process.stdout.write(`stopped at step ${result.stepsCompleted}; resume with: imlm-native eval finetune --resume --out ${result.outDir} --data ${flags.data}\n`);
+          process.stdout.write(`stopped at step ${result.stepsCompleted}; resume with: imlm-native eval finetune --resume --out ${result.outDir}\n`);
         } else {
           process.stdout.write(
             `fine-tuned ${result.stepsCompleted} steps from ${result.initialisation}${result.stoppedEarly ? ' (stopped early)' : ''}; ` +

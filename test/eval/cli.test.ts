@@ -53,6 +53,9 @@ describe('embed and eval commands', () => {
     const r = await runCli(['eval', 'finetune', '--from-scratch', '--arch', 'resnet18', '--stem', 'small', '--data', store, '--out', out, '--max-steps', '4', '--eval-every', '2', '--device', 'cpu', '--json']);
     expect(r.code).toBe(0);
     expect(onlyJson(r.stdout)).toMatchObject({ kind: 'finetune', stepsCompleted: 4, fromScratch: true });
+    const resumed = await runCli(['eval', 'finetune', '--resume', '--out', out, '--max-steps', '6', '--json']);
+    expect(resumed.stderr).not.toContain('ERR_');
+    expect(onlyJson(resumed.stdout)).toMatchObject({ stepsCompleted: 6, history: [{ step: 2 }, { step: 4 }, { step: 6 }] });
     const bad = await runCli(['eval', 'finetune', '--data', store, '--out', path.join(dir, 'bad'), '--device', 'cpu']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^imlm-native: ERR_INVALID_ARG: .*--from-scratch/m);
