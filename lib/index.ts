@@ -18,3 +18,4 @@ export { prepare, kPrepareFormats, type PrepareOptions } from './data/prepare';
 export { readManifest, loadSplit, readSamples, type Manifest, type SamplesSidecar } from './data/store';
 export { patientSplits, labelFractions } from './data/splits';
 export * as analysis from './analysis';
+export { embed, linearProbe, layerwiseProbe, finetune, selectionMetric, type EmbedOptions, type EmbedResult, type ProbeOptions, type ProbeResult, type BlockProbeResult, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type EvalProgress, type SelectionMetric } from './eval';

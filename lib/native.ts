@@ -150,6 +150,96 @@ export interface NativeCkaResult {
   bootstrap: { mean: number; std: number; sets: number; setSize: number; seed: number; values: number[] } | null;
 }
 
+/** Progress of an evaluation task: `stage` features | fit | sweep | train | predict; `value` is stage-specific (loss, metric). */
+export interface NativeEvalProgress {
+  stage: string;
+  done: number;
+  total: number;
+  value: number;
+}
+
+export interface NativeFeatures {
+  /** F32 [N, C_k]: global-average-pooled outputs of layer1..layer4. */
+  blocks: [NativeTensor, NativeTensor, NativeTensor, NativeTensor];
+  /** F32 [N, D], L2-normalised head output; null for a file without a head. */
+  embedding: NativeTensor | null;
+  arch: string;
+  stem: 'standard' | 'small';
+  inChannels: number;
+  hasHead: boolean;
+  /** 'train-state', 'backbone' or 'finetune-state'. */
+  kind: string;
+}
+
+export interface NativeProbeOptions {
+  task: 'multiclass' | 'binary' | 'multilabel';
+  metric: 'accuracy' | 'auc';
+  numClasses: number;
+  method?: 'lbfgs' | 'adam';
+  sweep?: Array<{ lr?: number; weightDecay?: number }>;
+  maxIterations?: number;
+  epochs?: number;
+  batchSize?: number;
+  standardize?: boolean;
+  seed?: number;
+  device?: string;
+  threads?: number;
+  /** I64 [m]: rows of the training features/images to train on (a label fraction); default all. */
+  trainRows?: NativeTensor;
+}
+
+export interface NativeProbeResult {
+  points: Array<{ lr: number; weightDecay: number; valMetric: number; trainLoss: number; seconds: number }>;
+  chosen: number;
+  weight: NativeTensor;
+  bias: NativeTensor;
+  mean: NativeTensor;
+  scale: NativeTensor;
+  valProbabilities: NativeTensor;
+  testProbabilities: NativeTensor | null;
+}
+
+export interface NativeFinetuneConfig {
+  checkpoint?: string;
+  arch?: string;
+  stem?: string;
+  inChannels?: number;
+  zeroInitResidual?: boolean;
+  task: 'multiclass' | 'binary' | 'multilabel';
+  numClasses: number;
+  lr: number;
+  weightDecay: number;
+  batchSize: number;
+  policy: object;
+  imageSize: number;
+  device: string;
+  seed: number;
+  threads?: number;
+}
+
+export interface NativeFinetuneSummary {
+  stepsRun: number;
+  cancelled: boolean;
+  lastLoss: number;
+  meanLoss: number;
+  seconds: number;
+  imagesPerSecond: number;
+  stepsCompleted: number;
+}
+
+export interface NativeFinetuner {
+  readonly stepsCompleted: number;
+  readonly stepsPerEpoch: number;
+  readonly device: string;
+  readonly initialisation: string;
+  readonly network: { arch: string; stem: string; inChannels: number };
+  run(options: { steps: number; reportEvery?: number; onProgress?: (p: NativeEvalProgress) => void }): Promise<NativeFinetuneSummary>;
+  cancel(): void;
+  predict(images: NativeTensor, options?: { batchSize?: number; onProgress?: (p: NativeEvalProgress) => void }): Promise<NativeTensor>;
+  save(path: string, metadata?: Record<string, string>): Promise<void>;
+  load(path: string): Promise<void>;
+}
+
 export interface NativeBinding {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
@@ -178,6 +268,29 @@ export interface NativeBinding {
   ): Promise<NativeCkaResult>;
   analysisAlign(idsA: NativeTensor, idsB: NativeTensor, tensorsB: NativeTensor[]): Promise<NativeTensor[]>;
   analysisRocCurve(probabilities: NativeTensor, labels: NativeTensor, options: { task: string; maxPoints?: number }): Promise<{ fpr: Float64Array; tpr: Float64Array; of: string }>;
+  extractFeatures(
+    options: { checkpoint: string; images: NativeTensor; batchSize?: number; imageSize?: number; embedding?: boolean; device?: string; threads?: number },
+    onProgress?: (p: NativeEvalProgress) => void,
+  ): Promise<NativeFeatures>;
+  fitLinearProbe(
+    options: NativeProbeOptions & { trainFeatures: NativeTensor; trainLabels: NativeTensor; valFeatures: NativeTensor; valLabels: NativeTensor; testFeatures?: NativeTensor },
+    onProgress?: (p: NativeEvalProgress) => void,
+  ): Promise<NativeProbeResult>;
+  fitLinearProbeThroughBackbone(
+    options: NativeProbeOptions & {
+      checkpoint: string;
+      block: number;
+      trainImages: NativeTensor;
+      trainLabels: NativeTensor;
+      valImages: NativeTensor;
+      valLabels: NativeTensor;
+      imageSize?: number;
+      featureBatchSize?: number;
+    },
+    onProgress?: (p: NativeEvalProgress) => void,
+  ): Promise<NativeProbeResult>;
+  selectionMetric(probabilities: NativeTensor, labels: NativeTensor, task: string, metric: string): Promise<number>;
+  createFinetuner(config: NativeFinetuneConfig, trainImages: NativeTensor, trainLabels: NativeTensor, trainRows?: NativeTensor): Promise<NativeFinetuner>;
   setErrorClass(errorClass: typeof ImlmError): void;
   liveTensorCount(): number;
 }

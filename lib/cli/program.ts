@@ -8,6 +8,9 @@ import { registerReplay } from './replay-command';
 import { registerPrepare } from './prepare-command';
 import { registerInspect } from './inspect-command';
 import { registerAnalyze } from './analyze-command';
+import { registerEmbed } from './embed-command';
+import { registerEval } from './eval-command';
+import { registerPaper } from './paper-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -20,8 +23,11 @@ export function createProgram(): Command {
   registerPrepare(program);
   registerInspect(program);
   registerTrain(program);
+  registerEmbed(program);
+  registerEval(program);
   registerReplay(program);
   registerAnalyze(program);
+  registerPaper(program);
   registerInfo(program);
   registerDoctor(program);
   return program;

@@ -6,6 +6,8 @@
 #include "bridge/analysis_binding.h"
 #include "bridge/augment_binding.h"
 #include "bridge/errors.h"
+#include "bridge/eval_wrap.h"
+#include "bridge/finetuner_wrap.h"
 #include "bridge/info_binding.h"
 #include "bridge/inspect_binding.h"
 #include "bridge/losses_binding.h"
@@ -36,6 +38,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorWrap::define(env));
   exports.Set("BatchSource", SourceWrap::define(env));
   exports.Set("Trainer", TrainerWrap::define(env));
+  exports.Set("Finetuner", FinetunerWrap::define(env));
   exports.Set("info", Napi::Function::New<info>(env, "info"));
   exports.Set("createTrainer", Napi::Function::New<TrainerWrap::create>(env, "createTrainer"));
   exports.Set("syntheticSource", Napi::Function::New<SourceWrap::synthetic>(env, "syntheticSource"));
@@ -54,6 +57,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("analysisCka", Napi::Function::New<analysisCka>(env, "analysisCka"));
   exports.Set("analysisAlign", Napi::Function::New<analysisAlign>(env, "analysisAlign"));
   exports.Set("analysisRocCurve", Napi::Function::New<analysisRocCurve>(env, "analysisRocCurve"));
+  exports.Set("extractFeatures", Napi::Function::New<extractFeatures>(env, "extractFeatures"));
+  exports.Set("fitLinearProbe", Napi::Function::New<fitLinearProbe>(env, "fitLinearProbe"));
+  exports.Set("fitLinearProbeThroughBackbone", Napi::Function::New<fitLinearProbeThroughBackbone>(env, "fitLinearProbeThroughBackbone"));
+  exports.Set("selectionMetric", Napi::Function::New<selectionMetric>(env, "selectionMetric"));
+  exports.Set("createFinetuner", Napi::Function::New<FinetunerWrap::create>(env, "createFinetuner"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;

@@ -17,6 +17,7 @@ struct AddonData {
   Napi::FunctionReference tensorClass;
   Napi::FunctionReference sourceClass;
   Napi::FunctionReference trainerClass;
+  Napi::FunctionReference finetunerClass;
   /**
    * Tensors alive in this environment (created and neither disposed nor finalized). Shared
    * with every TensorWrap so a finalizer that runs after teardown still has a valid counter.

@@ -1,0 +1,214 @@
+import type { Command } from 'commander';
+import { finetune, type FinetuneProgress } from '../eval/finetune';
+import { layerwiseProbe, linearProbe, type ProbeOptions, type ProbeResult } from '../eval/linear';
+import type { SelectionMetric } from '../eval/data';
+import { ImlmError } from '../errors';
+import { abortOnSigint, int, intList, num, numList, sweepFrom } from './eval-flags';
+import { ProgressDisplay } from './progress';
+
+interface CommonFlags {
+  data: string;
+  out: string;
+  fraction: number;
+  metric?: SelectionMetric;
+  imageSize?: number;
+  device: string;
+  threads?: number;
+  seed?: number;
+  json?: boolean;
+}
+
+interface ProbeFlags extends CommonFlags {
+  checkpoint: string;
+  block?: number;
+  blocks?: number[];
+  method?: 'lbfgs' | 'adam';
+  lrs?: number[];
+  weightDecays?: number[];
+  maxIterations?: number;
+  epochs?: number;
+  batchSize?: number;
+  standardize: boolean;
+  featureBatchSize?: number;
+}
+
+interface FinetuneFlags extends CommonFlags {
+  checkpoint?: string;
+  fromScratch?: boolean;
+  arch?: 'resnet18' | 'resnet34' | 'resnet50';
+  stem?: 'standard' | 'small';
+  augment?: string;
+  lr?: number;
+  weightDecay?: number;
+  batchSize?: number;
+  epochs?: number;
+  maxSteps?: number;
+  evalEvery?: number;
+  patience?: number;
+  resume?: boolean;
+}
+
+function commonOptions(command: Command, dataRequired = true): Command {
+  const withData = dataRequired
+    ? command.requiredOption('--data <store>', 'a prepared data set (imlm-native prepare)')
+    : command.option('--data <store>', 'a prepared data set (imlm-native prepare); not needed with --resume');
+  return withData
+    .requiredOption('--out <dir>', 'run folder: results.json, predictions, caches')
+    .option('--fraction <f>', 'label fraction of the training split (one the store records, e.g. 0.01, 0.06; 1 = all)', num, 1)
+    .option('--metric <m>', 'validation metric that selects: accuracy | auc (default accuracy; auc for multilabel)')
+    .option('--image-size <n>', 'resize images to this side (default: the size the checkpoint trained at, else the store\'s)', int)
+    .option('--device <d>', 'auto | cpu | cuda | cuda:N', 'auto')
+    .option('--threads <n>', 'intra-op CPU threads (default one per core)', int)
+    .option('--seed <n>', 'seed (data order, initialisation)', int)
+    .option('--json', 'print the result as one JSON object');
+}
+
+function probeOptions(command: Command): Command {
+  return commonOptions(command)
+    .requiredOption('--checkpoint <file>', "a run's checkpoints/last.safetensors or backbone.safetensors")
+    .option('--method <m>', 'lbfgs (full batch, weight decay swept) | adam (mini-batch, lr × weight decay swept)')
+    .option('--lrs <list>', 'Adam learning rates to sweep, comma-separated', numList)
+    .option('--weight-decays <list>', 'L2 strengths to sweep, comma-separated', numList)
+    .option('--max-iterations <n>', 'L-BFGS iterations per sweep point', int)
+    .option('--epochs <n>', 'Adam epochs per sweep point', int)
+    .option('--batch-size <n>', 'Adam batch size', int)
+    .option('--no-standardize', 'train on raw features (default: z-scored with the training rows\' statistics)')
+    .option('--feature-batch-size <n>', 'images per backbone forward when computing features', int);
+}
+
+function toProbeOptions(flags: ProbeFlags, onProgress: ProbeOptions['onProgress'], signal: AbortSignal): ProbeOptions {
+  return {
+    checkpoint: flags.checkpoint,
+    store: flags.data,
+    outDir: flags.out,
+    fraction: flags.fraction,
+    block: flags.block,
+    blocks: flags.blocks,
+    method: flags.method,
+    sweep: sweepFrom(flags.lrs, flags.weightDecays),
+    maxIterations: flags.maxIterations,
+    epochs: flags.epochs,
+    batchSize: flags.batchSize,
+    standardize: flags.standardize,
+    metric: flags.metric,
+    imageSize: flags.imageSize,
+    featureBatchSize: flags.featureBatchSize,
+    device: flags.device,
+    threads: flags.threads,
+    seed: flags.seed,
+    onProgress,
+    signal,
+  };
+}
+
+function printProbe(result: ProbeResult, json?: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+  process.stdout.write(`${result.kind === 'linear' ? 'linear probe' : 'layer-wise probe'} (${result.method}, fraction ${result.fraction}, ${result.counts.train} training rows), ${result.metric}:\n`);
+  process.stdout.write('| block | features | chosen lr | chosen weight decay | val | test |\n|---|---|---|---|---|---|\n');
+  for (const b of result.blocks) {
+    process.stdout.write(`| ${b.block} | ${b.featureDim} | ${b.chosen.lr} | ${b.chosen.weightDecay} | ${b.chosen.valMetric.toFixed(4)} | ${b.test.value.toFixed(4)} |\n`);
+  }
+  process.stdout.write(`results: ${result.results}\n`);
+}
+
+async function runProbe(kind: 'linear' | 'probe', flags: ProbeFlags): Promise<void> {
+  const controller = new AbortController();
+  const removeSigint = abortOnSigint(controller, 'the probe');
+  try {
+    const onProgress: ProbeOptions['onProgress'] = (p) => {
+      if (p.stage === 'features' && (p.done === p.total || p.done % 2048 < 256)) process.stderr.write(`features ${p.split}: ${p.done}/${p.total}\n`);
+      if (p.stage === 'sweep') process.stderr.write(`block ${p.block}: sweep point ${p.done}/${p.total}, val ${p.value.toFixed(4)}\n`);
+    };
+    const result = await (kind === 'linear' ? linearProbe : layerwiseProbe)(toProbeOptions(flags, onProgress, controller.signal));
+    printProbe(result, flags.json);
+  } finally {
+    removeSigint();
+  }
+}
+
+export function registerEval(program: Command): void {
+  const evalCommand = program.command('eval').description('evaluate a pre-trained encoder: linear probing, fine-tuning at a label fraction, layer-wise probing');
+
+  probeOptions(evalCommand.command('linear').description('linear probe on the frozen backbone (eval mode, features cached once), sweep chosen on validation'))
+    .option('--block <k>', 'the block whose pooled features the head reads (1–4)', int, 4)
+    .action((flags: ProbeFlags) => runProbe('linear', flags));
+
+  probeOptions(evalCommand.command('probe').description('layer-wise probing: a linear probe on each block\'s pooled features'))
+    .option('--blocks <list>', 'blocks to probe, comma-separated', intList)
+    .action((flags: ProbeFlags) => runProbe('probe', flags));
+
+  commonOptions(evalCommand.command('finetune').description('fine-tune the whole network at a label fraction (from a checkpoint, or --from-scratch), selected on validation'), false)
+    .option('--checkpoint <file>', 'pre-trained weights: checkpoints/last.safetensors or backbone.safetensors')
+    .option('--from-scratch', 'random initialisation (the supervised baseline)')
+    .option('--arch <name>', 'with --from-scratch: resnet18 | resnet34 | resnet50 (default resnet50)')
+    .option('--stem <kind>', 'with --from-scratch: standard | small (default standard)')
+    .option('--augment <policy>', 'training augmentation: kaku2021-cxr | kaku2021-dr | kaku2021-bch | mocov2 | none (default: by the store\'s source)')
+    .option('--lr <x>', 'Adam learning rate (default 1e-3)', num)
+    .option('--weight-decay <x>', 'Adam L2 weight decay (default 0)', num)
+    .option('--batch-size <n>', 'images per step (default 16)', int)
+    .option('--epochs <n>', 'budget in epochs of the labelled subset (default 100)', int)
+    .option('--max-steps <n>', 'budget in steps (overrides --epochs)', int)
+    .option('--eval-every <n>', 'steps between validations (default one epoch)', int)
+    .option('--patience <n>', 'stop after this many validations without improvement (default 10)', int)
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .action(async (flags: FinetuneFlags) => {
+      if (!flags.data && !flags.resume) throw new ImlmError("required option '--data <store>' not specified", 'ERR_INVALID_ARG');
+      const controller = new AbortController();
+      const removeSigint = abortOnSigint(controller, 'after the current step');
+      let display: ProgressDisplay | null = null;
+      try {
+        const onProgress = (p: FinetuneProgress) => {
+          if (p.stage === 'train') {
+            display ??= new ProgressDisplay(p.maxSteps, '{bar} {value}/{total} steps | loss {loss} | ETA {eta_formatted}');
+            display.update({ value: p.step, fields: { loss: p.loss.toFixed(4) } });
+          } else {
+            process.stderr.write(`\nepoch ${p.epoch.toFixed(2)} (step ${p.step}): val ${p.valMetric.toFixed(4)}, best ${p.best?.toFixed(4)}\n`);
+          }
+        };
+        const result = await finetune({
+          checkpoint: flags.checkpoint,
+          fromScratch: flags.fromScratch,
+          arch: flags.arch,
+          stem: flags.stem,
+          store: flags.data,
+          outDir: flags.out,
+          fraction: flags.fraction,
+          augment: flags.augment,
+          lr: flags.lr,
+          weightDecay: flags.weightDecay,
+          batchSize: flags.batchSize,
+          epochs: flags.epochs,
+          maxSteps: flags.maxSteps,
+          evalEvery: flags.evalEvery,
+          patience: flags.patience,
+          metric: flags.metric,
+          imageSize: flags.imageSize,
+          device: flags.device,
+          threads: flags.threads,
+          seed: flags.seed,
+          resume: flags.resume,
+          onProgress,
+          signal: controller.signal,
+        });
+        (display as ProgressDisplay | null)?.stop();
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(result) + '\n');
+        } else if (result.cancelled) {
+          process.stdout.write(`stopped at step ${result.stepsCompleted}; resume with: imlm-native eval finetune --resume --out ${result.outDir}\n`);
+        } else {
+          process.stdout.write(
+            `fine-tuned ${result.stepsCompleted} steps from ${result.initialisation}${result.stoppedEarly ? ' (stopped early)' : ''}; ` +
+              `selected step ${result.best?.step} (val ${result.metric} ${result.best?.valMetric.toFixed(4)}); test ${result.metric} ${result.test?.value.toFixed(4)}\n` +
+              `predictions: ${result.predictions}\nresults: ${result.results}\n`,
+          );
+        }
+        if (result.cancelled) process.exitCode = 130;
+      } finally {
+        (display as ProgressDisplay | null)?.stop();
+        removeSigint();
+      }
+    });
+}

@@ -1,0 +1,173 @@
+/**
+ * Features of a frozen network over one split of a store (eval mode, no gradients, batched on a
+ * worker thread), and the features file (CONTRACTS: `ids`, `labels`, `block1`..`block4`,
+ * `embedding` when the checkpoint has a head). `embed` writes one; the probes keep one per split
+ * in their run folder as a cache.
+ */
+import { promises as fs } from 'fs';
+import { native, type NativeTensor } from '../native';
+import { packageVersion } from '../version';
+import { readSafetensors, writeSafetensors } from '../safetensors';
+import type { Manifest, SplitName } from '../data/store';
+import { ImlmError } from '../errors';
+import { absolute, checkpointInfo, loadEvalSplit, progressWithCancel, type EvalProgress } from './data';
+
+export interface FeatureOptions {
+  /** A training state (checkpoints/last.safetensors), a backbone.safetensors or a fine-tuned state. */
+  checkpoint: string;
+  store: string;
+  split: SplitName;
+  /** Images per forward (default 256). */
+  batchSize?: number;
+  /** Resize to this side first (default: the size the checkpoint was trained at, else the store's). */
+  imageSize?: number;
+  device?: string;
+  threads?: number;
+  onProgress?: (p: EvalProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SplitFeatures {
+  /** F32 [N, C_k] for blocks 1..4. */
+  blocks: NativeTensor[];
+  embedding: NativeTensor | null;
+  ids: NativeTensor;
+  labels: NativeTensor;
+  manifest: Manifest;
+  arch: string;
+  /** What the checkpoint file is: train-state, backbone or finetune-state. */
+  kind: string;
+  imageSize: number;
+}
+
+export function disposeFeatures(f: SplitFeatures): void {
+  for (const t of [...f.blocks, f.embedding, f.ids, f.labels]) t?.dispose();
+}
+
+export async function resolveImageSize(checkpoint: string, manifest: Manifest, requested?: number): Promise<number> {
+  if (requested !== undefined) {
+    if (!Number.isInteger(requested) || requested < 1) throw new ImlmError(`Expected an image size >= 1 but received ${requested}`, 'ERR_INVALID_ARG');
+    return requested;
+  }
+  return (await checkpointInfo(checkpoint)).imageSize ?? manifest.imageSize[0];
+}
+
+/** Runs the network over the split; the caller disposes the result (disposeFeatures). */
+export async function computeFeatures(o: FeatureOptions): Promise<SplitFeatures> {
+  const split = await loadEvalSplit(o.store, o.split);
+  try {
+    const imageSize = await resolveImageSize(o.checkpoint, split.manifest, o.imageSize);
+    const f = await native().extractFeatures(
+      { checkpoint: o.checkpoint, images: split.images, batchSize: o.batchSize ?? 256, imageSize, device: o.device ?? 'auto', threads: o.threads ?? 0 },
+      progressWithCancel(o.onProgress, o.signal),
+    );
+    return { blocks: f.blocks, embedding: f.embedding, ids: split.ids, labels: split.labels, manifest: split.manifest, arch: f.arch, kind: f.kind, imageSize };
+  } finally {
+    split.images.dispose();
+  }
+}
+
+/** Identifies a cached features file: same checkpoint file (path, size, mtime), store content, split and image size. */
+export async function featuresKey(checkpoint: string, manifest: Manifest, split: SplitName, imageSize: number): Promise<Record<string, string>> {
+  const stat = await fs.stat(checkpoint);
+  return {
+    checkpoint: absolute(checkpoint),
+    checkpoint_identity: `${stat.size}:${stat.mtimeMs}`,
+    store_hash: manifest.contentHash,
+    split,
+    image_size: String(imageSize),
+  };
+}
+
+export async function writeFeatures(file: string, f: SplitFeatures, store: string, key: Record<string, string>): Promise<void> {
+  const tensors: Record<string, NativeTensor> = { ids: f.ids, labels: f.labels };
+  f.blocks.forEach((b, k) => (tensors[`block${k + 1}`] = b));
+  if (f.embedding) tensors.embedding = f.embedding;
+  await writeSafetensors(file, tensors, {
+    format: 'imlm-native/features',
+    format_version: '1',
+    task: f.manifest.task,
+    classes: JSON.stringify(f.manifest.classes),
+    arch: f.arch,
+    checkpoint_kind: f.kind,
+    store: absolute(store),
+    created: new Date().toISOString(),
+    imlm_native_version: packageVersion,
+    ...key,
+  });
+}
+
+/**
+ * Features from `file` when it was written for the same key, else computed and written there.
+ * Returns them with `cached` saying which.
+ */
+export async function cachedFeatures(file: string, o: FeatureOptions, manifest: Manifest): Promise<SplitFeatures & { cached: boolean }> {
+  const imageSize = await resolveImageSize(o.checkpoint, manifest, o.imageSize);
+  const key = await featuresKey(o.checkpoint, manifest, o.split, imageSize);
+  try {
+    const content = await readSafetensors(file, { mmap: true });
+    const m = content.metadata;
+    const t = content.tensors;
+    if (m.format === 'imlm-native/features' && Object.entries(key).every(([k, v]) => m[k] === v) && t.block1 && t.block4 && t.ids && t.labels) {
+      return {
+        blocks: [t.block1, t.block2, t.block3, t.block4],
+        embedding: t.embedding ?? null,
+        ids: t.ids,
+        labels: t.labels,
+        manifest,
+        arch: m.arch,
+        kind: m.checkpoint_kind,
+        imageSize,
+        cached: true,
+      };
+    }
+    for (const x of Object.values(t)) x.dispose();
+  } catch {
+    /* no usable cache: compute */
+  }
+  const f = await computeFeatures({ ...o, imageSize });
+  await writeFeatures(file, f, o.store, key);
+  return { ...f, cached: false };
+}
+
+export interface EmbedOptions extends FeatureOptions {
+  /** The features file to write (atomically). */
+  out: string;
+}
+
+export interface EmbedResult {
+  out: string;
+  split: SplitName;
+  count: number;
+  /** C_1..C_4. */
+  blockChannels: number[];
+  /** D, or null when the checkpoint has no head. */
+  embeddingDim: number | null;
+  arch: string;
+  checkpointKind: string;
+  imageSize: number;
+  seconds: number;
+}
+
+/** Writes the features file of one split (docs/formats.md, "Features file"). */
+export async function embed(o: EmbedOptions): Promise<EmbedResult> {
+  const start = Date.now();
+  const f = await computeFeatures(o);
+  try {
+    await writeFeatures(o.out, f, o.store, await featuresKey(o.checkpoint, f.manifest, o.split, f.imageSize));
+    return {
+      out: o.out,
+      split: o.split,
+      count: f.ids.shape[0],
+      blockChannels: f.blocks.map((b) => b.shape[1]),
+      embeddingDim: f.embedding ? f.embedding.shape[1] : null,
+      arch: f.arch,
+      checkpointKind: f.kind,
+      imageSize: f.imageSize,
+      seconds: (Date.now() - start) / 1000,
+    };
+  } finally {
+    disposeFeatures(f);
+  }
+}
+

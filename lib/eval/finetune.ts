@@ -1,0 +1,335 @@
+/**
+ * Full fine-tuning at a label fraction (`eval finetune`, METHOD.md §6): from a pre-trained
+ * checkpoint or from scratch (the supervised baseline), the paper's settings by default (Adam
+ * 1e-3, no weight decay, batch 16, the data set's augmentation), evaluated on the validation
+ * split every `evalEvery` steps (default one epoch), the best evaluation's network kept
+ * (checkpoints/best.safetensors), early stopping after `patience` evaluations without
+ * improvement, and the test predictions made by the selected network — not the last one
+ * (METHOD.md Q7). The steps run natively on a worker thread; checkpoints are atomic and the run
+ * resumes from checkpoints/last.safetensors + progress.json.
+ */
+import { existsSync, promises as fs } from 'fs';
+import path from 'path';
+import { writeJsonAtomic } from '../atomic-write';
+import { validate } from '../config/validate';
+import { ImlmError } from '../errors';
+import { native, type NativeFinetuner } from '../native';
+import { resolvePolicy, type AugmentPolicy } from '../data/policies';
+import { readManifest, type Manifest } from '../data/store';
+import { absolute, checkMetric, classCount, labelledTask, defaultMetric, disposeSplit, fractionRows, loadEvalSplit, type EvalSplit, type SelectionMetric } from './data';
+import { resolveImageSize } from './features';
+import { finetuneOptionsSchema, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
+import { writePredictions } from './predictions';
+
+export interface FinetuneOptions {
+  /** Pre-trained weights (training state or backbone). Required unless fromScratch. */
+  checkpoint?: string;
+  /** Random initialisation: the supervised baseline. */
+  fromScratch?: boolean;
+  /** From scratch: architecture and stem (default resnet50, standard); input channels are the store's. */
+  arch?: 'resnet18' | 'resnet34' | 'resnet50';
+  stem?: 'standard' | 'small';
+  zeroInitResidual?: boolean;
+  store: string;
+  outDir: string;
+  fraction?: number;
+  /** Training augmentation: a policy name or object (default: kaku2021-cxr/dr/bch by the store's source, else a light crop + flip). */
+  augment?: string | Partial<AugmentPolicy>;
+  lr?: number;
+  weightDecay?: number;
+  batchSize?: number;
+  /** Budget in epochs of the labelled subset (default 100, the paper's). */
+  epochs?: number;
+  /** Budget in steps (overrides epochs). */
+  maxSteps?: number;
+  /** Steps between validations (default: one epoch). */
+  evalEvery?: number;
+  /** Stop after this many validations without improvement (default 10). */
+  patience?: number;
+  metric?: SelectionMetric;
+  imageSize?: number;
+  predictBatchSize?: number;
+  device?: string;
+  threads?: number;
+  seed?: number;
+  /** Continue the run in outDir from checkpoints/last.safetensors. */
+  resume?: boolean;
+  onProgress?: (p: FinetuneProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type FinetuneProgress =
+  | { stage: 'train'; step: number; maxSteps: number; loss: number }
+  | { stage: 'validate'; step: number; epoch: number; valMetric: number; best: number | null };
+
+export interface Evaluation {
+  step: number;
+  epoch: number;
+  trainLoss: number;
+  valMetric: number;
+}
+
+interface RunState {
+  history: Evaluation[];
+  best: Evaluation | null;
+  sinceBest: number;
+  stoppedEarly: boolean;
+}
+
+export interface FinetuneResult {
+  kind: 'finetune';
+  outDir: string;
+  results: string;
+  cancelled: boolean;
+  initialisation: string;
+  fromScratch: boolean;
+  task: string;
+  metric: SelectionMetric;
+  fraction: number;
+  counts: { train: number; val: number; test: number };
+  settings: { lr: number; weightDecay: number; batchSize: number; maxSteps: number; evalEvery: number; patience: number; stepsPerEpoch: number; augment: string | Partial<AugmentPolicy>; imageSize: number; seed: number };
+  stepsCompleted: number;
+  history: Evaluation[];
+  best: Evaluation | null;
+  stoppedEarly: boolean;
+  bestCheckpoint: string | null;
+  test: { metric: SelectionMetric; value: number } | null;
+  predictions: string | null;
+  seconds: number;
+}
+
+type Validated = Omit<FinetuneOptions, 'onProgress' | 'signal'>;
+
+export function finetunePaths(outDir: string) {
+  return {
+    config: path.join(outDir, 'config.json'),
+    last: path.join(outDir, 'checkpoints', 'last.safetensors'),
+    best: path.join(outDir, 'checkpoints', 'best.safetensors'),
+    progress: path.join(outDir, 'progress.json'),
+    predictions: path.join(outDir, 'predictions-test.safetensors'),
+    results: path.join(outDir, 'results.json'),
+  };
+}
+
+function defaultAugment(manifest: Manifest): string | Partial<AugmentPolicy> {
+  return kPolicyBySource[manifest.sourceFormat] ?? kLightPolicy;
+}
+
+async function resolveOptions(options: Validated, manifest: Manifest): Promise<Validated & { imageSize: number; augment: string | Partial<AugmentPolicy> }> {
+  if (!options.fromScratch && !options.checkpoint) {
+    throw new ImlmError('fine-tuning needs --checkpoint <file> (pre-trained weights) or --from-scratch (random initialisation)', 'ERR_INVALID_ARG');
+  }
+  if (options.fromScratch && options.checkpoint) {
+    throw new ImlmError('give either --checkpoint or --from-scratch, not both', 'ERR_INVALID_ARG');
+  }
+  const augment = options.augment ?? defaultAugment(manifest);
+  resolvePolicy(augment); // an unknown name fails before any work
+  const imageSize = options.checkpoint ? await resolveImageSize(options.checkpoint, manifest, options.imageSize) : (options.imageSize ?? manifest.imageSize[0]);
+  return { ...options, augment, imageSize, checkpoint: options.checkpoint ? absolute(options.checkpoint) : undefined };
+}
+
+async function saveState(ft: NativeFinetuner, file: string, o: { imageSize: number }, manifest: Manifest, fraction: number): Promise<void> {
+  await ft.save(file, {
+    image_size: String(o.imageSize),
+    task: labelledTask(manifest),
+    classes: JSON.stringify(manifest.classes),
+    fraction: String(fraction),
+    initialisation: ft.initialisation,
+    created: new Date().toISOString(),
+  });
+}
+
+export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
+  const { onProgress, signal, ...rest } = options;
+  const start = Date.now();
+  const paths = finetunePaths(rest.outDir ?? '');
+  let o: Awaited<ReturnType<typeof resolveOptions>>;
+  if (rest.resume) {
+    if (!existsSync(paths.last) || !existsSync(paths.config)) {
+      throw new ImlmError(`cannot resume: ${paths.last} does not exist; start a new run without --resume`, 'ERR_INVALID_ARG');
+    }
+    // The run's own settings; only the budget (epochs, maxSteps, patience) may be changed.
+    const saved = JSON.parse(await fs.readFile(paths.config, 'utf8'));
+    const budget = Object.fromEntries(
+      (['epochs', 'maxSteps', 'patience'] as const).filter((k) => rest[k] !== undefined).map((k) => [k, rest[k]]),
+    );
+    if (budget.epochs !== undefined && budget.maxSteps === undefined) delete saved.maxSteps;
+    o = { ...saved, ...budget, resume: true };
+    await writeJsonAtomic(paths.config, { ...o, resume: undefined });
+  } else {
+    const validated = validate<Validated>(finetuneOptionsSchema, rest, 'options');
+    if (existsSync(paths.last)) {
+      throw new ImlmError(`the run folder ${validated.outDir} already holds a fine-tuning checkpoint; pass --resume to continue it or choose another --out`, 'ERR_INVALID_ARG');
+    }
+    o = await resolveOptions(validated, await readManifest(validated.store));
+    await fs.mkdir(path.dirname(paths.last), { recursive: true });
+    await writeJsonAtomic(paths.config, { ...o, resume: undefined });
+  }
+  const fraction = o.fraction ?? 1;
+  const defaults = kFinetuneDefaults;
+  const splits: EvalSplit[] = [];
+  let rows: ReturnType<typeof fractionRows>['rows'] = null;
+  try {
+    const train = await loadEvalSplit(o.store, 'train');
+    splits.push(train);
+    const val = await loadEvalSplit(o.store, 'val');
+    splits.push(val);
+    const testSplit = await loadEvalSplit(o.store, 'test');
+    splits.push(testSplit);
+    const manifest = train.manifest;
+    const metric = checkMetric(manifest.task, o.metric ?? defaultMetric(manifest.task));
+    const selected = fractionRows(manifest, train.ids, fraction);
+    rows = selected.rows;
+    const ft = await native().createFinetuner(
+      {
+        checkpoint: o.checkpoint,
+        arch: o.arch ?? 'resnet50',
+        stem: o.stem ?? 'standard',
+        inChannels: manifest.channels,
+        zeroInitResidual: o.zeroInitResidual ?? false,
+        task: labelledTask(manifest),
+        numClasses: classCount(manifest),
+        lr: o.lr ?? defaults.lr,
+        weightDecay: o.weightDecay ?? defaults.weightDecay,
+        batchSize: o.batchSize ?? defaults.batchSize,
+        policy: resolvePolicy(o.augment),
+        imageSize: o.imageSize,
+        device: o.device ?? 'auto',
+        seed: o.seed ?? 0,
+        threads: o.threads ?? 0,
+      },
+      train.images,
+      train.labels,
+      rows ?? undefined,
+    );
+    const stepsPerEpoch = ft.stepsPerEpoch;
+    const maxSteps = o.maxSteps ?? (o.epochs ?? defaults.epochs) * stepsPerEpoch;
+    const evalEvery = o.evalEvery ?? stepsPerEpoch;
+    const patience = o.patience ?? defaults.patience;
+    const predictBatchSize = o.predictBatchSize ?? defaults.predictBatchSize;
+    let state: RunState = { history: [], best: null, sinceBest: 0, stoppedEarly: false };
+    if (o.resume) {
+      await ft.load(paths.last);
+      if (existsSync(paths.progress)) state = JSON.parse(await fs.readFile(paths.progress, 'utf8')) as RunState;
+    }
+
+    let lastLoss = NaN;
+    const validateNow = async () => {
+      const probabilities = await ft.predict(val.images, { batchSize: predictBatchSize });
+      let valMetric: number;
+      try {
+        valMetric = await native().selectionMetric(probabilities, val.labels, manifest.task, metric);
+      } finally {
+        probabilities.dispose();
+      }
+      const evaluation: Evaluation = { step: ft.stepsCompleted, epoch: ft.stepsCompleted / stepsPerEpoch, trainLoss: lastLoss, valMetric };
+      state.history.push(evaluation);
+      // NaN (an undefined AUC) never improves on a defined best.
+      const improved = state.best === null || (!Number.isNaN(valMetric) && (Number.isNaN(state.best.valMetric) || valMetric > state.best.valMetric));
+      if (improved) {
+        state.best = evaluation;
+        state.sinceBest = 0;
+        await saveState(ft, paths.best, o, manifest, fraction);
+      } else {
+        state.sinceBest += 1;
+      }
+      state.stoppedEarly = state.sinceBest >= patience;
+      // Order matters for resuming: the checkpoint first, then the record that refers to it.
+      await saveState(ft, paths.last, o, manifest, fraction);
+      await writeJsonAtomic(paths.progress, state);
+      onProgress?.({ stage: 'validate', step: evaluation.step, epoch: evaluation.epoch, valMetric, best: state.best?.valMetric ?? null });
+    };
+
+    // A crash between the checkpoint and progress.json leaves one step count unvalidated.
+    const lastValidated = state.history.length ? state.history[state.history.length - 1].step : 0;
+    if (o.resume && ft.stepsCompleted > lastValidated) await validateNow();
+
+    let cancelled = false;
+    const onAbort = () => ft.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (!state.stoppedEarly && ft.stepsCompleted < maxSteps) {
+        if (signal?.aborted) {
+          cancelled = true;
+          break;
+        }
+        const steps = Math.min(evalEvery - (ft.stepsCompleted % evalEvery), maxSteps - ft.stepsCompleted);
+        const summary = await ft.run({
+          steps,
+          reportEvery: Math.max(1, Math.min(10, steps)),
+          onProgress: (p) => onProgress?.({ stage: 'train', step: p.done, maxSteps, loss: p.value }),
+        });
+        if (summary.stepsRun > 0) lastLoss = summary.meanLoss;
+        if (summary.cancelled) {
+          cancelled = true;
+          if (summary.stepsRun > 0) {
+            await saveState(ft, paths.last, o, manifest, fraction);
+            await writeJsonAtomic(paths.progress, state);
+          }
+          break;
+        }
+        await validateNow();
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+
+    const stepsCompleted = ft.stepsCompleted; // loading the best state below rewinds the counter
+    let test: FinetuneResult['test'] = null;
+    let predictions: string | null = null;
+    if (!cancelled && state.best) {
+      await ft.load(paths.best); // the selected network, not the last one (METHOD.md Q7)
+      const probabilities = await ft.predict(testSplit.images, { batchSize: predictBatchSize });
+      try {
+        await writePredictions(paths.predictions, {
+          ids: testSplit.ids,
+          labels: testSplit.labels,
+          probabilities,
+          manifest,
+          model: `fine-tuned ${ft.network.arch} from ${ft.initialisation}, fraction ${fraction}, selected at step ${state.best.step} (val ${metric} ${state.best.valMetric})`,
+        });
+        test = { metric, value: await native().selectionMetric(probabilities, testSplit.labels, manifest.task, metric) };
+        predictions = paths.predictions;
+      } finally {
+        probabilities.dispose();
+      }
+    }
+    const result: FinetuneResult = {
+      kind: 'finetune',
+      outDir: o.outDir,
+      results: paths.results,
+      cancelled,
+      initialisation: ft.initialisation,
+      fromScratch: !o.checkpoint,
+      task: labelledTask(manifest),
+      metric,
+      fraction,
+      counts: { train: selected.count, val: val.ids.shape[0], test: testSplit.ids.shape[0] },
+      settings: {
+        lr: o.lr ?? defaults.lr,
+        weightDecay: o.weightDecay ?? defaults.weightDecay,
+        batchSize: o.batchSize ?? defaults.batchSize,
+        maxSteps,
+        evalEvery,
+        patience,
+        stepsPerEpoch,
+        augment: o.augment,
+        imageSize: o.imageSize,
+        seed: o.seed ?? 0,
+      },
+      stepsCompleted,
+      history: state.history,
+      best: state.best,
+      stoppedEarly: state.stoppedEarly,
+      bestCheckpoint: state.best ? paths.best : null,
+      test,
+      predictions,
+      seconds: (Date.now() - start) / 1000,
+    };
+    if (!cancelled) await writeJsonAtomic(paths.results, { ...result, created: new Date().toISOString() });
+    return result;
+  } finally {
+    rows?.dispose();
+    for (const s of splits) disposeSplit(s);
+  }
+}

@@ -1,0 +1,6 @@
+/** Evaluation: features (embed), linear and layer-wise probing, fine-tuning, the selection metric. */
+export { embed, computeFeatures, disposeFeatures, type EmbedOptions, type EmbedResult, type FeatureOptions, type SplitFeatures } from './features';
+export { linearProbe, layerwiseProbe, type ProbeOptions, type ProbeResult, type BlockProbeResult } from './linear';
+export { finetune, finetunePaths, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type Evaluation } from './finetune';
+export { selectionMetric } from './selection-metric';
+export type { EvalProgress, SelectionMetric } from './data';

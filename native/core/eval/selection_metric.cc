@@ -1,0 +1,113 @@
+#include "core/eval/selection_metric.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include <ATen/Functions.h>
+
+#include "core/errors.h"
+#include "core/tensor_io.h"
+
+namespace imlm::eval {
+
+Task taskFromName(const std::string& name) {
+  if (name == "multiclass") return Task::kMulticlass;
+  if (name == "binary") return Task::kBinary;
+  if (name == "multilabel") return Task::kMultilabel;
+  throw Error(ErrorCode::kInvalidArgument, "expected task 'multiclass', 'binary' or 'multilabel' but received '" + name + "'");
+}
+
+Metric metricFromName(const std::string& name) {
+  if (name == "accuracy") return Metric::kAccuracy;
+  if (name == "auc") return Metric::kAuc;
+  throw Error(ErrorCode::kInvalidArgument, "expected metric 'accuracy' or 'auc' but received '" + name + "'");
+}
+
+const char* taskName(Task task) {
+  switch (task) {
+    case Task::kMulticlass: return "multiclass";
+    case Task::kBinary: return "binary";
+    case Task::kMultilabel: return "multilabel";
+  }
+  return "multiclass";
+}
+
+double rocAuc(const at::Tensor& scores, const at::Tensor& positive) {
+  if (scores.dim() != 1 || positive.dim() != 1 || scores.size(0) != positive.size(0)) {
+    throw Error(ErrorCode::kInvalidArgument, "expected scores [N] and labels [N] but received " +
+                                                 shapeString(scores.sizes()) + " and " + shapeString(positive.sizes()));
+  }
+  const at::Tensor s = scores.to(at::kCPU, at::kDouble).contiguous();
+  const at::Tensor y = positive.to(at::kCPU, at::kDouble).contiguous();
+  const int64_t n = s.size(0);
+  const double* score = s.data_ptr<double>();
+  const double* label = y.data_ptr<double>();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return score[a] < score[b]; });
+  // Sum of the (1-based, tie-averaged) ranks of the positives.
+  double positiveRankSum = 0;
+  int64_t positives = 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    while (j + 1 < n && score[order[j + 1]] == score[order[i]]) ++j;
+    const double meanRank = 0.5 * static_cast<double>(i + j) + 1.0;
+    for (int64_t k = i; k <= j; ++k) {
+      if (label[order[k]] != 0.0) {
+        positiveRankSum += meanRank;
+        ++positives;
+      }
+    }
+    i = j + 1;
+  }
+  const int64_t negatives = n - positives;
+  if (positives == 0 || negatives == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double p = static_cast<double>(positives);
+  return (positiveRankSum - p * (p + 1.0) / 2.0) / (p * static_cast<double>(negatives));
+}
+
+double macroAuc(const at::Tensor& probabilities, const at::Tensor& labels) {
+  if (probabilities.dim() != 2 || !labels.sizes().equals(probabilities.sizes())) {
+    throw Error(ErrorCode::kInvalidArgument, "expected probabilities [N, L] and labels [N, L] but received " +
+                                                 shapeString(probabilities.sizes()) + " and " + shapeString(labels.sizes()));
+  }
+  double sum = 0;
+  int64_t defined = 0;
+  for (int64_t l = 0; l < probabilities.size(1); ++l) {
+    const double auc = rocAuc(probabilities.select(1, l), labels.select(1, l));
+    if (!std::isnan(auc)) {
+      sum += auc;
+      ++defined;
+    }
+  }
+  return defined > 0 ? sum / static_cast<double>(defined) : std::numeric_limits<double>::quiet_NaN();
+}
+
+double accuracy(const at::Tensor& probabilities, const at::Tensor& labels) {
+  if (probabilities.dim() != 2 || labels.dim() != 1 || labels.size(0) != probabilities.size(0)) {
+    throw Error(ErrorCode::kInvalidArgument, "expected probabilities [N, K] and labels [N] but received " +
+                                                 shapeString(probabilities.sizes()) + " and " + shapeString(labels.sizes()));
+  }
+  if (probabilities.size(0) == 0) return std::numeric_limits<double>::quiet_NaN();
+  const at::Tensor predicted = probabilities.argmax(1).to(at::kCPU);
+  return predicted.eq(labels.to(at::kCPU, at::kLong)).to(at::kDouble).mean().item<double>();
+}
+
+double selectionMetric(const at::Tensor& probabilities, const at::Tensor& labels, Task task, Metric metric) {
+  if (task == Task::kMultilabel) {
+    if (metric != Metric::kAuc) {
+      throw Error(ErrorCode::kInvalidArgument, "a multilabel task is selected on macro AUC; accuracy is not defined for it");
+    }
+    return macroAuc(probabilities, labels);
+  }
+  if (metric == Metric::kAccuracy) return accuracy(probabilities, labels);
+  if (task != Task::kBinary || probabilities.dim() != 2 || probabilities.size(1) != 2) {
+    throw Error(ErrorCode::kInvalidArgument, "AUC for a single-label task needs a binary task (probabilities [N, 2]); use accuracy");
+  }
+  return rocAuc(probabilities.select(1, 1), labels);
+}
+
+}  // namespace imlm::eval
