@@ -83,7 +83,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
   const manifest = await readManifest(o.store);
   if (manifest.task === 'none') throw new ImlmError(`${o.store} has no labels (task 'none'); the paper's protocol needs a labelled store`, 'ERR_INVALID_ARG');
   const methods = o.methods ?? ['moco', 'mse', 'barlow', 'supervised'];
-  const recorded = Object.keys(manifest.labelFractions?.fractions ?? {}).map(Number);
+  const recorded = Object.keys(manifest.labelFractions?.fractions ?? {}).map(Number).sort((a, b) => a - b);
   const fractions = [...(o.fractions ?? recorded)].sort((a, b) => a - b);
   for (const f of fractions) {
     if (!recorded.includes(f)) {

@@ -9,6 +9,7 @@ import { writeSubsetStore } from '../../lib/paper/subset-store';
 import { readManifest } from '../../lib/data/store';
 import { labelFractions } from '../../lib/data/splits';
 import { runCli } from '../helpers/run';
+import type { TrainConfigOverrides } from '../../lib';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-paper-run-'));
 
@@ -46,7 +47,7 @@ const kTiny = {
   pretrainOverrides: {
     arch: 'resnet18', stem: 'standard', imageSize: 16, batchSize: 8, queueSize: 64, embeddingDim: 32,
     intermediate: { mse: { poolSizes: [2, 2, 1, 1], weights: [0.25, 0.25, 0.25, 0.25] } },
-  },
+  } as TrainConfigOverrides,
   pretrainSteps: 3,
   finetuneSteps: 4,
   evalEvery: 2,
