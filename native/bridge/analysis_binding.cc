@@ -229,6 +229,13 @@ class AlignTask : public PromiseWorker {
   std::vector<at::Tensor> aligned_;
 };
 
+analysis::Task taskOption(Napi::Env env, const Napi::Object& options) {
+  const std::string text = stringOption(options, "task", "");
+  const std::optional<analysis::Task> task = analysis::taskFromName(text);
+  if (!task) throwInvalidArg(env, "expected options.task to be 'multiclass', 'binary' or 'multilabel' but received '" + text + "'");
+  return *task;
+}
+
 class RocTask : public PromiseWorker {
  public:
   RocTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, analysis::Task task, int64_t maxPoints)
@@ -265,14 +272,12 @@ Napi::Value analysisMetrics(const Napi::CallbackInfo& args) {
     at::Tensor probabilities = TensorWrap::unwrap(env, args[0], "probabilities");
     at::Tensor labels = TensorWrap::unwrap(env, args[1], "labels");
     Napi::Object options = optionsArg(args, 2);
-    const std::string taskText = stringOption(options, "task", "");
-    const std::optional<analysis::Task> task = analysis::taskFromName(taskText);
-    if (!task) throwInvalidArg(env, "expected options.task to be 'multiclass', 'binary' or 'multilabel' but received '" + taskText + "'");
+    const analysis::Task task = taskOption(env, options);
     analysis::BootstrapOptions bootstrap;
     bootstrap.resamples = integerOption(options, "resamples", bootstrap.resamples);
     bootstrap.seed = static_cast<uint64_t>(integerOption(options, "seed", 0));
     bootstrap.confidence = optionalNumber(options, "confidence").value_or(bootstrap.confidence);
-    return startWorker(new MetricsTask(env, probabilities, labels, *task, bootstrap));
+    return startWorker(new MetricsTask(env, probabilities, labels, task, bootstrap));
   });
 }
 
@@ -337,10 +342,8 @@ Napi::Value analysisRocCurve(const Napi::CallbackInfo& args) {
     at::Tensor probabilities = TensorWrap::unwrap(env, args[0], "probabilities");
     at::Tensor labels = TensorWrap::unwrap(env, args[1], "labels");
     Napi::Object options = optionsArg(args, 2);
-    const std::string taskText = stringOption(options, "task", "");
-    const std::optional<analysis::Task> task = analysis::taskFromName(taskText);
-    if (!task) throwInvalidArg(env, "expected options.task to be 'multiclass', 'binary' or 'multilabel' but received '" + taskText + "'");
-    return startWorker(new RocTask(env, probabilities, labels, *task, integerOption(options, "maxPoints", 200)));
+    const analysis::Task task = taskOption(env, options);
+    return startWorker(new RocTask(env, probabilities, labels, task, integerOption(options, "maxPoints", 200)));
   });
 }
 

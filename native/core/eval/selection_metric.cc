@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
+#include <optional>
 #include <vector>
 
 #include <ATen/Functions.h>
 
+#include "core/analysis/roc_auc.h"
 #include "core/errors.h"
 #include "core/tensor_io.h"
 
@@ -40,33 +41,12 @@ double rocAuc(const at::Tensor& scores, const at::Tensor& positive) {
     throw Error(ErrorCode::kInvalidArgument, "expected scores [N] and labels [N] but received " +
                                                  shapeString(scores.sizes()) + " and " + shapeString(positive.sizes()));
   }
+  // One AUC implementation for the whole project: core/analysis (exact, ties counted ½).
   const at::Tensor s = scores.to(at::kCPU, at::kDouble).contiguous();
-  const at::Tensor y = positive.to(at::kCPU, at::kDouble).contiguous();
-  const int64_t n = s.size(0);
-  const double* score = s.data_ptr<double>();
-  const double* label = y.data_ptr<double>();
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return score[a] < score[b]; });
-  // Sum of the (1-based, tie-averaged) ranks of the positives.
-  double positiveRankSum = 0;
-  int64_t positives = 0;
-  for (int64_t i = 0; i < n;) {
-    int64_t j = i;
-    while (j + 1 < n && score[order[j + 1]] == score[order[i]]) ++j;
-    const double meanRank = 0.5 * static_cast<double>(i + j) + 1.0;
-    for (int64_t k = i; k <= j; ++k) {
-      if (label[order[k]] != 0.0) {
-        positiveRankSum += meanRank;
-        ++positives;
-      }
-    }
-    i = j + 1;
-  }
-  const int64_t negatives = n - positives;
-  if (positives == 0 || negatives == 0) return std::numeric_limits<double>::quiet_NaN();
-  const double p = static_cast<double>(positives);
-  return (positiveRankSum - p * (p + 1.0) / 2.0) / (p * static_cast<double>(negatives));
+  const at::Tensor y = positive.to(at::kCPU).ne(0).to(at::kByte).contiguous();
+  const analysis::RankedScores ranked = analysis::rankScores(s.data_ptr<double>(), s.size(0));
+  const std::optional<double> auc = analysis::weightedAuc(ranked, y.data_ptr<uint8_t>(), nullptr);
+  return auc ? *auc : std::numeric_limits<double>::quiet_NaN();
 }
 
 double macroAuc(const at::Tensor& probabilities, const at::Tensor& labels) {

@@ -1,6 +1,6 @@
 // The validation metric that model selection maximises (fine-tuning checkpoints, the
-// linear-probe sweep). Exact and deterministic: AUC from average ranks (ties share the mean
-// rank, as sklearn's roc_auc_score), computed in double precision.
+// linear-probe sweep). Exact and deterministic: the AUC is core/analysis's (ties counted one
+// half, as sklearn's roc_auc_score), in double precision.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -10,8 +10,8 @@
 namespace imlm::eval {
 
 /**
- * ROC AUC of `scores` (N, any float dtype) against `positive` (N, 0/1 of any dtype), by the
- * Mann–Whitney statistic on average ranks. NaN when only one class is present.
+ * ROC AUC of `scores` (N, any float dtype) against `positive` (N, 0/1 of any dtype). NaN when
+ * only one class is present.
  */
 double rocAuc(const at::Tensor& scores, const at::Tensor& positive);
 
