@@ -4,6 +4,7 @@
 
 #include "bridge/addon_data.h"
 #include "bridge/augment_binding.h"
+#include "bridge/dist_convert.h"
 #include "bridge/errors.h"
 #include "bridge/info_binding.h"
 #include "bridge/losses_binding.h"
@@ -46,6 +47,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("readSafetensors", Napi::Function::New<readSafetensors>(env, "readSafetensors"));
   exports.Set("writeSafetensors", Napi::Function::New<writeSafetensors>(env, "writeSafetensors"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
+  exports.Set("distBackends", Napi::Function::New<distBackends>(env, "distBackends"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;
 }
