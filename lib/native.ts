@@ -107,6 +107,8 @@ export interface NativeDistOptions {
   timeoutSeconds?: number;
   bucketMb?: number;
   shuffleBn?: boolean;
+  /** Join a process group even with worldSize 1 (checks a backend on one GPU). */
+  forceGroup?: boolean;
 }
 
 /** Which slice of each global batch a source serves. */

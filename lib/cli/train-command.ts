@@ -156,11 +156,12 @@ export function registerTrain(program: Command): void {
     .option('--dist-timeout <s>', 'seconds the rendezvous and each collective may take before the run fails', num)
     .action(async (flags: TrainFlags) => {
       const distEnv: DistEnv | null = readDistEnv();
-      if (flags.nprocPerNode !== undefined && !(distEnv && distEnv.worldSize > 1)) {
+      if (flags.nprocPerNode !== undefined && !distEnv) {
         process.exitCode = await launchRanks(flags);
         return;
       }
-      const dist = distEnv && distEnv.worldSize > 1 ? distEnv : null;
+      // One rank needs no process group, unless a backend is named (e.g. a 1-GPU NCCL check).
+      const dist = distEnv && (distEnv.worldSize > 1 || flags.distBackend !== 'auto') ? distEnv : null;
       const lead = !dist || dist.rank === 0; // prints, and writes the run folder
       if (dist && !flags.out) {
         throw new ImlmError(`rank ${dist.rank} of ${dist.worldSize}: a distributed run needs --out <run folder> (the same on every rank)`, 'ERR_INVALID_ARG');
@@ -243,6 +244,7 @@ export function registerTrain(program: Command): void {
                 backend: flags.distBackend,
                 shuffleBn: flags.shuffleBn,
                 timeoutSeconds: flags.distTimeout,
+                forceGroup: dist.worldSize === 1,
               }
             : undefined,
           onProgress: (p) =>

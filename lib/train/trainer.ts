@@ -41,7 +41,7 @@ export class Trainer {
    */
   static async create(config: TrainConfig, dist?: DistOptions): Promise<Trainer> {
     const checked = checkTrainConfig(config);
-    return new Trainer(await native().createTrainer(checked, dist && dist.worldSize > 1 ? dist : undefined), checked);
+    return new Trainer(await native().createTrainer(checked, dist && (dist.worldSize > 1 || dist.forceGroup) ? dist : undefined), checked);
   }
 
   /** This process's rank (0 with one process). */

@@ -1,5 +1,5 @@
 // JS objects of a distributed run → plain C++ structs: {rank, worldSize, localRank, masterAddr,
-// masterPort, backend?, timeoutSeconds?, bucketMb?, shuffleBn?} → dist::DistOptions, and a
+// masterPort, backend?, timeoutSeconds?, bucketMb?, shuffleBn?, forceGroup?} → dist::DistOptions, and a
 // source's {rank, worldSize} → train::Shard. Also distBackends() for the binding.
 #pragma once
 

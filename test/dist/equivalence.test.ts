@@ -9,39 +9,22 @@
 // Twins' all-reduced cross-correlation, shuffle-BN's permutation and un-shuffling — must then
 // reproduce the reference to float tolerance. BN running statistics are excluded: each rank
 // updates its own (rank 0's are saved), the reference updates them once per sub-batch.
-import { readSafetensors, type Tensor } from '../../lib';
-import { hasGloo, runFixture, type RankOutput } from './helpers';
+import path from 'path';
+import { hasGloo, runFixture, spawnNode, type RankOutput } from './helpers';
+import { repoRoot } from '../helpers/run';
 
 const describeGloo = hasGloo() ? describe : describe.skip;
 
-type State = Record<string, { dtype: string; data: Float32Array }>;
-
-async function loadState(file: string): Promise<State> {
-  const { tensors } = await readSafetensors(file);
-  const out: State = {};
-  for (const [name, t] of Object.entries(tensors) as Array<[string, Tensor]>) {
-    out[name] = { dtype: t.dtype, data: t.toTypedArray() as Float32Array };
-    t.dispose();
-  }
-  return out;
+interface Comparison {
+  tensors: Record<string, { toReference: number; ranksIdentical: boolean }>;
+  pointers: number[];
 }
 
-const isRunningStat = (name: string) => /running_(mean|var)$|num_batches_tracked$/.test(name);
-
-/** max |a − b| / max(max |b|, 1e-12) over all elements: one relative figure per tensor. */
-function relativeDifference(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
-/** The tensors compared: weights of both encoders and projectors, the queue, momentum buffers. */
-function comparedNames(state: State): string[] {
-  return Object.keys(state).filter((n) => !isRunningStat(n) && state[n].dtype === 'float32');
+/** Relative differences of every compared tensor (fixtures/compare.js: outside jest's VM). */
+async function compareStates(reference: string, ranks: string[]): Promise<Comparison> {
+  const r = await spawnNode([path.join(repoRoot, 'test/dist/fixtures/compare.js'), reference, ...ranks], {});
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as Comparison;
 }
 
 async function expectSameRun(ranks: RankOutput[], reference: RankOutput, tolerance = 1e-5): Promise<void> {
@@ -55,20 +38,17 @@ async function expectSameRun(ranks: RankOutput[], reference: RankOutput, toleran
       m.blocks.forEach((b, i) => expect(Math.abs(b - r.blocks[i])).toBeLessThanOrEqual(tolerance * Math.max(1e-3, Math.abs(r.blocks[i]))));
     });
   }
-  const ref = await loadState(reference.state);
-  const states = await Promise.all(ranks.map((r) => loadState(r.state)));
-  const names = comparedNames(ref);
+  // Weights of both encoders and projectors, momentum buffers and the queue.
+  const { tensors, pointers } = await compareStates(reference.state, ranks.map((r) => r.state));
+  const names = Object.keys(tensors);
   expect(names).toContain('queue');
   expect(names.filter((n) => n.startsWith('encoder_q.')).length).toBeGreaterThan(40);
-  for (const name of names) {
-    for (const state of states) {
-      const rel = relativeDifference(state[name].data, ref[name].data);
-      if (rel > tolerance) throw new Error(`${name}: relative difference ${rel} to the one-process run`);
-    }
-    // The ranks hold bit-identical replicas (same averaged gradients, same gathered keys).
-    if (relativeDifference(states[1][name].data, states[0][name].data) !== 0) throw new Error(`${name} differs between the ranks`);
-  }
-  expect(states[0].queue_ptr.data[0]).toBe(ref.queue_ptr.data[0]);
+  expect(names.filter((n) => n.startsWith('optimizer.momentum_buffer.')).length).toBeGreaterThan(40);
+  const off = names.filter((n) => !(tensors[n].toReference <= tolerance)).map((n) => `${n}: ${tensors[n].toReference}`);
+  expect(off).toEqual([]);
+  // The ranks hold bit-identical replicas (same averaged gradients, same gathered keys).
+  expect(names.filter((n) => !tensors[n].ranksIdentical)).toEqual([]);
+  expect(new Set(pointers).size).toBe(1);
 }
 
 describeGloo('data-parallel equivalence (2 ranks × 8 vs 1 process × 16, Gloo)', () => {
@@ -96,14 +76,16 @@ describeGloo('data-parallel equivalence (2 ranks × 8 vs 1 process × 16, Gloo)'
   }, 240000);
 
   test('Barlow Twins: the cross-correlation summed over ranks gives the one-process loss and gradients', async () => {
-    // A small learning rate: with lr 0.03 this loss grows ×15 in a step and float rounding is
-    // amplified past any tolerance, which would test chaos rather than the reduction.
+    // One step: at batch 16 (8 per BN group) with a 64-wide projector this loss is chaotic —
+    // float rounding differences grow about tenfold per step (measured: 1e-7, 1e-6, 1e-5, 1e-4
+    // on the loss), so longer runs would test the chaos rather than the reduction. After one step
+    // the momentum buffers are the averaged gradients themselves, compared directly.
     const barlow = { optimizer: { lr: 0.002 }, intermediate: { loss: 'barlow', barlow: { projectorDims: [64, 64, 64], weighting: 'original', lambda: 5e-3, scale: 1 } } };
-    const spec = { steps, globalBatch: 16, shuffleBn: false };
+    const spec = { steps: 1, globalBatch: 16, shuffleBn: false };
     const [reference] = await runFixture({ ...spec, config: { ...barlow, bnGroups: 2 } }, 1);
     const ranks = await runFixture({ ...spec, config: barlow }, 2);
     // Barlow Twins sums 64² squared float32 entries of c, which itself is a sum of two halves
-    // here and one product in the reference: rounding reaches 1e-5 of the block term.
-    await expectSameRun(ranks, reference, 1e-4);
+    // here and one product in the reference: rounding reaches 1e-5 of some gradients.
+    await expectSameRun(ranks, reference, 5e-5);
   }, 180000);
 });

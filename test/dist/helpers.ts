@@ -63,9 +63,11 @@ export async function runFixture(spec: FixtureSpec, world: number): Promise<Rank
   const port = await freePort();
   const json = JSON.stringify({ ...spec, out });
   const clean = { RANK: undefined, WORLD_SIZE: undefined, SLURM_PROCID: undefined, SLURM_NTASKS: undefined };
+  const started = Date.now();
   const results = await Promise.all(
     Array.from({ length: world }, (_, r) => spawnNode([rankFixture, json], world === 1 ? clean : { ...clean, ...torchrunEnv(r, world, port) })),
   );
+  if (process.env.IMLM_TEST_TIMING) process.stderr.write(`fixture ×${world}: ${Date.now() - started} ms\n`);
   results.forEach((r, rank) => {
     if (r.code !== 0) throw new Error(`rank ${rank} exited with ${r.code}: ${r.stderr}`);
   });

@@ -22,8 +22,11 @@ struct DistOptions {
   // MoCo's shuffle-BN across ranks for the key encoder (the reference's default); off: each
   // rank's key encoder normalises over its own batch.
   bool shuffleBn = true;
+  // Join a process group even alone (world size 1): checks a backend (NCCL on a one-GPU server,
+  // scripts/gpu-check.sh) through the same code path. Off: one rank means no group at all.
+  bool forceGroup = false;
 
-  bool distributed() const { return worldSize > 1; }
+  bool distributed() const { return worldSize > 1 || forceGroup; }
 };
 
 }  // namespace imlm::dist
