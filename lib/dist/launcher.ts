@@ -83,6 +83,9 @@ export async function launchLocal(options: LaunchOptions): Promise<LaunchResult>
       },
       // Rank 0 owns the terminal's stdout (results, --json); every rank's stderr is relayed.
       stdio: ['ignore', rank === 0 ? 'inherit' : 'ignore', 'pipe'],
+      // Own process group: a terminal's Ctrl-C reaches the launcher only, which passes it on
+      // once (a second SIGINT would kill a rank mid-step).
+      detached: true,
     });
     const state: RankState = { rank, child, stderrTail: [], exit: null };
     let partial = '';
@@ -108,7 +111,16 @@ export async function launchLocal(options: LaunchOptions): Promise<LaunchResult>
   const onSigint = () => {
     for (const s of states) if (!s.exit) s.child.kill('SIGINT');
   };
+  const onSigterm = () => {
+    for (const s of states) if (!s.exit) s.child.kill('SIGTERM');
+  };
+  // The ranks never outlive the launcher (they run in their own process groups).
+  const onExit = () => {
+    for (const s of states) if (!s.exit) s.child.kill('SIGKILL');
+  };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.on('exit', onExit);
 
   let failed: RankState | null = null;
   let stopping = false;
@@ -157,6 +169,8 @@ export async function launchLocal(options: LaunchOptions): Promise<LaunchResult>
     });
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.off('exit', onExit);
   }
   if (failed) {
     const f = failed as RankState;

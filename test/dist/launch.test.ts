@@ -104,6 +104,34 @@ describeGloo('starting a 2-rank run', () => {
     expect(trainer.stepsCompleted).toBeGreaterThan(0);
   }, 180000);
 
+  test('Ctrl-C on the launcher stops every rank after the same step; rank 0 saves a checkpoint', async () => {
+    const { flags, env } = smallRun();
+    const out = path.join(tmp(), 'run');
+    const child = spawn(process.execPath, [cliPath, 'train', ...flags, '--steps', '100000', '--checkpoint-every', '1000', '--nproc-per-node', '2', '--out', out, '--json'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 120000;
+    // Both ranks are stepping once rank 0 has reported its first step.
+    while (!/"step":|\d+\/100000/.test(stderr + stdout) && !/started 2 ranks/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 8000));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const result = JSON.parse(stdout.trim().split('\n').pop()!);
+    expect(result.cancelled).toBe(true);
+    expect(result.stepsCompleted).toBeGreaterThan(0);
+    expect(stderr).not.toMatch(/ERR_DISTRIBUTED|was killed/);
+    const trainer = await Trainer.create(checkTrainConfig(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))));
+    await trainer.load(path.join(out, 'checkpoints', 'last.safetensors'));
+    expect(trainer.stepsCompleted).toBe(result.stepsCompleted);
+  }, 180000);
+
   test('a 1-process run resumes on 2 ranks (the global batch is split anew); 3 ranks are refused', async () => {
     const { flags, env } = smallRun();
     const out = path.join(tmp(), 'run');

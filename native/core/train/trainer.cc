@@ -232,6 +232,11 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
   if (device_.is_cpu()) useThreads(config_.threads);
   cancelFlag_ = &cancel;
   peersStop_ = false;
+  // The flag belongs to this run only, also when a step throws.
+  struct ForgetCancelFlag {
+    const std::atomic<bool>*& flag;
+    ~ForgetCancelFlag() { flag = nullptr; }
+  } forget{cancelFlag_};
   const int64_t world = worldSize();
   for (int64_t i = 0; i < steps; ++i) {
     // Across ranks a stop is agreed on inside each step (step()), so all ranks stop together.
@@ -254,7 +259,6 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
       intervalImages = 0;
     }
   }
-  cancelFlag_ = nullptr;
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   summary.imagesPerSecond = summary.seconds > 0 ? static_cast<double>(totalImages) / summary.seconds : 0.0;
   return summary;
