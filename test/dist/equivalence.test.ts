@@ -10,10 +10,12 @@
 // reproduce the reference to float tolerance. BN running statistics are excluded: each rank
 // updates its own (rank 0's are saved), the reference updates them once per sub-batch.
 import path from 'path';
-import { hasGloo, runFixture, spawnNode, type RankOutput } from './helpers';
+import { hasGloo, removeTempDirs, runFixture, spawnNode, type RankOutput } from './helpers';
 import { repoRoot } from '../helpers/run';
 
 const describeGloo = hasGloo() ? describe : describe.skip;
+
+afterAll(removeTempDirs);
 
 interface Comparison {
   tensors: Record<string, { toReference: number; ranksIdentical: boolean }>;

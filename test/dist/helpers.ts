@@ -1,6 +1,6 @@
 /** Spawning the ranks of a test run as real processes on 127.0.0.1 (test/dist). */
 import { spawn } from 'child_process';
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { native } from '../../lib/native';
@@ -8,7 +8,17 @@ import { freePort } from '../../lib/dist/launcher';
 import { repoRoot, type RunResult } from '../helpers/run';
 
 export const rankFixture = path.join(repoRoot, 'test/dist/fixtures/rank.js');
-export const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-dist-'));
+const tempDirs: string[] = [];
+/** A fresh temporary folder, removed by removeTempDirs() (training states here are ~130 MB each). */
+export const tmp = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imlm-dist-'));
+  tempDirs.push(dir);
+  return dir;
+};
+/** Call from afterAll: the disk is shared. */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** Whether this build has the Gloo process group (Debian: libgloo-dev at build time). */
 export const hasGloo = () => native().distBackends().includes('gloo');

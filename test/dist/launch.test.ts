@@ -8,9 +8,11 @@ import { spawn } from 'child_process';
 import { Trainer, checkTrainConfig } from '../../lib';
 import { freePort } from '../../lib/dist/launcher';
 import { cliPath, repoRoot } from '../helpers/run';
-import { hasGloo, slurmEnv, spawnNode, tmp, torchrunEnv } from './helpers';
+import { hasGloo, removeTempDirs, slurmEnv, spawnNode, tmp, torchrunEnv } from './helpers';
 
 const describeGloo = hasGloo() ? describe : describe.skip;
+
+afterAll(removeTempDirs);
 
 /** A tiny run on the synthetic data set (no Fashion-MNIST), one intra-op thread per rank. */
 function smallRun(): { flags: string[]; env: NodeJS.ProcessEnv } {
