@@ -65,17 +65,21 @@ export class Trainer {
 
   async run(source: BatchSource, options: RunOptions): Promise<RunSummary> {
     const { signal } = options;
-    if (signal?.aborted) {
+    if (signal?.aborted && this.worldSize === 1) {
       return { stepsRun: 0, cancelled: true, last: null, imagesPerSecond: 0, seconds: 0, stepsCompleted: this.stepsCompleted };
     }
     const onAbort = () => this.handle.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.handle.run(source, {
+      const running = this.handle.run(source, {
         steps: options.steps,
         reportEvery: options.reportEvery ?? 10,
         onProgress: options.onProgress,
       });
+      // Across ranks a stop must be agreed on (inside the next step), never taken alone: a rank
+      // that returned early would leave the others waiting in a collective.
+      if (signal?.aborted) this.handle.cancel();
+      return await running;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

@@ -134,6 +134,37 @@ describeGloo('starting a 2-rank run', () => {
     expect(trainer.stepsCompleted).toBe(result.stepsCompleted);
   }, 180000);
 
+  test('SIGINT to one rank alone (torchrun variables) stops both after the same step', async () => {
+    const { flags, env } = smallRun();
+    const out = path.join(tmp(), 'run');
+    const port = await freePort();
+    const children = [0, 1].map((r) =>
+      spawn(process.execPath, [cliPath, 'train', ...flags, '--steps', '100000', '--checkpoint-every', '3', '--out', out, '--json'], {
+        cwd: repoRoot,
+        env: { ...process.env, ...env, ...torchrunEnv(r, 2, port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    const outputs = children.map((c) => {
+      const o = { stdout: '', stderr: '' };
+      c.stdout!.on('data', (d) => (o.stdout += d));
+      c.stderr!.on('data', (d) => (o.stderr += d));
+      return o;
+    });
+    const exits = children.map((c) => new Promise<number | null>((resolve) => c.on('close', resolve)));
+    const last = path.join(out, 'checkpoints', 'last.safetensors');
+    const deadline = Date.now() + 120000;
+    while (!existsSync(last) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    children[1].kill('SIGINT');
+    expect(await Promise.all(exits)).toEqual([130, 130]);
+    expect(outputs[1].stderr).toMatch(/stopping after the current step/);
+    const result = JSON.parse(outputs[0].stdout.trim().split('\n').pop()!);
+    expect(result.cancelled).toBe(true);
+    const trainer = await Trainer.create(checkTrainConfig(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))));
+    await trainer.load(last);
+    expect(trainer.stepsCompleted).toBe(result.stepsCompleted);
+  }, 180000);
+
   test('a 1-process run resumes on 2 ranks (the global batch is split anew); 3 ranks are refused', async () => {
     const { flags, env } = smallRun();
     const out = path.join(tmp(), 'run');

@@ -231,7 +231,6 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
   RunSummary summary;
   if (device_.is_cpu()) useThreads(config_.threads);
   cancelFlag_ = &cancel;
-  peersStop_ = false;
   // The flag belongs to this run only, also when a step throws.
   struct ForgetCancelFlag {
     const std::atomic<bool>*& flag;
@@ -239,8 +238,10 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
   } forget{cancelFlag_};
   const int64_t world = worldSize();
   for (int64_t i = 0; i < steps; ++i) {
-    // Across ranks a stop is agreed on inside each step (step()), so all ranks stop together.
+    // Across ranks a stop is agreed on inside each step (step()), so all ranks stop together;
+    // one agreed in the last step of the previous run stops this one before its first step.
     if (group_ ? peersStop_ : cancel.load()) {
+      peersStop_ = false;
       summary.cancelled = true;
       break;
     }

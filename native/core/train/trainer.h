@@ -113,7 +113,7 @@ class Trainer {
   std::shared_ptr<dist::ProcessGroup> group_;
   std::unique_ptr<dist::GradReducer> reducer_;
   const std::atomic<bool>* cancelFlag_ = nullptr;  // the running run()'s, shared with peers each step
-  bool peersStop_ = false;                         // some rank asked to stop in the last step
+  bool peersStop_ = false;                         // some rank asked to stop in the last step (kept until a run consumes it)
 
   /** Rank 0's parameters, buffers and optimiser state to every rank. */
   void broadcastState();
