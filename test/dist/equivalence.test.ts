@@ -77,6 +77,16 @@ describeGloo('data-parallel equivalence (2 ranks × 8 vs 1 process × 16, Gloo)'
     expect(blockDiff).toBeGreaterThan(1e-3);
   }, 240000);
 
+  test('tensorSource shards: 2 ranks × 8 see exactly the samples 1 process × 16 sees (same seeded permutation, across an epoch boundary)', async () => {
+    // 40 images, batch 16: 2 batches per epoch (drop_last), so 5 steps cross two epoch
+    // boundaries, each with a new permutation. Policy 'none' draws nothing at random, so equal
+    // results mean equal samples in equal order.
+    const spec = { steps, globalBatch: 16, shuffleBn: false, source: 'tensor' as const, poolSize: 40 };
+    const [reference] = await runFixture({ ...spec, config: { bnGroups: 2 } }, 1);
+    const ranks = await runFixture(spec, 2);
+    await expectSameRun(ranks, reference);
+  }, 180000);
+
   test('Barlow Twins: the cross-correlation summed over ranks gives the one-process loss and gradients', async () => {
     // One step: at batch 16 (8 per BN group) with a 64-wide projector this loss is chaotic —
     // float rounding differences grow about tenfold per step (measured: 1e-7, 1e-6, 1e-5, 1e-4

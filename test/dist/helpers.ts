@@ -60,6 +60,8 @@ export interface FixtureSpec {
   shuffleBn?: boolean;
   bucketMb?: number;
   identicalViews?: boolean;
+  source?: 'fixed' | 'tensor';
+  poolSize?: number;
 }
 
 export interface RankOutput {
