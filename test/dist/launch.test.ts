@@ -106,6 +106,32 @@ describeGloo('starting a 2-rank run', () => {
     expect(trainer.stepsCompleted).toBeGreaterThan(0);
   }, 180000);
 
+  test('without a launcher (torchrun variables), the survivor of a killed rank fails within 60 s with ERR_DISTRIBUTED', async () => {
+    const { flags, env } = smallRun();
+    const out = path.join(tmp(), 'run');
+    const port = await freePort();
+    const children = [0, 1].map((r) =>
+      spawn(process.execPath, [cliPath, 'train', ...flags, '--steps', '100000', '--checkpoint-every', '2', '--out', out], {
+        cwd: repoRoot,
+        env: { ...process.env, ...env, ...torchrunEnv(r, 2, port) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    let stderr0 = '';
+    children[0].stderr!.on('data', (d) => (stderr0 += d));
+    children[1].stderr!.resume();
+    const exit0 = new Promise<number | null>((resolve) => children[0].on('close', resolve));
+    const last = path.join(out, 'checkpoints', 'last.safetensors');
+    const deadline = Date.now() + 120000;
+    while (!existsSync(last) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const killedAt = Date.now();
+    children[1].kill('SIGKILL');
+    const code = await exit0;
+    expect(Date.now() - killedAt).toBeLessThan(60000);
+    expect(code).not.toBe(0);
+    expect(stderr0).toMatch(/imlm-native: ERR_DISTRIBUTED: rank 0: .* failed: .*another rank has probably stopped/);
+  }, 180000);
+
   test('Ctrl-C on the launcher stops every rank after the same step; rank 0 saves a checkpoint', async () => {
     const { flags, env } = smallRun();
     const out = path.join(tmp(), 'run');
