@@ -87,6 +87,12 @@ describeGloo('data-parallel equivalence (2 ranks × 8 vs 1 process × 16, Gloo)'
     await expectSameRun(ranks, reference);
   }, 180000);
 
+  test('a source without a shard (every rank would get the whole global batch) is refused', async () => {
+    await expect(runFixture({ steps: 1, globalBatch: 16, noShard: true }, 2)).rejects.toThrow(
+      /ERR_INVALID_ARG rank \d received a batch of 16 but its share of the global batch 16 is 8: create the source with shard/,
+    );
+  }, 120000);
+
   test('Barlow Twins: the cross-correlation summed over ranks gives the one-process loss and gradients', async () => {
     // One step: at batch 16 (8 per BN group) with a 64-wide projector this loss is chaotic —
     // float rounding differences grow about tenfold per step (measured: 1e-7, 1e-6, 1e-5, 1e-4

@@ -61,6 +61,8 @@ export interface FixtureSpec {
   bucketMb?: number;
   identicalViews?: boolean;
   source?: 'fixed' | 'tensor';
+  /** Leave the source unsharded (a mistake the trainer must refuse). */
+  noShard?: boolean;
   poolSize?: number;
 }
 

@@ -147,6 +147,15 @@ void Trainer::broadcastState() {
 }
 
 StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyImages) {
+  if (group_ && queryImages.size(0) * group_->size() != config_.batchSize) {
+    // A source without a shard would hand every rank the whole global batch, silently
+    // multiplying the batch by the number of ranks.
+    throw Error(ErrorCode::kInvalidArgument,
+                "rank " + std::to_string(group_->rank()) + " received a batch of " + std::to_string(queryImages.size(0)) +
+                    " but its share of the global batch " + std::to_string(config_.batchSize) + " is " +
+                    std::to_string(config_.batchSize / group_->size()) +
+                    ": create the source with shard {rank, worldSize}");
+  }
   const double m = optim::keyMomentumAt(config_, stepsCompleted_);
   const double lr = optim::learningRateAt(config_.optimizer, config_.totalSteps, stepsCompleted_);
   model_->train();
