@@ -71,6 +71,11 @@ class CudaAutocastGuard {
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
+#if IMLM_TORCH_AT_LEAST(2, 0)
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 
 // Gloo: Debian's LibTorch has ProcessGroupGloo, but its header includes gloo's own headers,
 // packaged apart (libgloo-dev); PyTorch wheels may lack them. Without them the CPU backend is
