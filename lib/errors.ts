@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'ERR_CANCELLED' // work stopped because the caller asked
   | 'ERR_NON_FINITE' // a loss became NaN or infinite (training stops, the last checkpoint stays)
   | 'ERR_BUSY' // an object is already running an operation
+  | 'ERR_DISTRIBUTED' // a distributed run failed: rendezvous, a collective, or another rank died
   | 'ERR_NATIVE_LOAD' // the native addon is missing or does not load
   | 'ERR_NOT_AVAILABLE' // a feature that this version does not have yet
   | 'ERR_INTERNAL'; // a bug in imlm-native

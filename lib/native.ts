@@ -96,10 +96,33 @@ export interface NativeBatchSource {
   measure(batches: number, threads: number): Promise<{ imagesPerSecond: number; seconds: number }>;
 }
 
+/** A rank's place in a data-parallel run (lib/dist/env.ts). */
+export interface NativeDistOptions {
+  rank: number;
+  worldSize: number;
+  localRank?: number;
+  masterAddr?: string;
+  masterPort?: number;
+  backend?: 'auto' | 'gloo' | 'nccl';
+  timeoutSeconds?: number;
+  bucketMb?: number;
+  shuffleBn?: boolean;
+  /** Join a process group even with worldSize 1 (checks a backend on one GPU). */
+  forceGroup?: boolean;
+}
+
+/** Which slice of each global batch a source serves. */
+export interface NativeShard {
+  rank: number;
+  worldSize: number;
+}
+
 export interface NativeTrainer {
   readonly stepsCompleted: number;
   readonly device: string;
   readonly busy: boolean;
+  readonly rank: number;
+  readonly worldSize: number;
   run(
     source: NativeBatchSource,
     options: { steps: number; reportEvery?: number; onProgress?: (p: NativeProgress) => void },
@@ -243,13 +266,15 @@ export interface NativeFinetuner {
 export interface NativeBinding {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
-  createTrainer(config: object): Promise<NativeTrainer>;
-  syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number }): NativeBatchSource;
-  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number }): NativeBatchSource;
+  createTrainer(config: object, dist?: NativeDistOptions): Promise<NativeTrainer>;
+  syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
+  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
   augmentBatch(images: NativeTensor, policy: object, outputSize: number, seed: number): Promise<{ images: NativeTensor; params: Record<string, NativeTensor> }>;
-  fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number): NativeBatchSource;
+  fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number, shard?: NativeShard): NativeBatchSource;
   selectRows(tensor: NativeTensor, indices: number[]): Promise<NativeTensor>;
   toRgbBytes(images: NativeTensor): Promise<NativeTensor>;
+  /** The c10d backends this build has: 'gloo' (CPU), 'nccl' (CUDA builds with nccl.h). */
+  distBackends(): string[];
   lossInfoNce(q: NativeTensor, k: NativeTensor, queue: NativeTensor, temperature: number): Promise<{ loss: number; logits: NativeTensor }>;
   lossLayerMse(q: NativeTensor, k: NativeTensor, poolSize: number, weight: number): Promise<{ loss: number }>;
   lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting?: 'kaku2021' | 'original'): Promise<{ loss: number }>;

@@ -12,6 +12,9 @@
 #   3. `imlm-native info --json` and `doctor`;
 #   4. parity with the Python reference on CUDA (ResNet-18 and ResNet-50; mse, barlow, none),
 #      the six cases in parallel, together with a short `imlm-native train --device cuda` run;
+#   4b. a 1-rank distributed training through c10d (NCCL on CUDA, Gloo in a dry run), started with
+#      torchrun's variables and --dist-backend, so the process group, the gradient all-reduce
+#      and the gathered enqueue run on the device (docs/distributed.md);
 #   5. benchmarks, ours against the reference on the same GPU (scripts/bench/step.js), fp32 and
 #      bf16, ResNet-18 and ResNet-50; more cases when time is left;
 #   6. $OUT/gpu-report.md with every figure, raw logs beside it; prints the short table last.
@@ -643,6 +646,48 @@ else
   PARITY_FAILED=1
 fi
 log "parity and training run: $(( $(date +%s) - t_phase ))s"
+write_report
+
+# ---------------------------------------------------------------------------------------------
+# 4b. Distributed training on one rank: the c10d process group (NCCL on CUDA; Gloo in a dry run)
+#     with the same code path as N ranks — gradient buckets, rank-0 broadcast, gathered keys.
+if [ "$DRY" = 1 ]; then
+  dist_backend=gloo
+  dist_args=(--device cpu --arch resnet18 --stem small --image-size 32 --batch-size 8 --steps 3)
+else
+  dist_backend=nccl
+  dist_args=(--device cuda --arch resnet18 --stem small --image-size 32 --batch-size 256 --steps 30)
+fi
+b="$(budget 120 150)"
+if [ "$b" -ge 30 ]; then
+  t=$(date +%s)
+  dist_port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+  dist_cmd="RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=$dist_port node bin/imlm-native.js train ${dist_args[*]} --dist-backend $dist_backend --out \$TMP/run-dist --json"
+  meta dist_cmd "$dist_cmd"
+  {
+    echo
+    echo "+ $dist_cmd"
+  } >> "$TRAIN_LOG"
+  RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT="$dist_port" \
+    limited "$b" node bin/imlm-native.js train "${dist_args[@]}" --dist-backend "$dist_backend" --out "$WORK/run-dist" --json \
+    > "$WORK/train-dist.out" 2>> "$TRAIN_LOG"
+  rc=$?
+  cat "$WORK/train-dist.out" >> "$TRAIN_LOG" 2>/dev/null
+  note="$("$PYTHON" -c '
+import json, math, sys
+j = json.loads([l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")][-1])
+loss = (j.get("last") or {}).get("loss")
+ok = j.get("stepsCompleted") and loss is not None and math.isfinite(loss)
+print(("" if ok else "BAD ") + "%s steps, last loss %s, %.0f img/s" % (j.get("stepsCompleted"), "none" if loss is None else "%.4f" % loss, j.get("imagesPerSecond", 0)))' "$WORK/train-dist.out" 2>/dev/null)"
+  if [ "$rc" = 0 ] && [ -n "$note" ] && [ "${note#BAD }" = "$note" ]; then
+    record "train $dist_backend (1 rank, c10d)" ok $(( $(date +%s) - t )) "$note"
+  else
+    [ "$rc" = 0 ] && rc=1
+    record "train $dist_backend (1 rank, c10d)" "$(status_of "$rc")" $(( $(date +%s) - t )) "${note:-$(err_note "$TRAIN_LOG")}"
+  fi
+else
+  record "train $dist_backend (1 rank, c10d)" skipped 0 "no time left"
+fi
 write_report
 
 # ---------------------------------------------------------------------------------------------

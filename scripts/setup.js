@@ -59,8 +59,13 @@ function locateLibTorch() {
   const notes = [];
   let found = findLibTorch(undefined, notes);
   if (!found && canUseApt()) {
-    log('no LibTorch found; installing Debian\'s libtorch-dev');
-    if (aptInstallLogged(['libtorch-dev'])) found = findLibTorch(undefined, []);
+    log('no LibTorch found; installing Debian\'s libtorch-dev (and libgloo-dev, the headers its c10d Gloo process group needs)');
+    if (aptInstallLogged(['libtorch-dev', 'libgloo-dev'])) found = findLibTorch(undefined, []);
+  }
+  // Debian's LibTorch has ProcessGroupGloo but its headers include gloo's, packaged apart;
+  // without them the addon builds without distributed training on the CPU (docs/distributed.md).
+  if (found && !fs.existsSync('/usr/include/gloo/algorithm.h') && found.torchDir.startsWith('/usr/') && canUseApt()) {
+    aptInstallLogged(['libgloo-dev']);
   }
   if (!found) fail(notFoundMessage(notes));
   log(`LibTorch ${found.version} (${found.source}) at ${found.torchDir}${found.cuda ? ' [CUDA]' : ''}`);

@@ -11,6 +11,8 @@ import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { writeJsonAtomic } from '../atomic-write';
 import { resolvePolicy } from '../data/policies';
 import { ProgressDisplay } from './progress';
+import { readDistEnv, type DistEnv } from '../dist/env';
+import { launchLocal } from '../dist/launcher';
 
 interface TrainFlags {
   data?: string;
@@ -34,6 +36,38 @@ interface TrainFlags {
   checkpointEvery?: number;
   init?: string;
   json?: boolean;
+  nprocPerNode?: number;
+  distBackend: 'auto' | 'gloo' | 'nccl';
+  shuffleBn: boolean;
+  distTimeout?: number;
+}
+
+/** The arguments this process was started with, minus the launcher's own flag. */
+function rankArguments(argv: string[], outDir: string, hasOut: boolean): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--nproc-per-node') {
+      i++;
+      continue;
+    }
+    if (argv[i].startsWith('--nproc-per-node=')) continue;
+    args.push(argv[i]);
+  }
+  // Every rank must use the same run folder: fix the default here, once.
+  return hasOut ? args : [...args, '--out', outDir];
+}
+
+/**
+ * `--nproc-per-node N`: become the launcher of N ranks of this very command (lib/dist/launcher.ts).
+ * Returns the exit code.
+ */
+async function launchRanks(flags: TrainFlags): Promise<number> {
+  const n = flags.nprocPerNode!;
+  if (!Number.isInteger(n) || n < 1) throw new ImlmError(`Expected --nproc-per-node to be a positive integer but received ${n}`, 'ERR_INVALID_ARG');
+  if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
+  const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  const result = await launchLocal({ nprocPerNode: n, args: rankArguments(process.argv.slice(1), outDir, flags.out !== undefined) });
+  return result.exitCode;
 }
 
 const int = (v: string) => {
@@ -116,7 +150,25 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints', int)
     .option('--init <file>', 'torchvision-named backbone weights (safetensors) to start from')
     .option('--json', 'print the result as one JSON object')
+    .option('--nproc-per-node <n>', 'start n data-parallel ranks on this machine (docs/distributed.md); under torchrun or srun leave it out', int)
+    .option('--dist-backend <name>', 'c10d backend across ranks: auto (nccl on CUDA, gloo on CPU) | gloo | nccl', 'auto')
+    .option('--no-shuffle-bn', "across ranks: each rank's key encoder normalises its own batch (default: MoCo's shuffle-BN)")
+    .option('--dist-timeout <s>', 'seconds the rendezvous and each collective may take before the run fails', num)
     .action(async (flags: TrainFlags) => {
+      const distEnv: DistEnv | null = readDistEnv();
+      if (flags.nprocPerNode !== undefined && !distEnv) {
+        process.exitCode = await launchRanks(flags);
+        return;
+      }
+      // One rank needs no process group, unless a backend is named (e.g. a 1-GPU NCCL check).
+      const dist = distEnv && (distEnv.worldSize > 1 || flags.distBackend !== 'auto') ? distEnv : null;
+      const lead = !dist || dist.rank === 0; // prints, and writes the run folder
+      if (dist && !flags.out) {
+        throw new ImlmError(`rank ${dist.rank} of ${dist.worldSize}: a distributed run needs --out <run folder> (the same on every rank)`, 'ERR_INVALID_ARG');
+      }
+      if (!['auto', 'gloo', 'nccl'].includes(flags.distBackend)) {
+        throw new ImlmError(`Expected --dist-backend auto, gloo or nccl but received '${flags.distBackend}'`, 'ERR_INVALID_ARG');
+      }
       const runtime = await info();
       const cuda = flags.device === 'cpu' ? false : runtime.cuda.available;
       if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
@@ -128,6 +180,14 @@ export function registerTrain(program: Command): void {
         ? checkTrainConfig(JSON.parse(await fs.readFile(runPaths(outDir).config, 'utf8')))
         : resolveTrainConfig(flags.preset, await configOverrides(flags, data, manifest), { cuda });
       const steps = flags.steps ?? config.totalSteps;
+      if (dist && config.batchSize % dist.worldSize !== 0) {
+        throw new ImlmError(
+          `the batch size ${config.batchSize} is the global batch and must be divisible by the ${dist.worldSize} ranks` +
+            (flags.resume ? ' (this run was resumed with another number of ranks: use one that divides it)' : ''),
+          'ERR_INVALID_ARG',
+        );
+      }
+      const shard = dist ? { rank: dist.rank, worldSize: dist.worldSize } : undefined;
       let source;
       let what: string;
       if (data.kind === 'store') {
@@ -135,23 +195,26 @@ export function registerTrain(program: Command): void {
         if (split.manifest.channels !== config.inChannels) {
           throw new ImlmError(`the data set has ${split.manifest.channels} channel(s) but the configuration expects inChannels ${config.inChannels}`, 'ERR_INVALID_ARG');
         }
-        source = tensorSource(split.images, { batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed, policy: data.augment });
+        source = tensorSource(split.images, { batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed, policy: data.augment, shard });
         for (const t of [split.images, split.labels, split.ids]) t.dispose(); // the source keeps its own reference
         what = data.demo
           ? `no --data given: training on the demo data set, Fashion-MNIST (${data.store}, train split, ${split.manifest.splits.train!.count} images)`
           : `training on ${data.store} (train split, ${split.manifest.splits.train!.count} images)`;
       } else {
-        source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed, policy: data.augment });
+        source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed, policy: data.augment, shard });
         what = `no --data given and Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): training on the built-in synthetic data set (${source.describe()})`;
       }
-      process.stderr.write(
+      if (dist) {
+        what += ` — rank ${dist.rank} of ${dist.worldSize} (${dist.launcher}, master ${dist.masterAddr}:${dist.masterPort}), ${config.batchSize / dist.worldSize} images per rank`;
+      }
+      if (lead) process.stderr.write(
         `imlm-native: ${what} — ${config.arch} (${config.stem} stem), ${config.imageSize}×${config.imageSize}, augmentation ${data.augment}, loss ${config.intermediate.loss}, ` +
           `${steps} steps of ${config.batchSize}, device ${config.device === 'auto' ? (cuda ? 'cuda' : 'cpu') : config.device}; run folder ${outDir}\n`,
       );
       if (!flags.resume) {
         assertFreshRunFolder(outDir); // before data.json is written over another run's
         await fs.mkdir(outDir, { recursive: true });
-        await writeJsonAtomic(path.join(outDir, 'data.json'), data);
+        if (lead) await writeJsonAtomic(path.join(outDir, 'data.json'), data);
       }
       const display = new ProgressDisplay(steps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | {ips} img/s | ETA {eta_formatted}');
       const controller = new AbortController();
@@ -171,6 +234,19 @@ export function registerTrain(program: Command): void {
           checkpointEvery: flags.checkpointEvery,
           init: flags.init,
           signal: controller.signal,
+          dist: dist
+            ? {
+                rank: dist.rank,
+                worldSize: dist.worldSize,
+                localRank: dist.localRank,
+                masterAddr: dist.masterAddr,
+                masterPort: dist.masterPort,
+                backend: flags.distBackend,
+                shuffleBn: flags.shuffleBn,
+                timeoutSeconds: flags.distTimeout,
+                forceGroup: dist.worldSize === 1,
+              }
+            : undefined,
           onProgress: (p) =>
             display.update({
               value: p.step,
@@ -178,7 +254,9 @@ export function registerTrain(program: Command): void {
             }),
         });
         display.stop();
-        if (flags.json) {
+        if (!lead) {
+          // Only rank 0 reports; the others end quietly.
+        } else if (flags.json) {
           process.stdout.write(JSON.stringify({ outDir, ...result }) + '\n');
         } else {
           process.stdout.write(

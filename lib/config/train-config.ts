@@ -21,6 +21,11 @@ export interface TrainConfig {
   keyMomentum: number;
   keyMomentumSchedule: 'constant' | 'cosine';
   shuffleGroups: number;
+  /**
+   * Optional, default 1: G > 1 normalises every batch norm over G consecutive sub-batches, as G
+   * data-parallel ranks without shuffle-BN would; one process then reproduces a G-rank run.
+   */
+  bnGroups?: number;
   intermediate: {
     loss: IntermediateLossName;
     mse: { poolSizes: [number, number, number, number]; weights: [number, number, number, number] };
@@ -87,6 +92,7 @@ export const trainConfigSchema: Schema = {
     keyMomentum: { type: 'number', minimum: 0, maximum: 1 },
     keyMomentumSchedule: { type: 'string', enum: ['constant', 'cosine'] },
     shuffleGroups: positiveInt,
+    bnGroups: positiveInt,
     intermediate: {
       type: 'object',
       additionalProperties: false,

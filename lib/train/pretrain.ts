@@ -10,7 +10,7 @@ import path from 'path';
 import { writeJsonAtomic } from '../atomic-write';
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError, isImlmError } from '../errors';
-import { Trainer, type BatchSource, type Progress, type StepMetrics } from './trainer';
+import { Trainer, type BatchSource, type DistOptions, type Progress, type StepMetrics } from './trainer';
 
 export interface PretrainOptions {
   /** The resolved configuration (ignored on resume: the run folder's config.json is used). */
@@ -31,6 +31,13 @@ export interface PretrainOptions {
   signal?: AbortSignal;
   /** torchvision-named weights to start both encoders from (ignored on resume). */
   init?: string;
+  /**
+   * Data-parallel: this process's rank (docs/distributed.md). Every rank calls pretrain with the
+   * same options and its own `dist.rank` and a source sharded for it; rank 0 alone writes
+   * config.json, metrics, checkpoints and the backbone. All ranks resume from the same
+   * checkpoint, at any number of ranks that divides the batch size.
+   */
+  dist?: DistOptions;
 }
 
 export interface PretrainResult {
@@ -78,6 +85,7 @@ export function assertFreshRunFolder(outDir: string): void {
 
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const paths = runPaths(options.outDir);
+  const lead = (options.dist?.rank ?? 0) === 0; // the one rank that writes files
   await fs.mkdir(paths.checkpoints, { recursive: true });
   let config: TrainConfig;
   if (options.resume) {
@@ -88,18 +96,18 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   } else {
     assertFreshRunFolder(options.outDir);
     config = checkTrainConfig(options.config);
-    await writeJsonAtomic(paths.config, config);
+    if (lead) await writeJsonAtomic(paths.config, config);
   }
   const target = options.steps ?? config.totalSteps;
-  const trainer = await Trainer.create(config);
+  const trainer = await Trainer.create(config, options.dist);
   if (options.resume) {
     await trainer.load(paths.last);
-    await trimMetrics(paths.metrics, trainer.stepsCompleted);
+    if (lead) await trimMetrics(paths.metrics, trainer.stepsCompleted);
   } else if (options.init) {
     await trainer.loadBackbone(options.init);
   }
   const checkpointEvery = Math.max(1, options.checkpointEvery ?? Math.ceil(target / 10));
-  const metrics = createWriteStream(paths.metrics, { flags: 'a' });
+  const metrics = lead ? createWriteStream(paths.metrics, { flags: 'a' }) : null;
   let last: StepMetrics | null = null;
   let cancelled = false;
   let images = 0;
@@ -114,11 +122,11 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
           reportEvery: options.reportEvery ?? 10,
           signal: options.signal,
           onProgress: (p) => {
-            metrics.write(JSON.stringify({ ...p, time: new Date().toISOString() }) + '\n');
-            options.onProgress?.(p);
+            metrics?.write(JSON.stringify({ ...p, time: new Date().toISOString() }) + '\n');
+            if (lead) options.onProgress?.(p);
           },
         });
-        if (summary.stepsRun > 0) await trainer.save(paths.last);
+        if (summary.stepsRun > 0 && lead) await trainer.save(paths.last, { world_size: String(trainer.worldSize) });
       } catch (error) {
         if (isImlmError(error) && error.code === 'ERR_NON_FINITE') {
           const kept = existsSync(paths.last) ? `the last good checkpoint is ${paths.last}` : 'no checkpoint had been written yet';
@@ -133,10 +141,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       if (summary.stepsRun === 0 && !cancelled) break; // the source ran out
     }
   } finally {
-    await new Promise<void>((resolve) => metrics.end(resolve));
+    if (metrics) await new Promise<void>((resolve) => metrics.end(resolve));
   }
   let backbone: string | null = null;
-  if (!cancelled) {
+  if (!cancelled && lead) {
     await trainer.exportBackbone(paths.backbone);
     backbone = paths.backbone;
   }

@@ -3,7 +3,7 @@
  * from a resolved configuration; run() returns a Promise, reports progress every K steps, and
  * stops after the current step when its AbortSignal fires.
  */
-import { native, type NativeBatchSource, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
+import { native, type NativeBatchSource, type NativeDistOptions, type NativeShard, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { packageVersion } from '../version';
@@ -13,6 +13,10 @@ export type { StepMetrics };
 export type Progress = NativeProgress;
 export type RunSummary = NativeRunSummary;
 export type BatchSource = NativeBatchSource;
+/** A rank's place in a data-parallel run (see lib/dist/env.ts for reading it from a launcher). */
+export type DistOptions = NativeDistOptions;
+/** Which slice of each global batch a source serves: rank r of worldSize. */
+export type Shard = NativeShard;
 
 export interface RunOptions {
   /** Steps to run (fewer if the source runs out). */
@@ -30,10 +34,24 @@ export class Trainer {
     readonly config: TrainConfig,
   ) {}
 
-  /** Builds and initialises the model (on a worker thread) from a complete configuration. */
-  static async create(config: TrainConfig): Promise<Trainer> {
+  /**
+   * Builds and initialises the model (on a worker thread) from a complete configuration. With
+   * `dist` (worldSize > 1) it joins the c10d process group — the Promise settles once every rank
+   * has arrived — and trains data-parallel: config.batchSize is the global batch.
+   */
+  static async create(config: TrainConfig, dist?: DistOptions): Promise<Trainer> {
     const checked = checkTrainConfig(config);
-    return new Trainer(await native().createTrainer(checked), checked);
+    return new Trainer(await native().createTrainer(checked, dist && (dist.worldSize > 1 || dist.forceGroup) ? dist : undefined), checked);
+  }
+
+  /** This process's rank (0 with one process). */
+  get rank(): number {
+    return this.handle.rank;
+  }
+
+  /** The number of ranks training together (1: one process). */
+  get worldSize(): number {
+    return this.handle.worldSize;
   }
 
   get stepsCompleted(): number {
@@ -47,17 +65,21 @@ export class Trainer {
 
   async run(source: BatchSource, options: RunOptions): Promise<RunSummary> {
     const { signal } = options;
-    if (signal?.aborted) {
+    if (signal?.aborted && this.worldSize === 1) {
       return { stepsRun: 0, cancelled: true, last: null, imagesPerSecond: 0, seconds: 0, stepsCompleted: this.stepsCompleted };
     }
     const onAbort = () => this.handle.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.handle.run(source, {
+      const running = this.handle.run(source, {
         steps: options.steps,
         reportEvery: options.reportEvery ?? 10,
         onProgress: options.onProgress,
       });
+      // Across ranks a stop must be agreed on (inside the next step), never taken alone: a rank
+      // that returned early would leave the others waiting in a collective.
+      if (signal?.aborted) this.handle.cancel();
+      return await running;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -92,19 +114,23 @@ export type PolicyChoice = string | Partial<AugmentPolicy>;
  * (default policy 'mocov2'). `prefetch` batches (default 2; 0 = off) are prepared on background
  * threads while the trainer runs.
  */
-export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number }): BatchSource {
+export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number; shard?: Shard }): BatchSource {
   return native().syntheticSource({ ...options, poolSize: options.poolSize ?? 512, seed: options.seed ?? 0, policy: resolvePolicy(options.policy) });
 }
 
-/** Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]), two views augmented with `policy` (default 'mocov2'), `prefetch` batches ahead (default 2). */
-export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number }): BatchSource {
+/**
+ * Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]), two views augmented with
+ * `policy` (default 'mocov2'), `prefetch` batches ahead (default 2). `batchSize` is the global
+ * batch; with `shard` this rank gets its slice of each (same seeded permutation on every rank).
+ */
+export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number; shard?: Shard }): BatchSource {
   if (images.shape.length !== 4) {
     throw new ImlmError(`Expected images of shape [M, C, H, W] but received [${images.shape.join(', ')}]`, 'ERR_INVALID_ARG');
   }
   return native().tensorSource(images, { ...options, seed: options.seed ?? 0, policy: resolvePolicy(options.policy) });
 }
 
-/** Pre-augmented batches q, k [S, N, C, H, W]; step firstStep + i gets batch i. */
-export function fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep = 0): BatchSource {
-  return native().fixedBatchesSource(q, k, firstStep);
+/** Pre-augmented batches q, k [S, N, C, H, W]; step firstStep + i gets batch i (with `shard`, its rank's slice of the N). */
+export function fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep = 0, shard?: Shard): BatchSource {
+  return native().fixedBatchesSource(q, k, firstStep, shard);
 }

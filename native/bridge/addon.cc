@@ -5,6 +5,7 @@
 #include "bridge/addon_data.h"
 #include "bridge/analysis_binding.h"
 #include "bridge/augment_binding.h"
+#include "bridge/dist_convert.h"
 #include "bridge/errors.h"
 #include "bridge/eval_wrap.h"
 #include "bridge/finetuner_wrap.h"
@@ -63,6 +64,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("selectionMetric", Napi::Function::New<selectionMetric>(env, "selectionMetric"));
   exports.Set("createFinetuner", Napi::Function::New<FinetunerWrap::create>(env, "createFinetuner"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
+  exports.Set("distBackends", Napi::Function::New<distBackends>(env, "distBackends"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;
 }

@@ -149,6 +149,7 @@ train::TrainConfig toTrainConfig(Napi::Env env, const Napi::Value& value) {
   // Optional (configurations written before it existed lack it): 0 = one thread per core.
   Napi::Object object = value.As<Napi::Object>();
   if (object.Has("threads") && !object.Get("threads").IsUndefined()) c.threads = f.integer("threads");
+  if (object.Has("bnGroups") && !object.Get("bnGroups").IsUndefined()) c.bnGroups = f.integer("bnGroups");
 
   Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
   c.json = json.Get("stringify").As<Napi::Function>().Call(json, {value}).As<Napi::String>().Utf8Value();

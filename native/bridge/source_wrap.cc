@@ -7,6 +7,7 @@
 
 #include "bridge/addon_data.h"
 #include "bridge/augment_binding.h"
+#include "bridge/dist_convert.h"
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
 #include "core/train/prefetch.h"
@@ -113,7 +114,8 @@ Napi::Value SourceWrap::synthetic(const Napi::CallbackInfo& args) {
     augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
     return wrap(env, withPrefetch(env, o, train::makeSyntheticSource(positiveInt(env, o, "poolSize"), positiveInt(env, o, "channels"),
                                                                      positiveInt(env, o, "batchSize"), policy,
-                                                                     static_cast<uint64_t>(positiveInt(env, o, "seed")))));
+                                                                     static_cast<uint64_t>(positiveInt(env, o, "seed")),
+                                                                     toShard(env, o.Get("shard")))));
   });
 }
 
@@ -124,7 +126,8 @@ Napi::Value SourceWrap::fromTensor(const Napi::CallbackInfo& args) {
     Napi::Object o = optionsArg(args, 1);
     augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
     return wrap(env, withPrefetch(env, o, train::makeTensorSource(images, positiveInt(env, o, "batchSize"), policy,
-                                                                  static_cast<uint64_t>(positiveInt(env, o, "seed")))));
+                                                                  static_cast<uint64_t>(positiveInt(env, o, "seed")),
+                                                                  toShard(env, o.Get("shard")))));
   });
 }
 
@@ -134,7 +137,8 @@ Napi::Value SourceWrap::fixedBatches(const Napi::CallbackInfo& args) {
     if (args.Length() < 3 || !args[2].IsNumber()) throwInvalidArg(env, "expected fixedBatchesSource(q, k, firstStep)");
     at::Tensor q = TensorWrap::unwrap(env, args[0], "q");
     at::Tensor k = TensorWrap::unwrap(env, args[1], "k");
-    return wrap(env, train::makeFixedBatchesSource(q, k, args[2].As<Napi::Number>().Int64Value()));
+    return wrap(env, train::makeFixedBatchesSource(q, k, args[2].As<Napi::Number>().Int64Value(),
+                                                   toShard(env, args.Length() > 3 ? args[3] : env.Undefined())));
   });
 }
 

@@ -5,6 +5,7 @@
 #include "bridge/addon_data.h"
 #include "bridge/busy_lease.h"
 #include "bridge/config_convert.h"
+#include "bridge/dist_convert.h"
 #include "bridge/errors.h"
 #include "bridge/map_args.h"
 #include "bridge/source_wrap.h"
@@ -118,14 +119,17 @@ class ExportTask : public TrainerTask {
 
 class CreateTask : public PromiseWorker {
  public:
-  CreateTask(Napi::Env env, train::TrainConfig config) : PromiseWorker(env), config_(std::move(config)) {}
+  CreateTask(Napi::Env env, train::TrainConfig config, dist::DistOptions dist)
+      : PromiseWorker(env), config_(std::move(config)), dist_(std::move(dist)) {}
 
  protected:
-  void run() override { trainer_ = std::make_shared<train::Trainer>(config_); }
+  // Across ranks this blocks in the rendezvous until every rank has arrived: a worker thread.
+  void run() override { trainer_ = std::make_shared<train::Trainer>(config_, dist_); }
   Napi::Value result(Napi::Env env) override { return TrainerWrap::wrap(env, trainer_); }
 
  private:
   train::TrainConfig config_;
+  dist::DistOptions dist_;
   std::shared_ptr<train::Trainer> trainer_;
 };
 
@@ -241,6 +245,8 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
                                        InstanceAccessor<&TrainerWrap::stepsCompleted>("stepsCompleted"),
                                        InstanceAccessor<&TrainerWrap::device>("device"),
                                        InstanceAccessor<&TrainerWrap::busy>("busy"),
+                                       InstanceAccessor<&TrainerWrap::rank>("rank"),
+                                       InstanceAccessor<&TrainerWrap::worldSize>("worldSize"),
                                    });
   AddonData::of(env).trainerClass = Napi::Persistent(cls);
   return cls;
@@ -249,7 +255,8 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
 Napi::Value TrainerWrap::create(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return startWorker(new CreateTask(env, toTrainConfig(env, args.Length() > 0 ? args[0] : env.Undefined())));
+    return startWorker(new CreateTask(env, toTrainConfig(env, args.Length() > 0 ? args[0] : env.Undefined()),
+                                      toDistOptions(env, args.Length() > 1 ? args[1] : env.Undefined())));
   });
 }
 
@@ -332,6 +339,14 @@ Napi::Value TrainerWrap::stepsCompleted(const Napi::CallbackInfo& args) {
 
 Napi::Value TrainerWrap::device(const Napi::CallbackInfo& args) {
   return Napi::String::New(args.Env(), deviceName(trainer_->device()));
+}
+
+Napi::Value TrainerWrap::rank(const Napi::CallbackInfo& args) {
+  return Napi::Number::New(args.Env(), static_cast<double>(trainer_->rank()));
+}
+
+Napi::Value TrainerWrap::worldSize(const Napi::CallbackInfo& args) {
+  return Napi::Number::New(args.Env(), static_cast<double>(trainer_->worldSize()));
 }
 
 Napi::Value TrainerWrap::busy(const Napi::CallbackInfo& args) {

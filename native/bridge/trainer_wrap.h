@@ -15,7 +15,10 @@ namespace imlm::bridge {
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function define(Napi::Env env);
-  /** createTrainer(config) → Promise<Trainer>: builds and initialises the model off the JS thread. */
+  /**
+   * createTrainer(config, dist?) → Promise<Trainer>: builds and initialises the model off the JS
+   * thread; with dist.worldSize > 1 it joins the process group first (dist_convert.h).
+   */
   static Napi::Value create(const Napi::CallbackInfo& args);
   static Napi::Object wrap(Napi::Env env, std::shared_ptr<train::Trainer> trainer);
 
@@ -31,6 +34,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value stepsCompleted(const Napi::CallbackInfo& args);
   Napi::Value device(const Napi::CallbackInfo& args);
   Napi::Value busy(const Napi::CallbackInfo& args);
+  Napi::Value rank(const Napi::CallbackInfo& args);
+  Napi::Value worldSize(const Napi::CallbackInfo& args);
 
   std::shared_ptr<train::Trainer> trainer_;
   std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);

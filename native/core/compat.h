@@ -62,3 +62,52 @@ class CudaAutocastGuard {
 };
 
 }  // namespace imlm::compat
+
+// ---------------------------------------------------------------------------------------------
+// c10d (distributed). Only native/core/dist defines IMLM_COMPAT_C10D before including this
+// header, so no other translation unit pays for the c10d and gloo headers.
+#if defined(IMLM_COMPAT_C10D)
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+#if IMLM_TORCH_AT_LEAST(2, 0)
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
+
+// Gloo: Debian's LibTorch has ProcessGroupGloo, but its header includes gloo's own headers,
+// packaged apart (libgloo-dev); PyTorch wheels may lack them. Without them the CPU backend is
+// compiled out and asking for it says so.
+#if __has_include(<gloo/algorithm.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
+#define IMLM_HAVE_GLOO 1
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+
+// NCCL: only in CUDA builds whose CMake found nccl.h (IMLM_WITH_NCCL, CMakeLists.txt).
+#if defined(IMLM_WITH_NCCL) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>)
+#define IMLM_HAVE_NCCL 1
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace imlm::compat {
+
+// 2.0 split the c10d ProcessGroup into a dispatching ProcessGroup and per-device Backends:
+// ProcessGroupGloo/NCCL became Backends. Both classes carry the same collective methods
+// (allreduce, broadcast, allgather, barrier → c10d::Work), so we hold the concrete group as
+// whichever base it has.
+#if IMLM_TORCH_AT_LEAST(2, 0)
+using C10dBackend = c10d::Backend;
+#else
+using C10dBackend = c10d::ProcessGroup;
+#endif
+
+}  // namespace imlm::compat
+#endif  // IMLM_COMPAT_C10D

@@ -17,6 +17,7 @@ enum class ErrorCode {
   kCancelled,          // work stopped because the caller asked
   kNonFinite,          // a loss became NaN or infinite
   kBusy,               // an object is already running an operation
+  kDistributed,        // a collective or the rendezvous of a distributed run failed (a rank died, timed out)
   kInternal,           // a bug in imlm-native
 };
 
@@ -31,6 +32,7 @@ inline const char* errorCodeName(ErrorCode code) {
     case ErrorCode::kCancelled: return "ERR_CANCELLED";
     case ErrorCode::kNonFinite: return "ERR_NON_FINITE";
     case ErrorCode::kBusy: return "ERR_BUSY";
+    case ErrorCode::kDistributed: return "ERR_DISTRIBUTED";
     case ErrorCode::kInternal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

@@ -9,7 +9,10 @@ namespace imlm::losses {
 
 at::Tensor barlowTwinsLoss(const at::Tensor& z1, const at::Tensor& z2, const BarlowWeights& weights) {
   const int64_t n = z1.size(0);
-  at::Tensor c = at::mm(z1.t(), z2) / static_cast<double>(n);  // H×H
+  return barlowTwinsLossFromCorrelation(at::mm(z1.t(), z2) / static_cast<double>(n), weights);
+}
+
+at::Tensor barlowTwinsLossFromCorrelation(const at::Tensor& c, const BarlowWeights& weights) {
   at::Tensor diagonal = c.diagonal();
   at::Tensor on = (diagonal - 1).pow(2).sum() * weights.scale;
   // The off-diagonal entries, gathered as the Barlow Twins code does (flatten, drop the last

@@ -32,6 +32,12 @@ struct BarlowWeights {
 at::Tensor barlowTwinsLoss(const at::Tensor& z1, const at::Tensor& z2, const BarlowWeights& weights);
 
 /**
+ * The same loss from the cross-correlation c (H×H) itself: data-parallel training sums
+ * z1ᵀ·z2 / N_global over the ranks first (as the original Barlow Twins does), then calls this.
+ */
+at::Tensor barlowTwinsLossFromCorrelation(const at::Tensor& c, const BarlowWeights& weights);
+
+/**
  * Linear(in, h1, no bias) → BN(h1) → ReLU → Linear(h1, h2, no bias) → BN(h2) → ReLU →
  * Linear(h2, h3, no bias), registered as "projector", and BN(h3, affine=False) as "bn".
  */

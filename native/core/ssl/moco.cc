@@ -5,6 +5,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "core/compat.h"
+#include "core/dist/differentiable.h"
 #include "core/errors.h"
 #include "core/losses/info_nce.h"
 #include "core/losses/layer_mse.h"
@@ -34,6 +35,9 @@ void initializeLinears(torch::nn::Module& module, at::Generator& generator) {
 MocoImpl::MocoImpl(const train::TrainConfig& config) : config_(config) {
   if (config.queueSize < 1) {
     throw Error(ErrorCode::kInvalidArgument, "expected queueSize >= 1 but received " + std::to_string(config.queueSize));
+  }
+  if (config.bnGroups < 1) {
+    throw Error(ErrorCode::kInvalidArgument, "expected bnGroups >= 1 but received " + std::to_string(config.bnGroups));
   }
   if (config.shuffleGroups < 1) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -109,9 +113,40 @@ models::EncoderOutput MocoImpl::encode(models::ResNet& encoder, const at::Tensor
   return out;
 }
 
+models::EncoderOutput MocoImpl::encodeInGroups(models::ResNet& encoder, const at::Tensor& images) {
+  const int64_t groups = config_.bnGroups;
+  if (groups == 1) return encode(encoder, images);
+  const int64_t n = images.size(0);
+  if (n % groups != 0) {
+    throw Error(ErrorCode::kInvalidArgument, "bnGroups " + std::to_string(groups) +
+                                                 " must divide the batch size per rank, which is " + std::to_string(n));
+  }
+  std::vector<at::Tensor> embeddings;
+  std::array<std::vector<at::Tensor>, 4> blocks;
+  for (const at::Tensor& chunk : images.chunk(groups, 0)) {
+    models::EncoderOutput out = encode(encoder, chunk);
+    embeddings.push_back(out.embedding);
+    for (size_t i = 0; i < 4; ++i) blocks[i].push_back(out.blocks[i]);
+  }
+  models::EncoderOutput out;
+  out.embedding = at::cat(embeddings, 0);
+  for (size_t i = 0; i < 4; ++i) out.blocks[i] = at::cat(blocks[i], 0);
+  return out;
+}
+
+at::Tensor MocoImpl::keyFeatureForLoss(size_t block, const at::Tensor& feature) const {
+  // layerMse pools to the pool size itself, and pooling a map already of that size is the
+  // identity; Barlow Twins pools to a vector. So the loss reads the same numbers either way.
+  if (config_.intermediate == train::IntermediateLoss::kMse) {
+    return at::adaptive_avg_pool2d(feature, {config_.msePoolSizes[block], config_.msePoolSizes[block]});
+  }
+  return at::adaptive_avg_pool2d(feature, {1, 1});
+}
+
 models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Generator& generator) {
+  if (group_ && shuffleBn_) return keyForwardShuffledAcrossRanks(keyImages, generator);
   const int64_t groups = config_.shuffleGroups;
-  if (groups == 1) return encode(encoderK, keyImages);
+  if (groups == 1) return encodeInGroups(encoderK, keyImages);
   const int64_t n = keyImages.size(0);
   if (n % groups != 0) {
     throw Error(ErrorCode::kInvalidArgument, "shuffleGroups " + std::to_string(groups) +
@@ -134,10 +169,62 @@ models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Gene
   return out;
 }
 
+models::EncoderOutput MocoImpl::keyForwardShuffledAcrossRanks(const at::Tensor& keyImages, at::Generator& generator) {
+  const int64_t n = keyImages.size(0);
+  const int64_t rank = group_->rank();
+  const int64_t total = n * group_->size();
+  const auto layout = keyImages.suggest_memory_format();
+  // MoCo's _batch_shuffle_ddp: every rank gathers the global key batch and takes its slice of
+  // one permutation, drawn on rank 0 and broadcast.
+  at::Tensor all = group_->allGather(keyImages);
+  at::Tensor perm = rank == 0 ? at::randperm(total, generator, at::TensorOptions().dtype(at::kLong)).to(keyImages.device())
+                              : at::empty({total}, at::TensorOptions().dtype(at::kLong).device(keyImages.device()));
+  group_->broadcast(perm, 0);
+  at::Tensor mine = all.index_select(0, perm.narrow(0, rank * n, n)).contiguous(layout);
+  models::EncoderOutput shuffled = encodeInGroups(encoderK, mine);
+  // _batch_unshuffle_ddp: global sample g sits at position inverse[g] of the shuffled order;
+  // this rank's samples are g = rank·n … rank·n + n − 1. The same for the keys and for every
+  // block feature (the reference un-shuffles only the keys: METHOD.md §10).
+  at::Tensor own = perm.argsort().narrow(0, rank * n, n);
+  models::EncoderOutput out;
+  out.embedding = group_->allGather(shuffled.embedding).index_select(0, own);
+  if (config_.intermediate != train::IntermediateLoss::kNone) {
+    for (size_t i = 0; i < 4; ++i) {
+      out.blocks[i] = group_->allGather(keyFeatureForLoss(i, shuffled.blocks[i])).index_select(0, own);
+    }
+  }
+  return out;
+}
+
+at::Tensor MocoImpl::barlowTerm(size_t i, const at::Tensor& queryFeature, const at::Tensor& keyFeature) {
+  at::Tensor yq = at::adaptive_avg_pool2d(queryFeature, {1, 1}).flatten(1);
+  at::Tensor yk = at::adaptive_avg_pool2d(keyFeature, {1, 1}).flatten(1);
+  // Same call order as the reference: project both views, then normalise both; with bnGroups
+  // the projector's BNs see the same sub-batches the encoders did.
+  const int64_t groups = config_.bnGroups;
+  auto inGroups = [groups](const at::Tensor& x, auto&& fn) {
+    if (groups == 1) return fn(x);
+    std::vector<at::Tensor> parts;
+    for (const at::Tensor& chunk : x.chunk(groups, 0)) parts.push_back(fn(chunk));
+    return at::cat(parts, 0);
+  };
+  auto project = [&](const at::Tensor& y) { return projectors[i]->project(y); };
+  auto normalize = [&](const at::Tensor& z) { return projectors[i]->normalize(z); };
+  at::Tensor z1 = inGroups(yq, project);
+  at::Tensor z2 = inGroups(yk, project);
+  at::Tensor n1 = inGroups(z1, normalize);
+  at::Tensor n2 = inGroups(z2, normalize);
+  if (!group_) return losses::barlowTwinsLoss(n1, n2, config_.barlow);
+  // c = Σ_ranks n1ᵀ·n2 / N_global, as the original Barlow Twins all-reduces it.
+  const double globalBatch = static_cast<double>(n1.size(0) * group_->size());
+  at::Tensor c = dist::allReduceSumForSharedLoss(*group_, at::mm(n1.t(), n2) / globalBatch);
+  return losses::barlowTwinsLossFromCorrelation(c, config_.barlow);
+}
+
 StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor& keyImages, double keyMomentum,
                                  at::Generator& generator) {
   // 1. queries, with gradient
-  models::EncoderOutput qOut = encode(encoderQ, queryImages);
+  models::EncoderOutput qOut = encodeInGroups(encoderQ, queryImages);
   at::Tensor q = l2Normalize(qOut.embedding);
 
   // 2. keys, without gradient, after the momentum update
@@ -154,7 +241,9 @@ StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor
   //    backward pass reads), 4. enqueue: the current keys are never their own negatives.
   StepLosses out;
   losses::InfoNceResult nce = losses::infoNce(q, k, queue.clone(), config_.temperature);
-  enqueue(k);
+  // Across ranks every rank enqueues the keys of all ranks in rank order, the order one process
+  // with the global batch would enqueue them in, so the queues stay identical.
+  enqueue(group_ ? group_->allGather(k) : k);
   out.infoNce = nce.loss;
   out.logits = nce.logits.detach();
 
@@ -165,14 +254,7 @@ StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor
     if (config_.intermediate == train::IntermediateLoss::kMse) {
       term = losses::layerMse(qOut.blocks[i], kOut.blocks[i], config_.msePoolSizes[i], config_.mseWeights[i]);
     } else if (config_.intermediate == train::IntermediateLoss::kBarlow) {
-      at::Tensor yq = at::adaptive_avg_pool2d(qOut.blocks[i], {1, 1}).flatten(1);
-      at::Tensor yk = at::adaptive_avg_pool2d(kOut.blocks[i], {1, 1}).flatten(1);
-      // Same call order as the reference: project both views, then normalise both.
-      at::Tensor z1 = projectors[i]->project(yq);
-      at::Tensor z2 = projectors[i]->project(yk);
-      at::Tensor n1 = projectors[i]->normalize(z1);
-      at::Tensor n2 = projectors[i]->normalize(z2);
-      term = losses::barlowTwinsLoss(n1, n2, config_.barlow);
+      term = barlowTerm(i, qOut.blocks[i], kOut.blocks[i]);
     } else {
       term = at::zeros({}, nce.loss.options());
     }

@@ -5,12 +5,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include "core/dist/process_group.h"
 #include "core/losses/barlow_twins.h"
 #include "core/models/resnet.h"
 #include "core/train/train_config.h"
@@ -38,6 +40,18 @@ class MocoImpl : public torch::nn::Module {
   StepLosses forwardStep(const at::Tensor& queryImages, const at::Tensor& keyImages, double keyMomentum,
                          at::Generator& generator);
 
+  /**
+   * Data-parallel mode (docs/distributed.md): the keys of all ranks are gathered before the
+   * enqueue, so every rank's queue stays identical; with `shuffleBn` the key batch is shuffled
+   * across ranks (MoCo's shuffle-BN) and the keys and every block feature the intermediate loss
+   * reads are un-shuffled with the same permutation; Barlow Twins' cross-correlation is summed
+   * over ranks. Null: one process, no collectives.
+   */
+  void setProcessGroup(std::shared_ptr<dist::ProcessGroup> group, bool shuffleBn) {
+    group_ = std::move(group);
+    shuffleBn_ = shuffleBn;
+  }
+
   /** Run the encoders under CUDA autocast with this dtype (losses, queue, projectors stay fp32). */
   void setAutocast(std::optional<c10::ScalarType> dtype) { autocast_ = dtype; }
 
@@ -58,12 +72,22 @@ class MocoImpl : public torch::nn::Module {
 
  private:
   models::EncoderOutput keyForward(const at::Tensor& keyImages, at::Generator& generator);
+  /** keyForward across ranks: gather, shuffle by rank 0's permutation, encode, un-shuffle. */
+  models::EncoderOutput keyForwardShuffledAcrossRanks(const at::Tensor& keyImages, at::Generator& generator);
+  /** encode() over config.bnGroups consecutive sub-batches (BN statistics per sub-batch). */
+  models::EncoderOutput encodeInGroups(models::ResNet& encoder, const at::Tensor& images);
+  /** A key block feature reduced to what its loss reads (pooled), so gathering it is cheap. */
+  at::Tensor keyFeatureForLoss(size_t block, const at::Tensor& feature) const;
+  /** Barlow Twins term of block i (per-rank BN, cross-correlation summed over ranks). */
+  at::Tensor barlowTerm(size_t block, const at::Tensor& queryFeature, const at::Tensor& keyFeature);
 
   /** An encoder forward, under autocast when enabled, with float32 outputs. */
   models::EncoderOutput encode(models::ResNet& encoder, const at::Tensor& images);
 
   train::TrainConfig config_;
   std::optional<c10::ScalarType> autocast_;
+  std::shared_ptr<dist::ProcessGroup> group_;
+  bool shuffleBn_ = true;
 };
 TORCH_MODULE(Moco);
 

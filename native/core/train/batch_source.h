@@ -34,12 +34,23 @@ class BatchSource {
 };
 
 /**
+ * This process's share of each global batch in a data-parallel run: every rank walks the same
+ * seeded permutation, and rank r takes the r-th of `worldSize` equal slices of each global batch,
+ * so W ranks × batch B/W see exactly the samples one process with batch B sees, at any W (a
+ * resumed run may change W). Augmentation draws are per (step, rank).
+ */
+struct Shard {
+  int64_t rank = 0;
+  int64_t worldSize = 1;
+};
+
+/**
  * Images held in memory (uint8 0..255 or float 0..1, M×C×H×W). Epoch e visits the images in
  * a permutation drawn from (seed, e), dropping the last incomplete batch; each batch gets two
  * views augmented independently with `policy` (core/augment), drawn from (seed, step).
  */
 std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy,
-                                              uint64_t seed);
+                                              uint64_t seed, Shard shard = {});
 
 /**
  * A built-in synthetic data set: `poolSize` random smooth images of policy.outputSize² (drawn
@@ -47,9 +58,13 @@ std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSi
  * images apart), so the loss falls.
  */
 std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t batchSize,
-                                                 const augment::AugmentPolicy& policy, uint64_t seed);
+                                                 const augment::AugmentPolicy& policy, uint64_t seed, Shard shard = {});
 
-/** Fixed pre-augmented batches q, k: S×N×C×H×W; step firstStep + i gets batch i (replay). */
-std::unique_ptr<BatchSource> makeFixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep);
+/**
+ * Fixed pre-augmented batches q, k: S×N×C×H×W; step firstStep + i gets batch i (replay), or
+ * with a shard its rank's slice of the N.
+ */
+std::unique_ptr<BatchSource> makeFixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep,
+                                                    Shard shard = {});
 
 }  // namespace imlm::train

@@ -37,6 +37,10 @@ struct TrainConfig {
   double keyMomentum = 0.999;
   MomentumSchedule keyMomentumSchedule = MomentumSchedule::kConstant;
   int64_t shuffleGroups = 1;  // 1: off; G > 1: single-device shuffle-BN emulation
+  // 1: off; G > 1: every batch norm (both encoders, the Barlow projectors) normalises G
+  // consecutive sub-batches apart, as G data-parallel ranks without shuffle-BN would ("ghost"
+  // BN): one process reproduces a G-rank run exactly (test/dist).
+  int64_t bnGroups = 1;
 
   IntermediateLoss intermediate = IntermediateLoss::kNone;
   std::array<int64_t, 4> msePoolSizes{16, 16, 4, 4};

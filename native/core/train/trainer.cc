@@ -74,11 +74,20 @@ std::vector<std::string> checkAgainst(const io::TensorMap& own, const io::Tensor
   return missing;
 }
 
+/** 'auto' and 'cuda' mean this rank's GPU (LOCAL_RANK) in a data-parallel run. */
+c10::Device deviceFor(const std::string& spec, const dist::DistOptions& dist) {
+  c10::Device device = resolveDevice(spec);
+  if (dist.distributed() && device.is_cuda() && spec.find(':') == std::string::npos) {
+    return resolveDevice("cuda:" + std::to_string(dist.localRank));
+  }
+  return device;
+}
+
 }  // namespace
 
-Trainer::Trainer(TrainConfig config)
+Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
     : config_(std::move(config)),
-      device_(resolveDevice(config_.device)),
+      device_(deviceFor(config_.device, dist)),
       generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
   models::checkArch(config_.backbone.arch);
   model_ = ssl::Moco(config_);
@@ -105,10 +114,48 @@ Trainer::Trainer(TrainConfig config)
   sgd.momentum = config_.optimizer.momentum;
   sgd.weightDecay = config_.optimizer.weightDecay;
   sgd.nesterov = config_.optimizer.nesterov;
+  std::vector<at::Tensor> trainableTensors;
+  for (const auto& [name, p] : trainable) trainableTensors.push_back(p);
   optimizer_ = std::make_unique<optim::Sgd>(std::move(trainable), sgd);
+  if (dist.distributed()) {
+    if (config_.shuffleGroups != 1) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "shuffleGroups emulates shuffle-BN in one process; across ranks use the real one (the default) "
+                  "and leave shuffleGroups at 1");
+    }
+    if (config_.batchSize % dist.worldSize != 0) {
+      throw Error(ErrorCode::kInvalidArgument, "the batch size " + std::to_string(config_.batchSize) +
+                                                   " (global) must be divisible by the number of ranks, " +
+                                                   std::to_string(dist.worldSize));
+    }
+    group_ = dist::ProcessGroup::connect(dist, device_);
+    model_->setProcessGroup(group_, dist.shuffleBn);
+    broadcastState();
+    reducer_ = std::make_unique<dist::GradReducer>(group_, std::move(trainableTensors), dist.bucketMb);
+  }
+}
+
+void Trainer::broadcastState() {
+  std::vector<at::Tensor> tensors;
+  for (const auto& item : model_->named_parameters()) tensors.push_back(item.value());
+  for (const auto& item : model_->named_buffers()) tensors.push_back(item.value());
+  for (const auto& [name, buffer] : optimizer_->momentumBuffers()) tensors.push_back(buffer);
+  at::Tensor step = at::scalar_tensor(stepsCompleted_.load(), at::TensorOptions().dtype(at::kLong)).reshape({1}).to(device_);
+  tensors.push_back(step);
+  dist::broadcastCoalesced(*group_, tensors);
+  stepsCompleted_ = step.item<int64_t>();
 }
 
 StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyImages) {
+  if (group_ && queryImages.size(0) * group_->size() != config_.batchSize) {
+    // A source without a shard would hand every rank the whole global batch, silently
+    // multiplying the batch by the number of ranks.
+    throw Error(ErrorCode::kInvalidArgument,
+                "rank " + std::to_string(group_->rank()) + " received a batch of " + std::to_string(queryImages.size(0)) +
+                    " but its share of the global batch " + std::to_string(config_.batchSize) + " is " +
+                    std::to_string(config_.batchSize / group_->size()) +
+                    ": create the source with shard {rank, worldSize}");
+  }
   const double m = optim::keyMomentumAt(config_, stepsCompleted_);
   const double lr = optim::learningRateAt(config_.optimizer, config_.totalSteps, stepsCompleted_);
   model_->train();
@@ -123,7 +170,17 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
   scalars.push_back(losses::topKAccuracy(losses.logits, 1));
   scalars.push_back(losses::topKAccuracy(losses.logits, 5));
   for (at::Tensor& s : scalars) s = s.to(at::kDouble);
-  const at::Tensor host = at::stack(scalars).to(c10::Device(c10::kCPU));
+  at::Tensor reported = at::stack(scalars);
+  if (group_) {
+    // Global means, and whether any rank was asked to stop: every rank then takes the same
+    // decisions (a NaN stops all of them; a Ctrl-C on one stops all after this step).
+    const bool stop = cancelFlag_ && cancelFlag_->load();
+    reported = at::cat({reported, at::full({1}, stop ? 1.0 : 0.0, reported.options())});
+    group_->allReduceSum(reported);
+    peersStop_ = reported[-1].item<double>() > 0;
+    reported = reported.slice(0, 0, -1) / static_cast<double>(group_->size());
+  }
+  const at::Tensor host = reported.to(c10::Device(c10::kCPU));
   const double* value = host.data_ptr<double>();
 
   StepMetrics metrics;
@@ -138,7 +195,9 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
   optimizer_->zeroGrad();
   if (lossScale_.defined()) {
     // fp16: scaled backward, unscale in place, skip the step if any gradient overflowed.
+    if (reducer_) reducer_->begin();
     (losses.total * lossScale_).sum().backward();
+    if (reducer_) reducer_->finish();
     std::vector<at::Tensor> grads;
     for (auto& [name, p] : optimizer_->params()) {
       if (p.grad().defined()) grads.push_back(p.mutable_grad());
@@ -153,7 +212,9 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
     at::_amp_update_scale_(lossScale_, growthTracker_, foundInf, /*scale_growth_factor=*/2.0,
                            /*scale_backoff_factor=*/0.5, /*growth_interval=*/2000);
   } else {
+    if (reducer_) reducer_->begin();
     losses.total.backward();
+    if (reducer_) reducer_->finish();
     if (config_.optimizer.gradClip > 0) optimizer_->clipGradNorm(config_.optimizer.gradClip);
     optimizer_->step(lr);
   }
@@ -178,8 +239,18 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
   int64_t totalImages = 0;
   RunSummary summary;
   if (device_.is_cpu()) useThreads(config_.threads);
+  cancelFlag_ = &cancel;
+  // The flag belongs to this run only, also when a step throws.
+  struct ForgetCancelFlag {
+    const std::atomic<bool>*& flag;
+    ~ForgetCancelFlag() { flag = nullptr; }
+  } forget{cancelFlag_};
+  const int64_t world = worldSize();
   for (int64_t i = 0; i < steps; ++i) {
-    if (cancel.load()) {
+    // Across ranks a stop is agreed on inside each step (step()), so all ranks stop together;
+    // one agreed in the last step of the previous run stops this one before its first step.
+    if (group_ ? peersStop_ : cancel.load()) {
+      peersStop_ = false;
       summary.cancelled = true;
       break;
     }
@@ -187,8 +258,8 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
     ViewBatch batch = source.batch(stepsCompleted_);
     summary.last = step(batch.query, batch.key);
     ++summary.stepsRun;
-    intervalImages += batch.query.size(0);
-    totalImages += batch.query.size(0);
+    intervalImages += batch.query.size(0) * world;  // the global batch: ranks step together
+    totalImages += batch.query.size(0) * world;
     const bool lastStep = i + 1 == steps;
     if (progress && reportEvery > 0 && ((i + 1) % reportEvery == 0 || lastStep)) {
       const auto now = Clock::now();
@@ -283,6 +354,7 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
       badState(origin, std::string("tensor 'rng.cpu' is not a valid generator state: ") + e.what_without_backtrace());
     }
   }
+  if (group_) broadcastState();
 }
 
 io::TensorMap Trainer::backbone() const {
@@ -312,6 +384,7 @@ void Trainer::loadBackbone(const io::TensorMap& weights, const std::string& orig
   // `own` holds views of encoder_q's tensors: copying into them writes the model.
   for (auto& [name, tensor] : own) tensor.copy_(weights.at(name));
   model_->syncKeyEncoder();
+  if (group_) broadcastState();
 }
 
 }  // namespace imlm::train

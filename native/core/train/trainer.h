@@ -13,6 +13,9 @@
 #include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
 
+#include "core/dist/dist_options.h"
+#include "core/dist/grad_reducer.h"
+#include "core/dist/process_group.h"
 #include "core/io/safetensors.h"
 #include "core/optim/sgd.h"
 #include "core/ssl/moco.h"
@@ -50,10 +53,18 @@ using ProgressFn = std::function<void(const ProgressReport&)>;
 
 class Trainer {
  public:
-  /** Builds and initialises the model on the configured device from config.seed. */
-  explicit Trainer(TrainConfig config);
+  /**
+   * Builds and initialises the model on the configured device from config.seed. With
+   * dist.worldSize > 1 it joins the process group (blocking until every rank has arrived),
+   * broadcasts rank 0's parameters and buffers, and from then on trains data-parallel:
+   * config.batchSize is the global batch, each rank steps on its shard of it.
+   */
+  explicit Trainer(TrainConfig config, dist::DistOptions dist = {});
 
-  /** One step on a pair of views (moved to the trainer's device). Throws kNonFinite on NaN/Inf loss. */
+  /**
+   * One step on a pair of views (moved to the trainer's device). Throws kNonFinite on NaN/Inf
+   * loss. Across ranks the views are this rank's shard and the metrics are global means.
+   */
   StepMetrics step(const at::Tensor& queryImages, const at::Tensor& keyImages);
 
   /**
@@ -71,7 +82,10 @@ class Trainer {
    * good checkpoint.
    */
   void requireFiniteState() const;
-  /** Replaces the state; `origin` (a file name) appears in errors. Optimiser buffers are optional. */
+  /**
+   * Replaces the state; `origin` (a file name) appears in errors. Optimiser buffers are optional.
+   * Across ranks, every rank loads the file and rank 0's state is then broadcast.
+   */
   void loadState(const io::TensorMap& state, const std::string& origin);
 
   /** encoder_q's backbone with torchvision names (no head), for export. */
@@ -82,6 +96,8 @@ class Trainer {
   int64_t stepsCompleted() const { return stepsCompleted_; }
   const TrainConfig& config() const { return config_; }
   const c10::Device& device() const { return device_; }
+  int64_t rank() const { return group_ ? group_->rank() : 0; }
+  int64_t worldSize() const { return group_ ? group_->size() : 1; }
 
  private:
   TrainConfig config_;
@@ -93,6 +109,14 @@ class Trainer {
   // clean steps, ×0.5 on overflow, the step skipped).
   at::Tensor lossScale_;
   at::Tensor growthTracker_;
+  // Data-parallel only (null with one process, where no collective ever runs).
+  std::shared_ptr<dist::ProcessGroup> group_;
+  std::unique_ptr<dist::GradReducer> reducer_;
+  const std::atomic<bool>* cancelFlag_ = nullptr;  // the running run()'s, shared with peers each step
+  bool peersStop_ = false;                         // some rank asked to stop in the last step (kept until a run consumes it)
+
+  /** Rank 0's parameters, buffers and optimiser state to every rank. */
+  void broadcastState();
   std::atomic<int64_t> stepsCompleted_{0};  // read by the JS thread while a run goes on
 };
 

@@ -1,0 +1,28 @@
+#include "core/dist/differentiable.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+namespace imlm::dist {
+namespace {
+
+struct AllReduceSumForSharedLoss : public torch::autograd::Function<AllReduceSumForSharedLoss> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, ProcessGroup* group) {
+    ctx->saved_data["world"] = group->size();
+    at::Tensor sum = x.detach().contiguous().clone();
+    group->allReduceSum(sum);
+    return sum;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const double world = static_cast<double>(ctx->saved_data["world"].toInt());
+    return {grads[0].mul(world), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor allReduceSumForSharedLoss(ProcessGroup& group, const at::Tensor& x) {
+  return AllReduceSumForSharedLoss::apply(x, &group);
+}
+
+}  // namespace imlm::dist
