@@ -268,7 +268,7 @@ export interface NativeBinding {
   info(): Promise<NativeInfo>;
   createTrainer(config: object, dist?: NativeDistOptions): Promise<NativeTrainer>;
   syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
-  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
+  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard; augmentDevice?: string }): NativeBatchSource;
   augmentBatch(images: NativeTensor, policy: object, outputSize: number, seed: number): Promise<{ images: NativeTensor; params: Record<string, NativeTensor> }>;
   fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number, shard?: NativeShard): NativeBatchSource;
   selectRows(tensor: NativeTensor, indices: number[]): Promise<NativeTensor>;

@@ -5,7 +5,7 @@ import { info } from '../info';
 import { checkTrainConfig, resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { assertFreshRunFolder, pretrain, runPaths } from '../train/pretrain';
-import { syntheticSource, tensorSource } from '../train/trainer';
+import { augmentDeviceFor, syntheticSource, tensorSource } from '../train/trainer';
 import { ensureDemoStore } from '../data/demo';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { writeJsonAtomic } from '../atomic-write';
@@ -195,7 +195,10 @@ export function registerTrain(program: Command): void {
         if (split.manifest.channels !== config.inChannels) {
           throw new ImlmError(`the data set has ${split.manifest.channels} channel(s) but the configuration expects inChannels ${config.inChannels}`, 'ERR_INVALID_ARG');
         }
-        source = tensorSource(split.images, { batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed, policy: data.augment, shard });
+        source = tensorSource(split.images, {
+          batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed, policy: data.augment, shard,
+          augmentDevice: augmentDeviceFor(config.device, cuda, dist?.localRank),
+        });
         for (const t of [split.images, split.labels, split.ids]) t.dispose(); // the source keeps its own reference
         what = data.demo
           ? `no --data given: training on the demo data set, Fashion-MNIST (${data.store}, train split, ${split.manifest.splits.train!.count} images)`

@@ -22,7 +22,7 @@ import { info } from '../info';
 import { embed, finetune, layerwiseProbe } from '../eval';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { pretrain, runPaths } from '../train/pretrain';
-import { tensorSource } from '../train/trainer';
+import { augmentDeviceFor, tensorSource } from '../train/trainer';
 import { kMethodNames, type PaperMethod } from './paper-numbers';
 import { renderPlots } from './plots';
 import { renderReport } from './report';
@@ -142,7 +142,9 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
         );
         const split = await loadSplit(o.store, 'train');
         try {
-          const source = tensorSource(split.images, { batchSize: config.batchSize, imageSize: config.imageSize, seed, policy: o.augment ?? 'mocov2' });
+          const source = tensorSource(split.images, {
+            batchSize: config.batchSize, imageSize: config.imageSize, seed, policy: o.augment ?? 'mocov2', augmentDevice: augmentDeviceFor(config.device, cuda),
+          });
           const resume = existsSync(runPaths(out).last);
           const started = Date.now();
           const r = await pretrain({

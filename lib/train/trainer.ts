@@ -123,7 +123,20 @@ export function syntheticSource(options: { poolSize?: number; channels: number; 
  * `policy` (default 'mocov2'), `prefetch` batches ahead (default 2). `batchSize` is the global
  * batch; with `shard` this rank gets its slice of each (same seeded permutation on every rank).
  */
-export function tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number; shard?: Shard }): BatchSource {
+/**
+ * Where a source should make its views for a trainer on `device` ('auto', 'cpu', 'cuda',
+ * 'cuda:N'): on the trainer's GPU when it has one (the bytes go through pinned memory on a side
+ * stream), else on the CPU. `localRank` picks the GPU of a data-parallel rank.
+ */
+export function augmentDeviceFor(device: string, cudaAvailable: boolean, localRank = 0): string {
+  if (!cudaAvailable || device === 'cpu') return 'cpu';
+  return device === 'auto' || device === 'cuda' ? `cuda:${localRank}` : device;
+}
+
+export function tensorSource(
+  images: NativeTensor,
+  options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number; shard?: Shard; augmentDevice?: string },
+): BatchSource {
   if (images.shape.length !== 4) {
     throw new ImlmError(`Expected images of shape [M, C, H, W] but received [${images.shape.join(', ')}]`, 'ERR_INVALID_ARG');
   }

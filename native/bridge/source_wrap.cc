@@ -10,6 +10,7 @@
 #include "bridge/dist_convert.h"
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
+#include "core/tensor_io.h"
 #include "core/train/prefetch.h"
 
 namespace imlm::bridge {
@@ -125,9 +126,14 @@ Napi::Value SourceWrap::fromTensor(const Napi::CallbackInfo& args) {
     at::Tensor images = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "images");
     Napi::Object o = optionsArg(args, 1);
     augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
+    // augmentDevice: where the views are made ('cpu' default; 'cuda'/'cuda:N' stages the
+    // gathered bytes through pinned memory and augments on the GPU, core/train/device_staging.h).
+    Napi::Value deviceOption = o.Get("augmentDevice");
+    const c10::Device augmentDevice =
+        deviceOption.IsString() ? resolveDevice(deviceOption.As<Napi::String>().Utf8Value()) : c10::Device(c10::kCPU);
     return wrap(env, withPrefetch(env, o, train::makeTensorSource(images, positiveInt(env, o, "batchSize"), policy,
                                                                   static_cast<uint64_t>(positiveInt(env, o, "seed")),
-                                                                  toShard(env, o.Get("shard")))));
+                                                                  toShard(env, o.Get("shard")), augmentDevice)));
   });
 }
 

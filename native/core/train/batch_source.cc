@@ -8,6 +8,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/errors.h"
+#include "core/train/device_staging.h"
 
 namespace imlm::train {
 namespace {
@@ -47,9 +48,10 @@ std::string describeShard(const Shard& shard) {
 
 class TensorSource : public BatchSource {
  public:
-  TensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy, uint64_t seed, Shard shard)
+  TensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy, uint64_t seed, Shard shard,
+               c10::Device augmentDevice)
       : images_(std::move(images)), batchSize_(batchSize), policy_(policy), seed_(seed), shard_(shard),
-        localBatch_(perRankBatch(shard, batchSize)) {
+        localBatch_(perRankBatch(shard, batchSize)), augmentDevice_(augmentDevice) {
     if (images_.dim() != 4) {
       throw Error(ErrorCode::kInvalidArgument, "expected images of shape [M, C, H, W] but received " +
                                                    std::to_string(images_.dim()) + " dimensions");
@@ -84,9 +86,13 @@ class TensorSource : public BatchSource {
     at::Generator g = shard_.worldSize == 1
                           ? generatorFor(seed_, kAugmentStream, step)
                           : generatorFor(seed_, kShardAugmentStream, step * shard_.worldSize + shard_.rank);
-    at::Tensor query = augment::augmentBatch(batch, policy_, g).images;
-    at::Tensor key = augment::augmentBatch(batch, policy_, g).images;
-    return {query, key};
+    // On a GPU the gathered bytes travel through pinned memory on a side stream and are
+    // augmented there; on the CPU this is a plain call.
+    return stageOnDevice(batch, augmentDevice_, [&](const at::Tensor& onDevice) {
+      at::Tensor query = augment::augmentBatch(onDevice, policy_, g).images;
+      at::Tensor key = augment::augmentBatch(onDevice, policy_, g).images;
+      return ViewBatch{query, key};
+    });
   }
 
   std::string describe() const override {
@@ -100,6 +106,7 @@ class TensorSource : public BatchSource {
   uint64_t seed_;
   Shard shard_;
   int64_t localBatch_;
+  c10::Device augmentDevice_;
   std::mutex orderMutex_;
   at::Tensor order_;  // permutation of epoch_ (cached: consecutive steps share it)
   int64_t epoch_ = -1;
@@ -139,8 +146,8 @@ class FixedBatchesSource : public BatchSource {
 }  // namespace
 
 std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy,
-                                              uint64_t seed, Shard shard) {
-  return std::make_unique<TensorSource>(std::move(images), batchSize, policy, seed, shard);
+                                              uint64_t seed, Shard shard, c10::Device augmentDevice) {
+  return std::make_unique<TensorSource>(std::move(images), batchSize, policy, seed, shard, augmentDevice);
 }
 
 std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t channels, int64_t batchSize,
@@ -152,7 +159,7 @@ std::unique_ptr<BatchSource> makeSyntheticSource(int64_t poolSize, int64_t chann
   const int64_t coarse = std::max<int64_t>(2, imageSize / 4);
   at::Tensor noise = at::rand({poolSize, channels, coarse, coarse}, generator, at::TensorOptions().dtype(at::kFloat));
   at::Tensor images = at::upsample_bilinear2d(noise, {imageSize, imageSize}, /*align_corners=*/false);
-  return std::make_unique<TensorSource>(images.contiguous(), batchSize, policy, seed, shard);
+  return std::make_unique<TensorSource>(images.contiguous(), batchSize, policy, seed, shard, c10::Device(c10::kCPU));
 }
 
 std::unique_ptr<BatchSource> makeFixedBatchesSource(at::Tensor queries, at::Tensor keys, int64_t firstStep, Shard shard) {

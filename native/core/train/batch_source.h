@@ -8,6 +8,7 @@
 #include <string>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include "core/augment/augment.h"
 
@@ -50,7 +51,8 @@ struct Shard {
  * views augmented independently with `policy` (core/augment), drawn from (seed, step).
  */
 std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy,
-                                              uint64_t seed, Shard shard = {});
+                                              uint64_t seed, Shard shard = {},
+                                              c10::Device augmentDevice = c10::Device(c10::kCPU));
 
 /**
  * A built-in synthetic data set: `poolSize` random smooth images of policy.outputSize² (drawn

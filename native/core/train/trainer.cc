@@ -14,6 +14,7 @@
 #include "core/losses/info_nce.h"
 #include "core/optim/schedules.h"
 #include "core/tensor_io.h"
+#include "core/train/device_staging.h"
 
 namespace imlm::train {
 namespace {
@@ -256,6 +257,7 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
     }
     if (source.endStep() >= 0 && stepsCompleted_ >= source.endStep()) break;
     ViewBatch batch = source.batch(stepsCompleted_);
+    adoptOnCurrentStream(batch);  // a batch staged on a side stream (no-op on the CPU)
     summary.last = step(batch.query, batch.key);
     ++summary.stepsRun;
     intervalImages += batch.query.size(0) * world;  // the global batch: ranks step together
