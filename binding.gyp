@@ -21,11 +21,12 @@
         "<!@(node scripts/find-libtorch.js --gyp defines)"
       ],
       "libraries": [
+        "-fopenmp",
         "<!@(node scripts/find-libtorch.js --gyp libraries)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fvisibility=hidden", "-Wno-unused-parameter", "-fno-trapping-math"]
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fvisibility=hidden", "-Wno-unused-parameter", "-fno-trapping-math", "-fopenmp"]
     }
   ]
 }
