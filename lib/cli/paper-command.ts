@@ -45,6 +45,7 @@ interface PaperFlags {
   stem?: string;
   imageSize?: number;
   batchSize?: number;
+  queueSize?: number;
   pretrainSteps?: number;
   finetuneSteps?: number;
   evalEvery?: number;
@@ -73,6 +74,7 @@ export function registerPaper(program: Command): void {
     .option('--stem <kind>', 'standard or small')
     .option('--image-size <n>', 'training image side', int)
     .option('--batch-size <n>', 'pre-training batch size', int)
+    .option('--queue-size <n>', "MoCo's queue of negatives (the preset's by default)", int)
     .option('--pretrain-steps <n>', 'pre-training budget per method', int)
     .option('--finetune-steps <n>', "fine-tuning budget per cell (default: the paper's 100 epochs)", int)
     .option('--eval-every <n>', 'fine-tuning steps between validations', int)
@@ -122,6 +124,7 @@ export function registerPaper(program: Command): void {
             ...(flags.stem ? { stem: flags.stem } : {}),
             ...(flags.imageSize ? { imageSize: flags.imageSize } : {}),
             ...(flags.batchSize ? { batchSize: flags.batchSize } : {}),
+            ...(flags.queueSize ? { queueSize: flags.queueSize } : {}),
           } as never,
           pretrainSteps: flags.pretrainSteps,
           finetuneSteps: flags.finetuneSteps,

@@ -11,6 +11,7 @@ import { registerAnalyze } from './analyze-command';
 import { registerEmbed } from './embed-command';
 import { registerEval } from './eval-command';
 import { registerPaper } from './paper-command';
+import { registerEvalCompare } from './eval-compare-command';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerTrain(program);
   registerEmbed(program);
   registerEval(program);
+  registerEvalCompare(program);
   registerReplay(program);
   registerAnalyze(program);
   registerPaper(program);

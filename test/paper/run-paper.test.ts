@@ -95,6 +95,18 @@ describe('paper', () => {
     expect(report).toContain('not one of the paper');
     for (const kind of ['cka', 'probe', 'roc', 'loss']) expect(existsSync(path.join(out, 'plots', `${kind}.svg`))).toBe(true);
     expect(report).not.toMatch(/NaN|undefined/);
+
+    // `eval ks` and `eval cka` (the same comparisons as commands) agree with the cells.
+    const ksCli = await runCli(['eval', 'ks', path.join(out, 'finetune', 'mse', '0.1'), path.join(out, 'finetune', 'mse', '1'), '--json']);
+    expect(ksCli.stderr).toBe('');
+    expect(JSON.parse(ksCli.stdout).statistic).toBeCloseTo(results.ks.mse!['0.1'].statistic, 12);
+    const ckaCli = await runCli([
+      'eval', 'cka', '--before', results.pretrain.mse!.checkpoint, '--after', path.join(out, 'finetune', 'mse', '0.1', 'checkpoints', 'best.safetensors'),
+      '--data', store, '--kernel', 'linear', '--sets', '2', '--set-size', '20', '--out', path.join(out, 'eval-cka'), '--json',
+    ]);
+    expect(ckaCli.code).toBe(0);
+    const blocks = JSON.parse(ckaCli.stdout).results as Array<{ bootstrap: { mean: number } }>;
+    blocks.forEach((b, i) => expect(b.bootstrap.mean).toBeCloseTo(results.cka.mse!.blocks[i].mean, 6));
   }, 300000);
 
   test('a subset store keeps ids, is stratified, and records new nested fractions', async () => {
