@@ -4,7 +4,7 @@
  * their features per block; `eval ks` compares the test probabilities of two fine-tuning runs
  * (`eval finetune` folders or predictions files). Both print what `analyze cka|ks` print.
  */
-import { existsSync, mkdtempSync, statSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import type { Command } from 'commander';
@@ -52,6 +52,7 @@ export function registerEvalCompare(program: Command): void {
     .option('--json', 'print one JSON object (as `analyze cka`)')
     .action(async (flags: { before: string; after: string; data: string; split: SplitName; out?: string; kernel: string; sigma?: number; sigmaMedianFraction?: number; sets: number; setSize: number; seed: number; json?: boolean }) => {
       const dir = flags.out ?? mkdtempSync(path.join(os.tmpdir(), 'imlm-eval-cka-'));
+      mkdirSync(dir, { recursive: true });
       const files = { before: path.join(dir, `before-${flags.split}.safetensors`), after: path.join(dir, `after-${flags.split}.safetensors`) };
       await embed({ checkpoint: flags.before, store: flags.data, split: flags.split, out: files.before });
       const embedded = await embed({ checkpoint: flags.after, store: flags.data, split: flags.split, out: files.after });

@@ -104,6 +104,7 @@ describe('paper', () => {
       'eval', 'cka', '--before', results.pretrain.mse!.checkpoint, '--after', path.join(out, 'finetune', 'mse', '0.1', 'checkpoints', 'best.safetensors'),
       '--data', store, '--kernel', 'linear', '--sets', '2', '--set-size', '20', '--out', path.join(out, 'eval-cka'), '--json',
     ]);
+    expect(ckaCli.stderr).toBe('');
     expect(ckaCli.code).toBe(0);
     const blocks = JSON.parse(ckaCli.stdout).results as Array<{ bootstrap: { mean: number } }>;
     blocks.forEach((b, i) => expect(b.bootstrap.mean).toBeCloseTo(results.cka.mse!.blocks[i].mean, 6));
