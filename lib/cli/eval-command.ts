@@ -130,7 +130,7 @@ async function runProbe(kind: 'linear' | 'probe', flags: ProbeFlags): Promise<vo
 }
 
 export function registerEval(program: Command): void {
-  const evalCommand = program.command('eval').description('evaluate a pre-trained encoder: linear probing, fine-tuning at a label fraction, layer-wise probing');
+  const evalCommand = program.command('eval').description('evaluate a pre-trained encoder: linear probing, fine-tuning at a label fraction, layer-wise probing, CKA and KS comparisons');
 
   probeOptions(evalCommand.command('linear').description('linear probe on the frozen backbone (eval mode, features cached once), sweep chosen on validation'))
     .option('--block <k>', 'the block whose pooled features the head reads (1–4)', int, 4)
