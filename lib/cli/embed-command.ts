@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { embed } from '../eval/features';
 import type { SplitName } from '../data/store';
 import { ImlmError } from '../errors';
-import { abortOnSigint, int } from './eval-flags';
+import { abortOnSigint, int } from './flags';
 import { ProgressDisplay } from './progress';
 
 interface EmbedFlags {

@@ -3,7 +3,7 @@ import { finetune, type FinetuneProgress } from '../eval/finetune';
 import { layerwiseProbe, linearProbe, type ProbeOptions, type ProbeResult } from '../eval/linear';
 import type { SelectionMetric } from '../eval/data';
 import { ImlmError } from '../errors';
-import { abortOnSigint, int, intList, num, numList, sweepFrom } from './eval-flags';
+import { abortOnSigint, int, intList, num, numList, sweepFrom } from './flags';
 import { ProgressDisplay } from './progress';
 
 interface CommonFlags {

@@ -15,6 +15,7 @@ import { ImlmError } from '../errors';
 import { embed } from '../eval';
 import { finetunePaths } from '../eval/finetune';
 import { ckaJson, ckaTable, ksJson, ksTable } from './analyze-command';
+import { intAtLeast, num } from './flags';
 
 /** A predictions file, or the test predictions of an `eval finetune` run folder. */
 export function predictionsOf(source: string): string {
@@ -26,11 +27,7 @@ export function predictionsOf(source: string): string {
   return source;
 }
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ImlmError(`Expected a non-negative integer but received '${v}'`, 'ERR_INVALID_ARG');
-  return n;
-};
+const count = intAtLeast(0);
 
 export function registerEvalCompare(program: Command): void {
   const evalCommand = program.commands.find((c) => c.name() === 'eval');
@@ -44,11 +41,11 @@ export function registerEvalCompare(program: Command): void {
     .option('--split <name>', 'the split to embed', 'test')
     .option('--out <dir>', 'where the two features files are written (default: a temporary folder)')
     .option('--kernel <kind>', 'linear or rbf', 'rbf')
-    .option('--sigma <x>', 'RBF: absolute σ (the paper: 0.8)', Number)
-    .option('--sigma-median-fraction <f>', 'RBF: σ = f × the median distance (default 1)', Number)
-    .option('--sets <n>', 'bootstrap sets (the paper: 50)', int, 50)
-    .option('--set-size <n>', 'samples per set (the paper: 1000)', int, 1000)
-    .option('--seed <n>', 'seed of the sets', int, 0)
+    .option('--sigma <x>', 'RBF: absolute σ (the paper: 0.8)', num)
+    .option('--sigma-median-fraction <f>', 'RBF: σ = f × the median distance (default 1)', num)
+    .option('--sets <n>', 'bootstrap sets (the paper: 50)', count, 50)
+    .option('--set-size <n>', 'samples per set (the paper: 1000)', count, 1000)
+    .option('--seed <n>', 'seed of the sets', count, 0)
     .option('--json', 'print one JSON object (as `analyze cka`)')
     .action(async (flags: { before: string; after: string; data: string; split: SplitName; out?: string; kernel: string; sigma?: number; sigmaMedianFraction?: number; sets: number; setSize: number; seed: number; json?: boolean }) => {
       const dir = flags.out ?? mkdtempSync(path.join(os.tmpdir(), 'imlm-eval-cka-'));

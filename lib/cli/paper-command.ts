@@ -1,3 +1,4 @@
+import { existsSync } from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
 import { ensureDemoStore } from '../data/demo';
@@ -5,15 +6,11 @@ import { ImlmError } from '../errors';
 import type { PaperMethod } from '../paper/paper-numbers';
 import { runPaper, type PaperEvent } from '../paper/run-paper';
 import { parseSubsetSizes, writeSubsetStore } from '../paper/subset-store';
-import { existsSync } from 'fs';
+import { abortOnSigint, intAtLeast, num } from './flags';
 
 const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new ImlmError(`Expected a positive integer but received '${v}'`, 'ERR_INVALID_ARG');
-  return n;
-};
+const positive = intAtLeast(1);
 
 function parseMethods(text: string): PaperMethod[] {
   const list = text.split(',').map((s) => s.trim());
@@ -72,17 +69,17 @@ export function registerPaper(program: Command): void {
     .option('--preset <name>', 'pre-training preset', 'kaku2021')
     .option('--arch <name>', 'resnet18, resnet34 or resnet50 (pre-training and the supervised baseline)')
     .option('--stem <kind>', 'standard or small')
-    .option('--image-size <n>', 'training image side', int)
-    .option('--batch-size <n>', 'pre-training batch size', int)
-    .option('--queue-size <n>', "MoCo's queue of negatives (the preset's by default)", int)
-    .option('--pretrain-steps <n>', 'pre-training budget per method', int)
-    .option('--finetune-steps <n>', "fine-tuning budget per cell (default: the paper's 100 epochs)", int)
-    .option('--eval-every <n>', 'fine-tuning steps between validations', int)
-    .option('--patience <n>', 'validations without improvement before stopping early', int)
-    .option('--resamples <n>', 'bootstrap resamples for the test metrics', int, 1000)
+    .option('--image-size <n>', 'training image side', positive)
+    .option('--batch-size <n>', 'pre-training batch size', positive)
+    .option('--queue-size <n>', "MoCo's queue of negatives (the preset's by default)", positive)
+    .option('--pretrain-steps <n>', 'pre-training budget per method', positive)
+    .option('--finetune-steps <n>', "fine-tuning budget per cell (default: the paper's 100 epochs)", positive)
+    .option('--eval-every <n>', 'fine-tuning steps between validations', positive)
+    .option('--patience <n>', 'validations without improvement before stopping early', positive)
+    .option('--resamples <n>', 'bootstrap resamples for the test metrics', positive, 1000)
     .option('--cka-kernel <kind>', 'linear or rbf', 'rbf')
-    .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8); default: the median distance', Number)
-    .option('--cka-sets <n>', 'CKA bootstrap sets (the paper: 50 × 1000 samples)', int, 50)
+    .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8); default: the median distance', num)
+    .option('--cka-sets <n>', 'CKA bootstrap sets (the paper: 50 × 1000 samples)', positive, 50)
     .option('--augment <policy>', 'pre-training augmentation (name or policy file)', 'mocov2')
     .option('--seed <n>', 'seed of every cell', (v) => Number.parseInt(v, 10), 0)
     .option('--json', 'print results.json as one object at the end')
@@ -100,11 +97,7 @@ export function registerPaper(program: Command): void {
         store = subset;
       }
       const controller = new AbortController();
-      const stop = () => {
-        log('stopping after the current step (the finished cells are kept; run the same command to continue)');
-        controller.abort();
-      };
-      process.once('SIGINT', stop);
+      const removeSigint = abortOnSigint(controller, 'after the current step (the finished cells are kept; run the same command to continue)');
       const onEvent = (e: PaperEvent) => {
         if (e.kind === 'cell-start') log(`[${e.index + 1}/${e.total}] ${e.cell}`);
         if (e.kind === 'cell-done') log(`  ${e.cell}: ${e.summary} (${e.seconds.toFixed(0)} s)`);
@@ -147,7 +140,7 @@ export function registerPaper(program: Command): void {
         }
         throw e;
       } finally {
-        process.removeListener('SIGINT', stop);
+        removeSigint();
       }
     });
 }

@@ -10,6 +10,7 @@ import { ensureDemoStore } from '../data/demo';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { writeJsonAtomic } from '../atomic-write';
 import { resolvePolicy } from '../data/policies';
+import { int, num } from './flags';
 import { ProgressDisplay } from './progress';
 import { readDistEnv, type DistEnv } from '../dist/env';
 import { launchLocal } from '../dist/launcher';
@@ -70,16 +71,6 @@ async function launchRanks(flags: TrainFlags): Promise<number> {
   return result.exitCode;
 }
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new ImlmError(`Expected an integer but received '${v}'`, 'ERR_INVALID_ARG');
-  return n;
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new ImlmError(`Expected a number but received '${v}'`, 'ERR_INVALID_ARG');
-  return n;
-};
 
 /** Settings for a run without --data: small enough to finish in a few minutes on 2 CPU cores. */
 const kDemoDefaults = { arch: 'resnet18', stem: 'small', imageSize: 32, batchSize: 32, queueSize: 4096, steps: 100 } as const;

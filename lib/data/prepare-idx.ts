@@ -6,7 +6,7 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { ImlmError } from '../errors';
 import { readIdx } from './idx';
-import { labelFractions, seededPermutation } from './splits';
+import { kDefaultLabelFractions, recordLabelFractions, seededPermutation } from './splits';
 import { writeStore, type Manifest, type SplitData } from './store';
 
 /** Fashion-MNIST's classes, in label order. */
@@ -79,14 +79,11 @@ export async function prepareIdx(source: string, out: string, options: PrepareId
   const valRows = Array.from(order.subarray(0, valCount)).sort((a, b) => a - b);
   const trainRows = Array.from(order.subarray(valCount)).sort((a, b) => a - b);
   const trainSplit = subset(train.images.data, train.labels.data, pixels, trainRows, 0);
-  const fractions = options.fractions ?? [0.01, 0.06, 1];
-  const chosen = labelFractions(Array.from(trainSplit.labels as BigInt64Array, Number), fractions, seed);
-  const trainIds = Array.from(trainSplit.ids, Number);
-  const recordedFractions = Object.fromEntries(
-    fractions.map((f) => {
-      const rows = chosen.get(f)!;
-      return [String(f), f >= 1 ? { count: rows.length } : { count: rows.length, ids: rows.map((r) => trainIds[r]) }];
-    }),
+  const recordedFractions = recordLabelFractions(
+    Array.from(trainSplit.labels as BigInt64Array, Number),
+    Array.from(trainSplit.ids, Number),
+    options.fractions ?? kDefaultLabelFractions,
+    seed,
   );
   let maxLabel = 0;
   for (const v of train.labels.data) maxLabel = Math.max(maxLabel, v);
@@ -105,7 +102,7 @@ export async function prepareIdx(source: string, out: string, options: PrepareId
         splitMethod: `the source's test files are 'test'; a seeded ${Math.round(valFraction * 100)}% of its training files is 'val' (ids 0..${n - 1} are training rows, ${n}.. test rows)`,
         seed,
         preparation: { valFraction },
-        labelFractions: { seed, stratifiedBy: 'label', nested: true, fractions: recordedFractions },
+        labelFractions: recordedFractions,
         skipped: [],
       },
       splits: {

@@ -25,7 +25,7 @@ import type { ImportOptions, SourceListing } from './importers/source';
 import { listTable } from './importers/table';
 import { ShardWriter } from './shard-writer';
 import { assignSplitLists, readSplitList, type SplitListSpec } from './split-lists';
-import { labelFractions, patientSplits, type Split } from './splits';
+import { kDefaultLabelFractions, patientSplits, recordLabelFractions, type Split } from './splits';
 import { beginStore, commitStore, sha256Of, type Manifest, type SamplesSidecar } from './store';
 
 export const kImageFormats = ['nih-cxr14', 'eyepacs-dr', 'bch-idc', 'folder', 'csv', 'unlabeled', 'dicom'] as const;
@@ -263,26 +263,16 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
 
     const sidecar: SamplesSidecar = { format: 'imlm-native/dataset-samples', files: samples.map((s) => s.file), patients: patientNames };
     await fs.writeFile(path.join(temp, 'samples.json'), JSON.stringify(sidecar));
-    const fractions = options.fractions ?? [0.01, 0.06, 1];
-    let recordedFractions: Manifest['labelFractions'];
-    if (task !== 'none' && trainKept.length > 0) {
-      const chosen = labelFractions(
-        trainKept.map((i) => (labelWidth !== null ? Array.from(samples[i].label as Uint8Array) : (samples[i].label as number))),
-        fractions,
-        seed,
-      );
-      recordedFractions = {
-        seed,
-        stratifiedBy: task === 'multilabel' ? 'label combination' : 'label',
-        nested: true,
-        fractions: Object.fromEntries(
-          fractions.map((f) => {
-            const rows = chosen.get(f)!;
-            return [String(f), f >= 1 ? { count: rows.length } : { count: rows.length, ids: rows.map((r) => trainKept[r]) }];
-          }),
-        ),
-      };
-    }
+    const fractions = options.fractions ?? kDefaultLabelFractions;
+    const recordedFractions =
+      task !== 'none' && trainKept.length > 0
+        ? recordLabelFractions(
+            trainKept.map((i) => (labelWidth !== null ? Array.from(samples[i].label as Uint8Array) : (samples[i].label as number))),
+            trainKept,
+            fractions,
+            seed,
+          )
+        : undefined;
     const shardFiles = kSplitOrder.filter((s) => splits[s]).map((s) => path.join(temp, `${s}.safetensors`));
     const manifest: Manifest = {
       format: 'imlm-native/dataset',

@@ -85,3 +85,39 @@ export function labelFractions(labels: ReadonlyArray<number | readonly number[]>
   }
   return out;
 }
+
+/** The label fractions recorded when nothing else is asked: the paper's 1%, 6% and 100%. */
+export const kDefaultLabelFractions: readonly number[] = [0.01, 0.06, 1];
+
+/** Label fractions as a store's manifest records them (docs/formats.md). */
+export interface RecordedLabelFractions {
+  seed: number;
+  stratifiedBy: string;
+  nested: boolean;
+  /** Per fraction: the count and, below 1, the ids of the training samples it holds. */
+  fractions: Record<string, { count: number; ids?: number[] }>;
+}
+
+/**
+ * labelFractions() of a training split, recorded by sample id: `labels[i]` and `ids[i]` describe
+ * row i (a class, or the 0/1 vector of a multilabel row).
+ */
+export function recordLabelFractions(
+  labels: ReadonlyArray<number | readonly number[]>,
+  ids: ArrayLike<number>,
+  fractions: readonly number[],
+  seed: number,
+): RecordedLabelFractions {
+  const chosen = labelFractions(labels, fractions, seed);
+  return {
+    seed,
+    stratifiedBy: labels.some((l) => Array.isArray(l)) ? 'label combination' : 'label',
+    nested: true,
+    fractions: Object.fromEntries(
+      fractions.map((f) => {
+        const rows = chosen.get(f)!;
+        return [String(f), f >= 1 ? { count: rows.length } : { count: rows.length, ids: rows.map((r) => ids[r]) }];
+      }),
+    ),
+  };
+}

@@ -10,6 +10,7 @@ import { createReadStream, existsSync, promises as fs } from 'fs';
 import path from 'path';
 import { writeJsonAtomic } from '../atomic-write';
 import { ImlmError } from '../errors';
+import type { RecordedLabelFractions } from './splits';
 import { readSafetensors, writeSafetensors } from '../safetensors';
 import { tensor, type Tensor } from '../tensor';
 import { packageVersion } from '../version';
@@ -44,7 +45,7 @@ export interface Manifest {
    * Seeded, stratified, nested subsets of the training split for label-fraction experiments:
    * per fraction the count and (below 100%) the sample ids.
    */
-  labelFractions?: { seed: number; stratifiedBy: string; nested: boolean; fractions: Record<string, { count: number; ids?: number[] }> };
+  labelFractions?: RecordedLabelFractions;
   skipped: Array<{ file: string; reason: string }>;
   /** Image sources: the sidecar mapping ids to source files and patient indices to names. */
   samples?: { file: string; count: number };

@@ -23,7 +23,7 @@ import { embed, finetune, layerwiseProbe } from '../eval';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { pretrain, runPaths } from '../train/pretrain';
 import { augmentDeviceFor, tensorSource } from '../train/trainer';
-import { kMethodNames, type PaperMethod } from './paper-numbers';
+import type { PaperMethod } from './paper-numbers';
 import { renderPlots } from './plots';
 import { renderReport } from './report';
 import { emptyResults, fractionKey, type MetricWithCi, type PaperResults } from './results';
@@ -238,8 +238,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
         await fs.mkdir(path.dirname(after), { recursive: true });
         await embed({ checkpoint: path.join(finetuneDir(m, smallest), 'checkpoints', 'best.safetensors'), store: o.store, split: 'test', out: after });
         const kernel = o.cka?.kernel ?? 'rbf';
-        const count = (await readManifest(o.store)).splits.test?.count ?? 0;
-        const setSize = Math.min(o.cka?.setSize ?? 1000, count);
+        const setSize = Math.min(o.cka?.setSize ?? 1000, manifest.splits.test?.count ?? 0);
         const r = await analyzeCka(before, after, {
           tensors: ['block1', 'block2', 'block3', 'block4'], kernel,
           ...(kernel === 'rbf' ? (o.cka?.sigma !== undefined ? { sigma: o.cka.sigma } : { sigmaMedianFraction: o.cka?.sigmaMedianFraction ?? 1 }) : {}),
@@ -273,4 +272,3 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
   return { results, report, resultsFile, plots };
 }
 
-export { kMethodNames };

@@ -8,19 +8,18 @@ import path from 'path';
 import { ImlmError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { labelFractions } from '../data/splits';
+import { kDefaultLabelFractions, labelFractions, recordLabelFractions } from '../data/splits';
 import { loadSplit, readManifest, writeStore, type Manifest, type SplitData, type SplitName } from '../data/store';
 
 export type SubsetSizes = Partial<Record<SplitName, number>>;
 
-/** Label groups of each row: the class (multiclass/binary) or the 0/1 vector (multilabel). */
-function labelRows(labels: Tensor): Array<number | number[]> {
-  const values = labels.toTypedArray();
-  if (labels.shape.length === 2) {
-    const [n, l] = labels.shape;
-    return Array.from({ length: n }, (_, i) => Array.from({ length: l }, (_, j) => Number(values[i * l + j])));
+/** Label groups of each of n rows: the class (multiclass/binary) or the 0/1 vector (multilabel, n×L bytes). */
+function labelRows(labels: ArrayLike<number | bigint>, n: number): Array<number | number[]> {
+  const width = labels.length / Math.max(1, n);
+  if (labels instanceof Uint8Array) {
+    return Array.from({ length: n }, (_, i) => Array.from(labels.subarray(i * width, (i + 1) * width), Number));
   }
-  return Array.from(values as BigInt64Array, Number);
+  return Array.from({ length: n }, (_, i) => Number(labels[i]));
 }
 
 /** Parses 'train=5000,val=1000,test=2000'. */
@@ -45,7 +44,7 @@ export async function writeSubsetStore(store: string, out: string, sizes: Subset
       const n = split.ids.shape[0];
       const want = Math.min(sizes[name] ?? n, n);
       // labelFractions gives a stratified, seeded subset of about want/n of every label group.
-      const rows = want >= n ? Array.from({ length: n }, (_, i) => i) : labelFractions(labelRows(split.labels), [want / n], seed).get(want / n)!;
+      const rows = want >= n ? Array.from({ length: n }, (_, i) => i) : labelFractions(labelRows(split.labels.toTypedArray() as BigInt64Array | Uint8Array, n), [want / n], seed).get(want / n)!;
       const pick = async (t: Tensor) => {
         const picked = await native().selectRows(t, rows);
         owned.push(picked);
@@ -60,27 +59,11 @@ export async function writeSubsetStore(store: string, out: string, sizes: Subset
       for (const t of owned) t.dispose();
     }
   }
-  const fractions = options.fractions ?? [0.01, 0.06, 1];
   const train = splits.train;
-  let recorded: Manifest['labelFractions'];
-  if (train && source.task !== 'none') {
-    const l = source.task === 'multilabel' ? train.labels.length / train.ids.length : 0;
-    const groups: Array<number | number[]> = l
-      ? Array.from({ length: train.ids.length }, (_, i) => Array.from(train.labels.subarray(i * l, (i + 1) * l) as Uint8Array, Number))
-      : Array.from(train.labels as BigInt64Array, Number);
-    const chosen = labelFractions(groups, fractions, seed);
-    recorded = {
-      seed,
-      stratifiedBy: l ? 'label combination' : 'label',
-      nested: true,
-      fractions: Object.fromEntries(
-        fractions.map((f) => {
-          const r = chosen.get(f)!;
-          return [String(f), f >= 1 ? { count: r.length } : { count: r.length, ids: r.map((i) => Number(train.ids[i])) }];
-        }),
-      ),
-    };
-  }
+  const recorded =
+    train && source.task !== 'none'
+      ? recordLabelFractions(labelRows(train.labels, train.ids.length), Array.from(train.ids, Number), options.fractions ?? kDefaultLabelFractions, seed)
+      : undefined;
   return writeStore(
     out,
     {

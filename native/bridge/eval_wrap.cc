@@ -9,7 +9,6 @@
 #include "core/eval/features.h"
 #include "core/eval/linear_probe.h"
 #include "core/eval/reference_probe.h"
-#include "core/eval/rows.h"
 #include "core/eval/selection_metric.h"
 #include "core/tensor_io.h"
 
@@ -122,8 +121,8 @@ class ProbeTask : public EvalTask {
   void work(const eval::EvalProgressFn& progress, const std::atomic<bool>* cancel) override {
     const c10::Device device = resolveDevice(device_);
     if (device.is_cpu()) eval::useIntraOpThreads(threads_);
-    const at::Tensor trainX = eval::selectRows(data_[0], trainRows_, "the training features");
-    const at::Tensor trainY = eval::selectRows(data_[1], trainRows_, "the training labels");
+    const at::Tensor trainX = imlm::selectRows(data_[0], trainRows_, "the training features");
+    const at::Tensor trainY = imlm::selectRows(data_[1], trainRows_, "the training labels");
     result_ = eval::fitLinearProbe(trainX, trainY, data_[2], data_[3], data_[4], options_, device, progress, cancel);
   }
   Napi::Value result(Napi::Env env) override { return probeResultToJs(env, result_); }
@@ -150,8 +149,8 @@ class ThroughBackboneTask : public EvalTask {
     const c10::Device device = resolveDevice(device_);
     if (device.is_cpu()) eval::useIntraOpThreads(threads_);
     models::ResNet model = eval::loadNetwork(eval::readBackboneWeights(checkpoint_), checkpoint_);
-    inputs_.trainImages = eval::selectRows(inputs_.trainImages, trainRows_, "the training images");
-    inputs_.trainLabels = eval::selectRows(inputs_.trainLabels, trainRows_, "the training labels");
+    inputs_.trainImages = imlm::selectRows(inputs_.trainImages, trainRows_, "the training images");
+    inputs_.trainLabels = imlm::selectRows(inputs_.trainLabels, trainRows_, "the training labels");
     result_ = eval::fitLinearProbeThroughBackbone(*model, inputs_, options_, device, progress, cancel);
   }
   Napi::Value result(Napi::Env env) override { return probeResultToJs(env, result_); }

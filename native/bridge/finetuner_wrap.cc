@@ -8,7 +8,6 @@
 #include "bridge/map_args.h"
 #include "bridge/tensor_wrap.h"
 #include "core/compat.h"
-#include "core/eval/rows.h"
 #include "core/io/safetensors.h"
 #include "core/tensor_io.h"
 
@@ -46,8 +45,8 @@ class CreateTask : public PromiseWorker {
  protected:
   void run() override {
     // The labelled subset is copied out of the (memory-mapped) split once, here.
-    finetuner_ = std::make_shared<eval::Finetuner>(config_, eval::selectRows(images_, rows_, "the training images").contiguous(),
-                                                   eval::selectRows(labels_, rows_, "the training labels").contiguous());
+    finetuner_ = std::make_shared<eval::Finetuner>(config_, imlm::selectRows(images_, rows_, "the training images").contiguous(),
+                                                   imlm::selectRows(labels_, rows_, "the training labels").contiguous());
   }
   Napi::Value result(Napi::Env env) override { return FinetunerWrap::wrap(env, finetuner_); }
 

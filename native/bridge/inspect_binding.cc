@@ -4,9 +4,12 @@
 #include <utility>
 #include <vector>
 
+#include <ATen/Functions.h>
+
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
 #include "core/inspect/image_rows.h"
+#include "core/tensor_io.h"
 
 namespace imlm::bridge {
 namespace {
@@ -40,7 +43,9 @@ Napi::Value selectRows(const Napi::CallbackInfo& args) {
       if (!v.IsNumber()) throwInvalidArg(env, "expected indices to be integers");
       indices.push_back(v.As<Napi::Number>().Int64Value());
     }
-    return startWorker(new TensorTask(env, [images, indices] { return inspect::selectRows(images, indices); }));
+    // Only the selected rows of a memory-mapped store are read.
+    const at::Tensor rows = at::tensor(indices, at::TensorOptions().dtype(at::kLong));
+    return startWorker(new TensorTask(env, [images, rows] { return imlm::selectRows(images, rows, "the images"); }));
   });
 }
 

@@ -49,6 +49,12 @@ void copyTensorBytes(const at::Tensor& tensor, void* dst, size_t byteLength);
  */
 c10::Device resolveDevice(const std::string& spec);
 
+/**
+ * Rows `rows` (int64 [m]) of `t` along dim 0, bounds checked, so an out-of-range row is a caller
+ * error naming `what` rather than a LibTorch index error; an undefined `rows` returns `t`.
+ */
+at::Tensor selectRows(const at::Tensor& t, const at::Tensor& rows, const std::string& what);
+
 /** The device in the same spelling resolveDevice accepts ("cpu", "cuda:0"). */
 std::string deviceName(const c10::Device& device);
 

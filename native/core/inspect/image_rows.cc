@@ -1,7 +1,5 @@
 #include "core/inspect/image_rows.h"
 
-#include <string>
-
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 
@@ -9,17 +7,6 @@
 #include "core/tensor_io.h"
 
 namespace imlm::inspect {
-
-at::Tensor selectRows(const at::Tensor& images, const std::vector<int64_t>& indices) {
-  if (images.dim() < 1) throw Error(ErrorCode::kInvalidArgument, "expected a tensor with a sample dimension");
-  for (int64_t i : indices) {
-    if (i < 0 || i >= images.size(0)) {
-      throw Error(ErrorCode::kInvalidArgument, "row " + std::to_string(i) + " is outside 0.." + std::to_string(images.size(0) - 1));
-    }
-  }
-  at::Tensor index = at::tensor(indices, at::TensorOptions().dtype(at::kLong));
-  return images.index_select(0, index.to(images.device()));
-}
 
 at::Tensor toRgbBytes(const at::Tensor& images) {
   if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3)) {

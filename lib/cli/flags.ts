@@ -1,9 +1,16 @@
-/** Flag parsers shared by `embed` and `eval` (numbers, lists), with the CLI's one message format. */
+/** Flag parsers shared by the commands (numbers, lists), with the CLI's one message format. */
 import { ImlmError } from '../errors';
 
 export const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new ImlmError(`Expected an integer but received '${v}'`, 'ERR_INVALID_ARG');
+  return n;
+};
+
+/** An integer flag of at least `min` (e.g. 1 for sizes and step counts, 0 for counts that may be none). */
+export const intAtLeast = (min: number) => (v: string) => {
+  const n = int(v);
+  if (n < min) throw new ImlmError(`Expected an integer >= ${min} but received '${v}'`, 'ERR_INVALID_ARG');
   return n;
 };
 
