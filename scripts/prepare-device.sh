@@ -71,7 +71,9 @@ node - "$root" "$dev/node_modules" <<'EOF'
 const fs = require('fs');
 const path = require('path');
 const [root, target] = process.argv.slice(2);
-const roots = ['node-addon-api', 'node-api-headers', 'node-gyp-build', 'commander', 'ajv', 'cli-progress'];
+// sharp and vega (tens of MiB) stay behind: the GPU check never decodes images or draws plots, and
+// the modules that use them load them lazily.
+const roots = ['node-addon-api', 'node-api-headers', 'node-gyp-build', 'commander', 'ajv', 'cli-progress', 'js-yaml', 'dicom-parser'];
 // Never wanted on the device, whoever depends on them.
 const excluded = new Set(['jest', 'typescript', 'cmake-js', 'node-gyp', 'ts-jest']);
 

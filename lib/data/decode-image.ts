@@ -13,7 +13,8 @@
  * (round(v / 257), so 65535 → 255 and intensities stay comparable between images); 'minmax'
  * stretches each image's own minimum..maximum to 0..255 (for 10–12-bit data stored in 16 bits).
  */
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { loadSharp } from '../lazy-modules';
 import { ImlmError } from '../errors';
 
 export interface DecodeOptions {
@@ -82,12 +83,12 @@ async function run(image: Sharp, sixteen: boolean, options: DecodeOptions): Prom
 /** Decodes an image file into C×H×W bytes; rejects (with sharp's reason) on a corrupt or truncated file. */
 export async function decodeImageFile(file: string, options: DecodeOptions): Promise<Uint8Array> {
   // failOn 'truncated': refuse truncated and broken files but not harmless warnings (e.g. an odd ICC profile).
-  const image = sharp(file, { failOn: 'truncated', sequentialRead: true });
+  const image = loadSharp()(file, { failOn: 'truncated', sequentialRead: true });
   const meta = await image.metadata();
   return run(image, meta.depth === 'ushort', options);
 }
 
 /** Resizes an already-decoded 8-bit image (DICOM) into C×H×W bytes. */
 export function decodeRawImage(raw: RawImage, options: DecodeOptions): Promise<Uint8Array> {
-  return run(sharp(raw.pixels, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }), false, options);
+  return run(loadSharp()(raw.pixels, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }), false, options);
 }

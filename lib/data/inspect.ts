@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import sharp from 'sharp';
+import { loadSharp } from '../lazy-modules';
 import { ImlmError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
@@ -96,7 +96,7 @@ async function writeSheet(file: string, tiles: Tile[], columns: number): Promise
     };
   });
   const sheetWidth = gap + columns * (width + gap), sheetHeight = gap + rows * (height + gap);
-  const sheet = sharp({ create: { width: sheetWidth, height: sheetHeight, channels: 3, background: { r: 32, g: 32, b: 32 } } }).composite(composites);
+  const sheet = loadSharp()({ create: { width: sheetWidth, height: sheetHeight, channels: 3, background: { r: 32, g: 32, b: 32 } } }).composite(composites);
   // Small images (28² Fashion-MNIST, 50² BCH patches) are enlarged by a whole factor with
   // nearest-neighbour, so every source pixel stays a visible, unblurred square.
   const factor = Math.max(1, Math.ceil(kMinTileSide / Math.min(height, width)));
@@ -106,7 +106,7 @@ async function writeSheet(file: string, tiles: Tile[], columns: number): Promise
     return;
   }
   const { data, info } = await sheet.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+  await loadSharp()(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
     .resize(sheetWidth * factor, sheetHeight * factor, { kernel: 'nearest' })
     .png()
     .toFile(file);

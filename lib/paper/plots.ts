@@ -5,10 +5,7 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import sharp from 'sharp';
-import * as vega from 'vega';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const vegaLite = require('vega-lite') as { compile(spec: object): { spec: vega.Spec } };
+import { loadSharp, loadVega } from '../lazy-modules';
 import { kMethodNames, type PaperMethod } from './paper-numbers';
 import type { PaperResults } from './results';
 
@@ -86,11 +83,12 @@ export function lossSpec(r: PaperResults): object | null {
 
 /** Renders a Vega-Lite spec to `<file>.svg` and `<file>.png`; returns the two paths. */
 export async function renderPlot(spec: object, file: string): Promise<[string, string]> {
+  const { vega, vegaLite } = loadVega();
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
   await fs.writeFile(`${file}.svg`, svg);
-  await sharp(Buffer.from(svg), { density: 144 }).png().toFile(`${file}.png`);
+  await loadSharp()(Buffer.from(svg), { density: 144 }).png().toFile(`${file}.png`);
   return [`${file}.svg`, `${file}.png`];
 }
 
