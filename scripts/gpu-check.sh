@@ -503,7 +503,9 @@ CMEOF
   fi
   if [ "$rc" = 0 ]; then
     echo "+ cmake --build build-gpu -j$JOBS" >> "$BUILD_LOG"
-    limited "$(budget "${GPU_CHECK_BUILD_TIMEOUT_S:-480}")" cmake --build build-gpu -j"$JOBS" >> "$BUILD_LOG" 2>&1
+    # Keep going after a failed file (make -k / ninja -k 0), so one run shows every compile error.
+    keep_going=(-k); [ "${generator[1]:-}" = Ninja ] && keep_going=(-k 0)
+    limited "$(budget "${GPU_CHECK_BUILD_TIMEOUT_S:-480}")" cmake --build build-gpu -j"$JOBS" -- "${keep_going[@]}" >> "$BUILD_LOG" 2>&1
     rc=$?
   fi
   secs=$(( $(date +%s) - t ))
@@ -515,8 +517,10 @@ CMEOF
     [ "$rc" = 0 ] && rc=1
     meta build_status "$(status_of "$rc")"
     record build "$(status_of "$rc")" "$secs" "see build.log"
+    echo "----- compile errors in build.log -----" >&2
+    grep -E -A3 'error:|Error [0-9]|FAILED:' "$BUILD_LOG" | grep -v '^--$' | head -n 80 >&2
     echo "----- last lines of build.log -----" >&2
-    tail -n 40 "$BUILD_LOG" >&2
+    tail -n 15 "$BUILD_LOG" >&2
     BUILD_FAILED=1
     finish
   fi

@@ -1,5 +1,6 @@
 #include "bridge/losses_binding.h"
 
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard (not pulled in by other ATen headers on 2.x)
 #include <functional>
 #include <string>
 

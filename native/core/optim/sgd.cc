@@ -1,5 +1,6 @@
 #include "core/optim/sgd.h"
 
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard (not pulled in by ATen/Functions.h on 2.x)
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 

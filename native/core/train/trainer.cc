@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard (not pulled in by ATen/Functions.h on 2.x)
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
