@@ -26,6 +26,7 @@
 #   PYTHON                Python with torch and torchvision (default python3)
 #   TORCH_DIR_OVERRIDE    a folder holding TorchConfig.cmake, instead of PyTorch's
 #   GPU_CHECK_ADDON       an already built imlm.node to use: skips the build
+#   GPU_CHECK_ONLY=build  stop after the build, info and doctor (scripts/gpu-profile.sh uses it)
 #   GPU_CHECK_DRY=1       a rehearsal without a GPU: everything on the CPU, tiny sizes
 #   GPU_CHECK_DEADLINE_S  the whole script's time budget in seconds (default 540); steps that
 #                         would not fit are skipped and reported as such
@@ -549,6 +550,8 @@ limited "$(budget 60)" node bin/imlm-native.js doctor >> "$ENV_TXT" 2>&1
 rc=$?
 record doctor "$(status_of "$rc")" $(( $(date +%s) - t ))
 write_report
+# GPU_CHECK_ONLY=build: the addon, info and doctor, nothing more (scripts/gpu-profile.sh).
+[ "${GPU_CHECK_ONLY:-}" = build ] && finish
 
 # ---------------------------------------------------------------------------------------------
 # 4. Parity on the device (all cases at once: each is mostly process start-up) and, alongside,

@@ -92,12 +92,26 @@ def main(argv=None) -> int:
         one_step(i)
     if on_cuda:
         torch.cuda.synchronize(device)
+    # IMLM_PROFILE_TRACE (scripts/gpu-profile.sh): a Kineto trace of the timed steps, the same
+    # profiler the addon uses, so the two traces compare kernel for kernel.
+    trace_prefix = os.environ.get("IMLM_PROFILE_TRACE")
+    profiler = None
+    if trace_prefix:
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if on_cuda:
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+        profiler = torch.profiler.profile(activities=activities)
+        profiler.__enter__()
     started = time.perf_counter()
     for i in range(args.steps):
         one_step(args.warmup + i)
     if on_cuda:
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        layout = "nhwc" if cfg["channelsLast"] else "nchw"
+        profiler.export_chrome_trace(f"{trace_prefix}.reference-{layout}.json")
 
     images_per_second = args.steps * cfg["batchSize"] / seconds
     if args.json:

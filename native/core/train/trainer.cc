@@ -16,6 +16,7 @@
 #include "core/optim/schedules.h"
 #include "core/tensor_io.h"
 #include "core/train/device_staging.h"
+#include "core/train/profile_trace.h"
 
 namespace imlm::train {
 namespace {
@@ -241,6 +242,7 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
   int64_t totalImages = 0;
   RunSummary summary;
   if (device_.is_cpu()) useThreads(config_.threads);
+  const ProfileTrace trace;  // IMLM_PROFILE_TRACE only
   cancelFlag_ = &cancel;
   // The flag belongs to this run only, also when a step throws.
   struct ForgetCancelFlag {
