@@ -266,6 +266,8 @@ export interface NativeFinetuner {
 export interface NativeBinding {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
+  /** Tests only (native/bridge/internals_binding.h): one job on a SerialThread shared by all calls. */
+  _serialThreadProbe(fail?: boolean): Promise<{ job: string; caller: string }>;
   createTrainer(config: object, dist?: NativeDistOptions): Promise<NativeTrainer>;
   syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
   tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard; augmentDevice?: string }): NativeBatchSource;

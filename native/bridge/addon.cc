@@ -11,6 +11,7 @@
 #include "bridge/finetuner_wrap.h"
 #include "bridge/info_binding.h"
 #include "bridge/inspect_binding.h"
+#include "bridge/internals_binding.h"
 #include "bridge/losses_binding.h"
 #include "bridge/safetensors_binding.h"
 #include "bridge/source_wrap.h"
@@ -41,6 +42,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Trainer", TrainerWrap::define(env));
   exports.Set("Finetuner", FinetunerWrap::define(env));
   exports.Set("info", Napi::Function::New<info>(env, "info"));
+  exports.Set("_serialThreadProbe", Napi::Function::New<serialThreadProbe>(env, "_serialThreadProbe"));
   exports.Set("createTrainer", Napi::Function::New<TrainerWrap::create>(env, "createTrainer"));
   exports.Set("syntheticSource", Napi::Function::New<SourceWrap::synthetic>(env, "syntheticSource"));
   exports.Set("tensorSource", Napi::Function::New<SourceWrap::fromTensor>(env, "tensorSource"));

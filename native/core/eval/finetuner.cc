@@ -95,6 +95,19 @@ at::Tensor Finetuner::step(int64_t t) {
 }
 
 FinetuneSummary Finetuner::run(int64_t steps, int64_t reportEvery, const EvalProgressFn& progress, const std::atomic<bool>& cancel) {
+  FinetuneSummary summary;
+  thread_.call([&] { summary = runHere(steps, reportEvery, progress, cancel); });
+  return summary;
+}
+
+at::Tensor Finetuner::predict(const at::Tensor& images, int64_t batchSize, const EvalProgressFn& progress,
+                              const std::atomic<bool>* cancel) {
+  at::Tensor out;
+  thread_.call([&] { out = predictHere(images, batchSize, progress, cancel); });
+  return out;
+}
+
+FinetuneSummary Finetuner::runHere(int64_t steps, int64_t reportEvery, const EvalProgressFn& progress, const std::atomic<bool>& cancel) {
   using Clock = std::chrono::steady_clock;
   if (device_.is_cpu()) useIntraOpThreads(config_.threads);
   const auto start = Clock::now();
@@ -119,8 +132,8 @@ FinetuneSummary Finetuner::run(int64_t steps, int64_t reportEvery, const EvalPro
   return summary;
 }
 
-at::Tensor Finetuner::predict(const at::Tensor& images, int64_t batchSize, const EvalProgressFn& progress,
-                              const std::atomic<bool>* cancel) {
+at::Tensor Finetuner::predictHere(const at::Tensor& images, int64_t batchSize, const EvalProgressFn& progress,
+                                  const std::atomic<bool>* cancel) {
   if (device_.is_cpu()) useIntraOpThreads(config_.threads);
   if (images.dim() != 4 || images.size(1) != model_->options().inChannels) {
     throw Error(ErrorCode::kInvalidArgument, "expected images [N, " + std::to_string(model_->options().inChannels) +

@@ -19,6 +19,7 @@
 #include "core/io/safetensors.h"
 #include "core/models/resnet.h"
 #include "core/optim/adam.h"
+#include "core/serial_thread.h"
 
 namespace imlm::eval {
 
@@ -72,6 +73,9 @@ class Finetuner {
 
  private:
   at::Tensor step(int64_t t);
+  FinetuneSummary runHere(int64_t steps, int64_t reportEvery, const EvalProgressFn& progress, const std::atomic<bool>& cancel);
+  at::Tensor predictHere(const at::Tensor& images, int64_t batchSize, const EvalProgressFn& progress,
+                         const std::atomic<bool>* cancel);
 
   FinetuneConfig config_;
   c10::Device device_;
@@ -83,6 +87,9 @@ class Finetuner {
   int64_t stepsPerEpoch_ = 0;
   std::atomic<int64_t> stepsCompleted_{0};
   std::string initialisation_;
+  // run and predict on one thread, so cuDNN's per-thread benchmark cache stays warm between
+  // the epochs' calls (core/serial_thread.h). Last: joined before the members its jobs use go.
+  SerialThread thread_;
 };
 
 }  // namespace imlm::eval

@@ -150,6 +150,19 @@ void Trainer::broadcastState() {
 }
 
 StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyImages) {
+  StepMetrics metrics;
+  thread_.call([&] { metrics = stepHere(queryImages, keyImages); });
+  return metrics;
+}
+
+RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+                        const std::atomic<bool>& cancel) {
+  RunSummary summary;
+  thread_.call([&] { summary = runHere(source, steps, reportEvery, progress, cancel); });
+  return summary;
+}
+
+StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages) {
   if (group_ && queryImages.size(0) * group_->size() != config_.batchSize) {
     // A source without a shard would hand every rank the whole global batch, silently
     // multiplying the batch by the number of ranks.
@@ -233,8 +246,8 @@ StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyIm
   return metrics;
 }
 
-RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
-                        const std::atomic<bool>& cancel) {
+RunSummary Trainer::runHere(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+                            const std::atomic<bool>& cancel) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto intervalStart = start;
@@ -261,7 +274,7 @@ RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery,
     if (source.endStep() >= 0 && stepsCompleted_ >= source.endStep()) break;
     ViewBatch batch = source.batch(stepsCompleted_);
     adoptOnCurrentStream(batch);  // a batch staged on a side stream (no-op on the CPU)
-    summary.last = step(batch.query, batch.key);
+    summary.last = stepHere(batch.query, batch.key);
     ++summary.stepsRun;
     intervalImages += batch.query.size(0) * world;  // the global batch: ranks step together
     totalImages += batch.query.size(0) * world;

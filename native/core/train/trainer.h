@@ -1,6 +1,7 @@
-// The training engine: a MoCo model, its optimiser and generator, stepping through batches
-// on the calling (worker) thread. The bridge runs `run` in a libuv worker and forwards the
-// progress callback to JavaScript; the trainer itself knows nothing of N-API.
+// The training engine: a MoCo model, its optimiser and generator, stepping through batches.
+// Steps run on the trainer's own thread (core/serial_thread.h: cuDNN's benchmark cache and the
+// library handles are per thread); `run` and `step` block their caller, which the bridge puts
+// on a libuv worker, forwarding the progress callback to JavaScript. No N-API here.
 #pragma once
 
 #include <array>
@@ -18,6 +19,7 @@
 #include "core/dist/process_group.h"
 #include "core/io/safetensors.h"
 #include "core/optim/sgd.h"
+#include "core/serial_thread.h"
 #include "core/ssl/moco.h"
 #include "core/train/batch_source.h"
 #include "core/train/train_config.h"
@@ -117,7 +119,11 @@ class Trainer {
 
   /** Rank 0's parameters, buffers and optimiser state to every rank. */
   void broadcastState();
+  StepMetrics stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages);
+  RunSummary runHere(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+                     const std::atomic<bool>& cancel);
   std::atomic<int64_t> stepsCompleted_{0};  // read by the JS thread while a run goes on
+  SerialThread thread_;  // last: joined before the members its jobs use are destroyed
 };
 
 }  // namespace imlm::train
