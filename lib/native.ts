@@ -107,6 +107,8 @@ export interface NativeDistOptions {
   timeoutSeconds?: number;
   bucketMb?: number;
   shuffleBn?: boolean;
+  /** SyncBatchNorm (global-batch statistics in every BN) instead of shuffle-BN. */
+  syncBn?: boolean;
   /** Join a process group even with worldSize 1 (checks a backend on one GPU). */
   forceGroup?: boolean;
 }

@@ -40,6 +40,7 @@ interface TrainFlags {
   nprocPerNode?: number;
   distBackend: 'auto' | 'gloo' | 'nccl';
   shuffleBn: boolean;
+  syncBn?: boolean;
   distTimeout?: number;
 }
 
@@ -144,6 +145,7 @@ export function registerTrain(program: Command): void {
     .option('--nproc-per-node <n>', 'start n data-parallel ranks on this machine (docs/distributed.md); under torchrun or srun leave it out', int)
     .option('--dist-backend <name>', 'c10d backend across ranks: auto (nccl on CUDA, gloo on CPU) | gloo | nccl', 'auto')
     .option('--no-shuffle-bn', "across ranks: each rank's key encoder normalises its own batch (default: MoCo's shuffle-BN)")
+    .option('--sync-bn', "across ranks: SyncBatchNorm — every batch norm normalises over the global batch, instead of shuffle-BN")
     .option('--dist-timeout <s>', 'seconds the rendezvous and each collective may take before the run fails', num)
     .action(async (flags: TrainFlags) => {
       const distEnv: DistEnv | null = readDistEnv();
@@ -237,6 +239,7 @@ export function registerTrain(program: Command): void {
                 masterPort: dist.masterPort,
                 backend: flags.distBackend,
                 shuffleBn: flags.shuffleBn,
+                syncBn: flags.syncBn === true,
                 timeoutSeconds: flags.distTimeout,
                 forceGroup: dist.worldSize === 1,
               }

@@ -43,6 +43,7 @@ dist::DistOptions toDistOptions(Napi::Env env, const Napi::Value& value) {
   d.timeoutSeconds = numberField(env, o, "timeoutSeconds", "dist", d.timeoutSeconds);
   d.bucketMb = numberField(env, o, "bucketMb", "dist", d.bucketMb);
   if (o.Get("shuffleBn").IsBoolean()) d.shuffleBn = o.Get("shuffleBn").As<Napi::Boolean>().Value();
+  if (o.Get("syncBn").IsBoolean()) d.syncBn = o.Get("syncBn").As<Napi::Boolean>().Value();
   if (o.Get("forceGroup").IsBoolean()) d.forceGroup = o.Get("forceGroup").As<Napi::Boolean>().Value();
   if (d.worldSize < 1 || d.rank >= d.worldSize) {
     throwInvalidArg(env, "expected 0 <= dist.rank < dist.worldSize but received rank " + std::to_string(d.rank) +

@@ -23,13 +23,14 @@ interface Comparison {
 }
 
 /** Relative differences of every compared tensor (fixtures/compare.js: outside jest's VM). */
-async function compareStates(reference: string, ranks: string[]): Promise<Comparison> {
-  const r = await spawnNode([path.join(repoRoot, 'test/dist/fixtures/compare.js'), reference, ...ranks], {});
+async function compareStates(reference: string, ranks: string[], runningStats: boolean): Promise<Comparison> {
+  const env = runningStats ? { IMLM_COMPARE_RUNNING_STATS: '1' } : {};
+  const r = await spawnNode([path.join(repoRoot, 'test/dist/fixtures/compare.js'), reference, ...ranks], env);
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as Comparison;
 }
 
-async function expectSameRun(ranks: RankOutput[], reference: RankOutput, tolerance = 1e-5): Promise<void> {
+async function expectSameRun(ranks: RankOutput[], reference: RankOutput, tolerance = 1e-5, runningStats = false): Promise<void> {
   // Losses: every rank reports the global mean, equal to the one-process batch's loss.
   for (const rank of ranks) {
     expect(rank.metrics).toHaveLength(reference.metrics.length);
@@ -41,7 +42,7 @@ async function expectSameRun(ranks: RankOutput[], reference: RankOutput, toleran
     });
   }
   // Weights of both encoders and projectors, momentum buffers and the queue.
-  const { tensors, pointers } = await compareStates(reference.state, ranks.map((r) => r.state));
+  const { tensors, pointers } = await compareStates(reference.state, ranks.map((r) => r.state), runningStats);
   const names = Object.keys(tensors);
   expect(names).toContain('queue');
   expect(names.filter((n) => n.startsWith('encoder_q.')).length).toBeGreaterThan(40);
@@ -76,6 +77,40 @@ describeGloo('data-parallel equivalence (2 ranks × 8 vs 1 process × 16, Gloo)'
     const blockDiff = Math.max(...unshuffled.metrics[0].blocks.map((b, i) => Math.abs(b - ranks[0].metrics[0].blocks[i]) / Math.abs(b)));
     expect(blockDiff).toBeGreaterThan(1e-3);
   }, 240000);
+
+  test('SyncBatchNorm: 2 ranks × 8 equal 1 rank × 16 (losses, weights, running statistics, queue)', async () => {
+    // The same SyncBN arithmetic on both sides — one rank in a group of its own normalises its 16
+    // samples through the same code — so what differs is only the statistics' being summed over
+    // two ranks, forward and backward. Running statistics are compared too: every rank updates
+    // them from the global statistics. Would fail with per-rank statistics (see the last lines).
+    const spec = { steps, globalBatch: 16, syncBn: true };
+    const [oneRank] = await runFixture({ ...spec, forceGroup: true }, 1);
+    const ranks = await runFixture(spec, 2);
+    await expectSameRun(ranks, oneRank, 1e-5, true);
+    const [perRank] = await runFixture({ ...spec, syncBn: false, shuffleBn: false, config: { bnGroups: 2 } }, 1);
+    const lossDiff = Math.abs(perRank.metrics[steps - 1].loss - ranks[0].metrics[steps - 1].loss) / Math.abs(perRank.metrics[steps - 1].loss);
+    expect(lossDiff).toBeGreaterThan(1e-4);
+  }, 240000);
+
+  test('SyncBatchNorm computes batch norm: 1 rank with it trains as 1 process with torch batch norm', async () => {
+    // Same maths, different arithmetic (our composite forward/backward vs ATen's fused kernels):
+    // the first step's losses agree to float precision; gradients of the BN biases on the
+    // residual stream are near-cancelling sums, whose rounding reaches ~2e-4 of their size after
+    // one step and grows with training (measured), hence the looser weight tolerance.
+    const spec = { steps: 1, globalBatch: 16, shuffleBn: false };
+    const [plain] = await runFixture(spec, 1);
+    const [synced] = await runFixture({ ...spec, syncBn: true, forceGroup: true }, 1);
+    await expectSameRun([synced], plain, 1e-3, true);
+    expect(Math.abs(synced.metrics[0].loss - plain.metrics[0].loss)).toBeLessThanOrEqual(1e-6 * Math.abs(plain.metrics[0].loss));
+  }, 180000);
+
+  test("SyncBatchNorm with Barlow Twins: the projectors' batch norms normalise over all ranks too", async () => {
+    const barlow = { optimizer: { lr: 0.002 }, intermediate: { loss: 'barlow', barlow: { projectorDims: [64, 64, 64], weighting: 'original', lambda: 5e-3, scale: 1 } } };
+    const spec = { steps: 1, globalBatch: 16, syncBn: true, config: barlow };
+    const [oneRank] = await runFixture({ ...spec, forceGroup: true }, 1);
+    const ranks = await runFixture(spec, 2);
+    await expectSameRun(ranks, oneRank, 5e-5, true);
+  }, 180000);
 
   test('tensorSource shards: 2 ranks × 8 see exactly the samples 1 process × 16 sees (same seeded permutation, across an epoch boundary)', async () => {
     // 40 images, batch 16: 2 batches per epoch (drop_last), so 5 steps cross two epoch

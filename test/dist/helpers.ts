@@ -58,6 +58,9 @@ export interface FixtureSpec {
   globalBatch: number;
   config?: Record<string, unknown>;
   shuffleBn?: boolean;
+  syncBn?: boolean;
+  /** One rank in a process group of its own (torchrun variables, world size 1). */
+  forceGroup?: boolean;
   bucketMb?: number;
   identicalViews?: boolean;
   source?: 'fixed' | 'tensor';
@@ -79,7 +82,7 @@ export async function runFixture(spec: FixtureSpec, world: number): Promise<Rank
   const clean = { RANK: undefined, WORLD_SIZE: undefined, SLURM_PROCID: undefined, SLURM_NTASKS: undefined };
   const started = Date.now();
   const results = await Promise.all(
-    Array.from({ length: world }, (_, r) => spawnNode([rankFixture, json], world === 1 ? clean : { ...clean, ...torchrunEnv(r, world, port) })),
+    Array.from({ length: world }, (_, r) => spawnNode([rankFixture, json], world === 1 && !spec.forceGroup ? clean : { ...clean, ...torchrunEnv(r, world, port) })),
   );
   if (process.env.IMLM_TEST_TIMING) process.stderr.write(`fixture ×${world}: ${Date.now() - started} ms\n`);
   results.forEach((r, rank) => {

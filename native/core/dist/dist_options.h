@@ -22,6 +22,10 @@ struct DistOptions {
   // MoCo's shuffle-BN across ranks for the key encoder (the reference's default); off: each
   // rank's key encoder normalises over its own batch.
   bool shuffleBn = true;
+  // SyncBatchNorm instead of shuffle-BN: every batch norm of both encoders and of Barlow Twins'
+  // projectors normalises over the global batch (torch.nn.SyncBatchNorm's statistics); the key
+  // batch is then not shuffled. Costs one small all-reduce per BN layer, forward and backward.
+  bool syncBn = false;
   // Join a process group even alone (world size 1): checks a backend (NCCL on a one-GPU server,
   // scripts/gpu-check.sh) through the same code path. Off: one rank means no group at all.
   bool forceGroup = false;

@@ -28,10 +28,10 @@ BarlowProjectorImpl::BarlowProjectorImpl(int64_t inDim, std::array<int64_t, 3> d
   namespace nn = torch::nn;
   projector = register_module(
       "projector",
-      nn::Sequential(nn::Linear(nn::LinearOptions(inDim, dims[0]).bias(false)), nn::BatchNorm1d(dims[0]), nn::ReLU(),
-                     nn::Linear(nn::LinearOptions(dims[0], dims[1]).bias(false)), nn::BatchNorm1d(dims[1]), nn::ReLU(),
+      nn::Sequential(nn::Linear(nn::LinearOptions(inDim, dims[0]).bias(false)), models::BatchNorm1d(dims[0]), nn::ReLU(),
+                     nn::Linear(nn::LinearOptions(dims[0], dims[1]).bias(false)), models::BatchNorm1d(dims[1]), nn::ReLU(),
                      nn::Linear(nn::LinearOptions(dims[1], dims[2]).bias(false))));
-  bn = register_module("bn", nn::BatchNorm1d(nn::BatchNormOptions(dims[2]).affine(false)));
+  bn = register_module("bn", models::BatchNorm1d(nn::BatchNormOptions(dims[2]).affine(false)));
 }
 
 }  // namespace imlm::losses

@@ -8,9 +8,10 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
+
+#include "core/models/batch_norm.h"
 
 namespace imlm::losses {
 
@@ -51,7 +52,7 @@ class BarlowProjectorImpl : public torch::nn::Module {
   at::Tensor normalize(const at::Tensor& z) { return bn->forward(z); }
 
   torch::nn::Sequential projector{nullptr};
-  torch::nn::BatchNorm1d bn{nullptr};
+  models::BatchNorm1d bn{nullptr};
 };
 TORCH_MODULE(BarlowProjector);
 

@@ -25,12 +25,12 @@ class BasicBlockImpl : public nn::Module {
 
   BasicBlockImpl(int64_t inPlanes, int64_t planes, int64_t stride) {
     conv1 = register_module("conv1", conv(inPlanes, planes, 3, stride, 1));
-    bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1 = register_module("bn1", BatchNorm2d(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
-    bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2 = register_module("bn2", BatchNorm2d(planes));
     if (stride != 1 || inPlanes != planes) {
       downsample = register_module(
-          "downsample", nn::Sequential(conv(inPlanes, planes, 1, stride, 0), nn::BatchNorm2d(planes)));
+          "downsample", nn::Sequential(conv(inPlanes, planes, 1, stride, 0), BatchNorm2d(planes)));
     }
   }
 
@@ -43,10 +43,10 @@ class BasicBlockImpl : public nn::Module {
   }
 
   /** The BN whose weight zero_init_residual sets to 0. */
-  nn::BatchNorm2d lastBn() const { return bn2; }
+  BatchNorm2d lastBn() const { return bn2; }
 
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(BasicBlock);
@@ -58,14 +58,14 @@ class BottleneckImpl : public nn::Module {
 
   BottleneckImpl(int64_t inPlanes, int64_t planes, int64_t stride) {
     conv1 = register_module("conv1", conv(inPlanes, planes, 1, 1, 0));
-    bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1 = register_module("bn1", BatchNorm2d(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, stride, 1));
-    bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2 = register_module("bn2", BatchNorm2d(planes));
     conv3 = register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0));
-    bn3 = register_module("bn3", nn::BatchNorm2d(planes * kExpansion));
+    bn3 = register_module("bn3", BatchNorm2d(planes * kExpansion));
     if (stride != 1 || inPlanes != planes * kExpansion) {
       downsample = register_module("downsample", nn::Sequential(conv(inPlanes, planes * kExpansion, 1, stride, 0),
-                                                                 nn::BatchNorm2d(planes * kExpansion)));
+                                                                 BatchNorm2d(planes * kExpansion)));
     }
   }
 
@@ -77,10 +77,10 @@ class BottleneckImpl : public nn::Module {
     return out.relu_();
   }
 
-  nn::BatchNorm2d lastBn() const { return bn3; }
+  BatchNorm2d lastBn() const { return bn3; }
 
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(Bottleneck);
@@ -134,7 +134,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   }
   conv1 = options.stem == Stem::kSmall ? conv(options.inChannels, 64, 3, 1, 1) : conv(options.inChannels, 64, 7, 2, 3);
   register_module("conv1", conv1);
-  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  bn1 = register_module("bn1", BatchNorm2d(64));
   int64_t inPlanes = 64;
   const std::array<int64_t, 4> planes{64, 128, 256, 512};
   for (size_t i = 0; i < 4; ++i) {
@@ -162,7 +162,7 @@ void ResNetImpl::initialize(at::Generator& generator) {
     if (auto* c = module->as<nn::Conv2d>()) {
       const double std = std::sqrt(2.0 / static_cast<double>(fanOut(c->weight)));
       c->weight.normal_(0.0, std, generator);
-    } else if (auto* b = module->as<nn::BatchNorm2d>()) {
+    } else if (auto* b = module->as<BatchNorm2d>()) {
       b->weight.fill_(1.0);
       b->bias.zero_();
     } else if (auto* l = module->as<nn::Linear>()) {

@@ -9,11 +9,12 @@
 
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include "core/models/batch_norm.h"
 
 namespace imlm::models {
 
@@ -64,7 +65,7 @@ class ResNetImpl : public torch::nn::Module {
   int64_t featureDim_ = 0;
   std::array<int64_t, 4> blockChannels_{};
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  BatchNorm2d bn1{nullptr};
   std::array<torch::nn::Sequential, 4> layers_{nullptr, nullptr, nullptr, nullptr};
   torch::nn::Linear fcLinear_{nullptr};  // head kFc, registered as "fc"
   torch::nn::Sequential fcMlp_{nullptr};  // head kMlp, registered as "fc"

@@ -6,6 +6,7 @@
 
 #include "core/compat.h"
 #include "core/dist/differentiable.h"
+#include "core/dist/sync_batch_norm.h"
 #include "core/errors.h"
 #include "core/losses/info_nce.h"
 #include "core/losses/layer_mse.h"
@@ -223,6 +224,8 @@ at::Tensor MocoImpl::barlowTerm(size_t i, const at::Tensor& queryFeature, const 
 
 StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor& keyImages, double keyMomentum,
                                  at::Generator& generator) {
+  // SyncBatchNorm: the batch norms run in this step (this thread) normalise over all ranks.
+  const dist::SyncBatchNormScope syncBn(syncBn_ ? group_.get() : nullptr);
   // 1. queries, with gradient
   models::EncoderOutput qOut = encodeInGroups(encoderQ, queryImages);
   at::Tensor q = l2Normalize(qOut.embedding);

@@ -45,11 +45,14 @@ class MocoImpl : public torch::nn::Module {
    * enqueue, so every rank's queue stays identical; with `shuffleBn` the key batch is shuffled
    * across ranks (MoCo's shuffle-BN) and the keys and every block feature the intermediate loss
    * reads are un-shuffled with the same permutation; Barlow Twins' cross-correlation is summed
-   * over ranks. Null: one process, no collectives.
+   * over ranks. With `syncBn` every batch norm (both encoders, Barlow's projectors) uses the
+   * global batch's statistics instead (SyncBatchNorm) and the key batch is not shuffled.
+   * Null: one process, no collectives.
    */
-  void setProcessGroup(std::shared_ptr<dist::ProcessGroup> group, bool shuffleBn) {
+  void setProcessGroup(std::shared_ptr<dist::ProcessGroup> group, bool shuffleBn, bool syncBn = false) {
     group_ = std::move(group);
-    shuffleBn_ = shuffleBn;
+    syncBn_ = syncBn;
+    shuffleBn_ = shuffleBn && !syncBn;
   }
 
   /** Run the encoders under CUDA autocast with this dtype (losses, queue, projectors stay fp32). */
@@ -88,6 +91,7 @@ class MocoImpl : public torch::nn::Module {
   std::optional<c10::ScalarType> autocast_;
   std::shared_ptr<dist::ProcessGroup> group_;
   bool shuffleBn_ = true;
+  bool syncBn_ = false;
 };
 TORCH_MODULE(Moco);
 

@@ -132,7 +132,7 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
                                                    std::to_string(dist.worldSize));
     }
     group_ = dist::ProcessGroup::connect(dist, device_);
-    model_->setProcessGroup(group_, dist.shuffleBn);
+    model_->setProcessGroup(group_, dist.shuffleBn, dist.syncBn);
     broadcastState();
     reducer_ = std::make_unique<dist::GradReducer>(group_, std::move(trainableTensors), dist.bucketMb);
   }
