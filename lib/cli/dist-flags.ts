@@ -6,9 +6,10 @@
 import type { Command } from 'commander';
 import { ImlmError } from '../errors';
 import { info } from '../info';
-import { native, type NativeProcessGroup } from '../native';
+import type { NativeProcessGroup } from '../native';
 import { readDistEnv, type DistEnv } from '../dist/env';
 import { launchLocal } from '../dist/launcher';
+import { createProcessGroup } from '../dist/process-group';
 import { augmentDeviceFor } from '../train/trainer';
 import { int, num } from './flags';
 
@@ -84,7 +85,7 @@ export async function runEvalRank(flags: DistFlags, body: (rank: EvalRank) => Pr
     await body({ group: null, dist: null, lead: true });
     return;
   }
-  const group = await native().createProcessGroup({
+  const group = await createProcessGroup({
     rank: dist.rank,
     worldSize: dist.worldSize,
     localRank: dist.localRank,
