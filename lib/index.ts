@@ -8,6 +8,7 @@ export { resolveTrainConfig, checkTrainConfig, presets, kaku2021, mocov2, type T
 export { Trainer, syntheticSource, tensorSource, fixedBatchesSource, type RunOptions, type RunSummary, type Progress, type StepMetrics, type BatchSource, type DistOptions, type Shard } from './train/trainer';
 export { pretrain, type PretrainOptions, type PretrainResult } from './train/pretrain';
 export { readDistEnv, type DistEnv } from './dist/env';
+export { createProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './dist/process-group';
 export { replay, type ReplayOptions } from './train/replay';
 export { readSafetensors, writeSafetensors, type SafetensorsContent } from './safetensors';
 export * as losses from './losses';

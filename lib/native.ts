@@ -113,6 +113,26 @@ export interface NativeDistOptions {
   forceGroup?: boolean;
 }
 
+/**
+ * A c10d process group outside training (createProcessGroup): Gloo on CPU tensors, or NCCL on
+ * this rank's GPU when asked for by name. Every collective returns a Promise, one at a time per
+ * group (ERR_BUSY otherwise), and every rank must issue the same collectives in the same order.
+ */
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** 'gloo' or 'nccl'. */
+  readonly backend: string;
+  readonly closed: boolean;
+  /** Every rank's tensor (the same shape on all ranks) concatenated along dim 0 in rank order, on the CPU. */
+  allGather(tensor: NativeTensor): Promise<NativeTensor>;
+  /** As allGather, but the first dimension may differ between ranks (padded to the longest, the true counts sent first). */
+  allGatherRows(rows: NativeTensor): Promise<NativeTensor>;
+  barrier(): Promise<void>;
+  /** Leaves the group (a collective in flight finishes first); later calls fail with ERR_DISPOSED. */
+  close(): void;
+}
+
 /** Which slice of each global batch a source serves. */
 export interface NativeShard {
   rank: number;
@@ -279,6 +299,8 @@ export interface NativeBinding {
   toRgbBytes(images: NativeTensor): Promise<NativeTensor>;
   /** The c10d backends this build has: 'gloo' (CPU), 'nccl' (CUDA builds with nccl.h). */
   distBackends(): string[];
+  /** Joins a distributed run (blocks, on a worker thread, until every rank has arrived or the timeout passes). */
+  createProcessGroup(dist: NativeDistOptions): Promise<NativeProcessGroup>;
   lossInfoNce(q: NativeTensor, k: NativeTensor, queue: NativeTensor, temperature: number): Promise<{ loss: number; logits: NativeTensor }>;
   lossLayerMse(q: NativeTensor, k: NativeTensor, poolSize: number, weight: number): Promise<{ loss: number }>;
   lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting?: 'kaku2021' | 'original'): Promise<{ loss: number }>;

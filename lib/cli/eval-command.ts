@@ -4,6 +4,7 @@ import { layerwiseProbe, linearProbe, type ProbeOptions, type ProbeResult } from
 import type { SelectionMetric } from '../eval/data';
 import { ImlmError } from '../errors';
 import { abortOnSigint, int, intList, num, numList, sweepFrom } from './flags';
+import { evalDistOptions, rankDevice, runEvalRank, type DistFlags, type EvalRank } from './dist-flags';
 import { ProgressDisplay } from './progress';
 
 interface CommonFlags {
@@ -18,7 +19,7 @@ interface CommonFlags {
   json?: boolean;
 }
 
-interface ProbeFlags extends CommonFlags {
+interface ProbeFlags extends CommonFlags, DistFlags {
   checkpoint: string;
   block?: number;
   blocks?: number[];
@@ -64,7 +65,7 @@ function commonOptions(command: Command, dataRequired = true): Command {
 }
 
 function probeOptions(command: Command): Command {
-  return commonOptions(command)
+  return evalDistOptions(commonOptions(command))
     .requiredOption('--checkpoint <file>', "a run's checkpoints/last.safetensors or backbone.safetensors")
     .option('--method <m>', 'lbfgs (full batch, weight decay swept) | adam (mini-batch, lr × weight decay swept)')
     .option('--lrs <list>', 'Adam learning rates to sweep, comma-separated', numList)
@@ -76,7 +77,7 @@ function probeOptions(command: Command): Command {
     .option('--feature-batch-size <n>', 'images per backbone forward when computing features', int);
 }
 
-function toProbeOptions(flags: ProbeFlags, onProgress: ProbeOptions['onProgress'], signal: AbortSignal): ProbeOptions {
+function toProbeOptions(flags: ProbeFlags, onProgress: ProbeOptions['onProgress'], signal: AbortSignal, rank: EvalRank, device: string): ProbeOptions {
   return {
     checkpoint: flags.checkpoint,
     store: flags.data,
@@ -93,11 +94,12 @@ function toProbeOptions(flags: ProbeFlags, onProgress: ProbeOptions['onProgress'
     metric: flags.metric,
     imageSize: flags.imageSize,
     featureBatchSize: flags.featureBatchSize,
-    device: flags.device,
+    device,
     threads: flags.threads,
     seed: flags.seed,
     onProgress,
     signal,
+    group: rank.group ?? undefined,
   };
 }
 
@@ -114,7 +116,8 @@ function printProbe(result: ProbeResult, json?: boolean): void {
   process.stdout.write(`results: ${result.results}\n`);
 }
 
-async function runProbe(kind: 'linear' | 'probe', flags: ProbeFlags): Promise<void> {
+/** One process's part of a probe: alone, all of it; as a rank, its shard of the features (rank 0 fits, writes and reports). */
+async function probeAsRank(kind: 'linear' | 'probe', flags: ProbeFlags, rank: EvalRank): Promise<void> {
   const controller = new AbortController();
   const removeSigint = abortOnSigint(controller, 'the probe');
   try {
@@ -122,8 +125,9 @@ async function runProbe(kind: 'linear' | 'probe', flags: ProbeFlags): Promise<vo
       if (p.stage === 'features' && (p.done === p.total || p.done % 2048 < 256)) process.stderr.write(`features ${p.split}: ${p.done}/${p.total}\n`);
       if (p.stage === 'sweep') process.stderr.write(`block ${p.block}: sweep point ${p.done}/${p.total}, val ${p.value.toFixed(4)}\n`);
     };
-    const result = await (kind === 'linear' ? linearProbe : layerwiseProbe)(toProbeOptions(flags, onProgress, controller.signal));
-    printProbe(result, flags.json);
+    const device = rank.dist ? await rankDevice(flags.device, rank.dist) : flags.device;
+    const result = await (kind === 'linear' ? linearProbe : layerwiseProbe)(toProbeOptions(flags, onProgress, controller.signal, rank, device));
+    if (result) printProbe(result, flags.json); // null: a rank other than 0, done once the features are gathered
   } finally {
     removeSigint();
   }
@@ -134,11 +138,11 @@ export function registerEval(program: Command): void {
 
   probeOptions(evalCommand.command('linear').description('linear probe on the frozen backbone (eval mode, features cached once), sweep chosen on validation'))
     .option('--block <k>', 'the block whose pooled features the head reads (1–4)', int, 4)
-    .action((flags: ProbeFlags) => runProbe('linear', flags));
+    .action((flags: ProbeFlags) => runEvalRank(flags, (rank) => probeAsRank('linear', flags, rank)));
 
   probeOptions(evalCommand.command('probe').description('layer-wise probing: a linear probe on each block\'s pooled features'))
     .option('--blocks <list>', 'blocks to probe, comma-separated', intList)
-    .action((flags: ProbeFlags) => runProbe('probe', flags));
+    .action((flags: ProbeFlags) => runEvalRank(flags, (rank) => probeAsRank('probe', flags, rank)));
 
   commonOptions(evalCommand.command('finetune').description('fine-tune the whole network at a label fraction (from a checkpoint, or --from-scratch), selected on validation'), false)
     .option('--checkpoint <file>', 'pre-trained weights: checkpoints/last.safetensors or backbone.safetensors')

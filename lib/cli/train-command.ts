@@ -14,6 +14,7 @@ import { int, num } from './flags';
 import { ProgressDisplay } from './progress';
 import { readDistEnv, type DistEnv } from '../dist/env';
 import { launchLocal } from '../dist/launcher';
+import { checkDistBackend, checkNprocPerNode, withoutLauncherFlag } from './dist-flags';
 
 interface TrainFlags {
   data?: string;
@@ -46,15 +47,7 @@ interface TrainFlags {
 
 /** The arguments this process was started with, minus the launcher's own flag. */
 function rankArguments(argv: string[], outDir: string, hasOut: boolean): string[] {
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--nproc-per-node') {
-      i++;
-      continue;
-    }
-    if (argv[i].startsWith('--nproc-per-node=')) continue;
-    args.push(argv[i]);
-  }
+  const args = withoutLauncherFlag(argv);
   // Every rank must use the same run folder: fix the default here, once.
   return hasOut ? args : [...args, '--out', outDir];
 }
@@ -65,7 +58,7 @@ function rankArguments(argv: string[], outDir: string, hasOut: boolean): string[
  */
 async function launchRanks(flags: TrainFlags): Promise<number> {
   const n = flags.nprocPerNode!;
-  if (!Number.isInteger(n) || n < 1) throw new ImlmError(`Expected --nproc-per-node to be a positive integer but received ${n}`, 'ERR_INVALID_ARG');
+  checkNprocPerNode(n);
   if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
   const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
   const result = await launchLocal({ nprocPerNode: n, args: rankArguments(process.argv.slice(1), outDir, flags.out !== undefined) });
@@ -159,9 +152,7 @@ export function registerTrain(program: Command): void {
       if (dist && !flags.out) {
         throw new ImlmError(`rank ${dist.rank} of ${dist.worldSize}: a distributed run needs --out <run folder> (the same on every rank)`, 'ERR_INVALID_ARG');
       }
-      if (!['auto', 'gloo', 'nccl'].includes(flags.distBackend)) {
-        throw new ImlmError(`Expected --dist-backend auto, gloo or nccl but received '${flags.distBackend}'`, 'ERR_INVALID_ARG');
-      }
+      checkDistBackend(flags.distBackend);
       const runtime = await info();
       const cuda = flags.device === 'cpu' ? false : runtime.cuda.available;
       if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');

@@ -5,12 +5,14 @@
  * in their run folder as a cache.
  */
 import { promises as fs } from 'fs';
-import { native, type NativeTensor } from '../native';
+import { native, type NativeProcessGroup, type NativeTensor } from '../native';
 import { packageVersion } from '../version';
 import { readSafetensors, writeSafetensors } from '../safetensors';
 import type { Manifest, SplitName } from '../data/store';
 import { ImlmError } from '../errors';
+import { tensor } from '../tensor';
 import { absolute, checkpointInfo, loadEvalSplit, progressWithCancel, type EvalProgress } from './data';
+import { extractSharded } from './sharded-features';
 
 export interface FeatureOptions {
   /** A training state (checkpoints/last.safetensors), a backbone.safetensors or a fine-tuned state. */
@@ -23,9 +25,18 @@ export interface FeatureOptions {
   imageSize?: number;
   device?: string;
   threads?: number;
+  /** Called on rank 0 only when `group` is given (for its own shard). */
   onProgress?: (p: EvalProgress) => void;
   signal?: AbortSignal;
+  /**
+   * The process group of a distributed run (native().createProcessGroup): each rank runs the
+   * network over its shard of the split and the features are gathered; rank 0 alone writes.
+   */
+  group?: NativeProcessGroup;
 }
+
+/** Whether this process writes results: rank 0 of a distributed run, or a process alone. */
+export const isLead = (group?: NativeProcessGroup) => !group || group.rank === 0;
 
 export interface SplitFeatures {
   /** F32 [N, C_k] for blocks 1..4. */
@@ -57,10 +68,14 @@ export async function computeFeatures(o: FeatureOptions): Promise<SplitFeatures>
   const split = await loadEvalSplit(o.store, o.split);
   try {
     const imageSize = await resolveImageSize(o.checkpoint, split.manifest, o.imageSize);
-    const f = await native().extractFeatures(
-      { checkpoint: o.checkpoint, images: split.images, batchSize: o.batchSize ?? 256, imageSize, device: o.device ?? 'auto', threads: o.threads ?? 0 },
-      progressWithCancel(o.onProgress, o.signal),
-    );
+    const batchSize = o.batchSize ?? 256;
+    const onProgress = isLead(o.group) ? o.onProgress : undefined;
+    const extract = (images: NativeTensor) =>
+      native().extractFeatures(
+        { checkpoint: o.checkpoint, images, batchSize, imageSize, device: o.device ?? 'auto', threads: o.threads ?? 0 },
+        progressWithCancel(onProgress, o.signal),
+      );
+    const f = o.group && o.group.worldSize > 1 ? await extractSharded(o.group, split.images, split.ids, batchSize, extract) : await extract(split.images);
     return { blocks: f.blocks, embedding: f.embedding, ids: split.ids, labels: split.labels, manifest: split.manifest, arch: f.arch, kind: f.kind, imageSize };
   } finally {
     split.images.dispose();
@@ -99,11 +114,31 @@ export async function writeFeatures(file: string, f: SplitFeatures, store: strin
 
 /**
  * Features from `file` when it was written for the same key, else computed and written there.
- * Returns them with `cached` saying which.
+ * Returns them with `cached` saying which. With `o.group`, rank 0 decides whether the cache
+ * serves (the other ranks follow it) and alone reads and writes it; the others return null.
  */
-export async function cachedFeatures(file: string, o: FeatureOptions, manifest: Manifest): Promise<SplitFeatures & { cached: boolean }> {
+export async function cachedFeatures(file: string, o: FeatureOptions, manifest: Manifest): Promise<(SplitFeatures & { cached: boolean }) | null> {
   const imageSize = await resolveImageSize(o.checkpoint, manifest, o.imageSize);
   const key = await featuresKey(o.checkpoint, manifest, o.split, imageSize);
+  const lead = isLead(o.group);
+  const cached = lead ? await readCachedFeatures(file, key, manifest, imageSize) : null;
+  if (o.group && o.group.worldSize > 1 && !(await leadSays(o.group, cached !== null))) {
+    const f = await computeFeatures({ ...o, imageSize });
+    if (lead) {
+      await writeFeatures(file, f, o.store, key);
+      return { ...f, cached: false };
+    }
+    disposeFeatures(f);
+    return null;
+  }
+  if (!lead) return null;
+  if (cached) return cached;
+  const f = await computeFeatures({ ...o, imageSize });
+  await writeFeatures(file, f, o.store, key);
+  return { ...f, cached: false };
+}
+
+async function readCachedFeatures(file: string, key: Record<string, string>, manifest: Manifest, imageSize: number): Promise<(SplitFeatures & { cached: true }) | null> {
   try {
     const content = await readSafetensors(file, { mmap: true });
     const m = content.metadata;
@@ -125,9 +160,22 @@ export async function cachedFeatures(file: string, o: FeatureOptions, manifest: 
   } catch {
     /* no usable cache: compute */
   }
-  const f = await computeFeatures({ ...o, imageSize });
-  await writeFeatures(file, f, o.store, key);
-  return { ...f, cached: false };
+  return null;
+}
+
+/** Rank 0's yes or no, on every rank (one all-gather of a flag). */
+async function leadSays(group: NativeProcessGroup, yes: boolean): Promise<boolean> {
+  const flag = tensor(Int32Array.of(yes ? 1 : 0), [1]);
+  try {
+    const all = await group.allGather(flag);
+    try {
+      return all.toTypedArray()[0] === 1;
+    } finally {
+      all.dispose();
+    }
+  } finally {
+    flag.dispose();
+  }
 }
 
 export interface EmbedOptions extends FeatureOptions {
@@ -147,15 +195,23 @@ export interface EmbedResult {
   checkpointKind: string;
   imageSize: number;
   seconds: number;
+  /** Whether this process wrote `out`: false on the ranks other than 0 of a distributed run. */
+  written: boolean;
 }
 
-/** Writes the features file of one split (docs/formats.md, "Features file"). */
+/**
+ * Writes the features file of one split (docs/formats.md, "Features file"). With `o.group`,
+ * every rank computes its shard and rank 0 alone writes the whole split, the same bytes (but
+ * for the `created` time) as one process would.
+ */
 export async function embed(o: EmbedOptions): Promise<EmbedResult> {
   const start = Date.now();
   const f = await computeFeatures(o);
   try {
-    await writeFeatures(o.out, f, o.store, await featuresKey(o.checkpoint, f.manifest, o.split, f.imageSize));
+    const written = isLead(o.group);
+    if (written) await writeFeatures(o.out, f, o.store, await featuresKey(o.checkpoint, f.manifest, o.split, f.imageSize));
     return {
+      written,
       out: o.out,
       split: o.split,
       count: f.ids.shape[0],

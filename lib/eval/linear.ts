@@ -9,10 +9,10 @@ import { promises as fs } from 'fs';
 import path from 'path';
 import { writeJsonAtomic } from '../atomic-write';
 import { validate } from '../config/validate';
-import { native, type NativeProbeResult } from '../native';
+import { native, type NativeProbeResult, type NativeProcessGroup } from '../native';
 import { readManifest, type SplitName } from '../data/store';
 import { absolute, checkMetric, classCount, labelledTask, defaultMetric, fractionRows, progressWithCancel, throwIfAborted, type EvalProgress, type SelectionMetric } from './data';
-import { cachedFeatures, disposeFeatures, type SplitFeatures } from './features';
+import { cachedFeatures, disposeFeatures, isLead, type SplitFeatures } from './features';
 import { kAdamSweep, kLbfgsSweep, probeOptionsSchema } from './options';
 import { writePredictions } from './predictions';
 
@@ -42,8 +42,14 @@ export interface ProbeOptions {
   device?: string;
   threads?: number;
   seed?: number;
+  /** Rank 0's only when `group` is given. */
   onProgress?: (p: EvalProgress & { block?: number; split?: SplitName }) => void;
   signal?: AbortSignal;
+  /**
+   * The process group of a distributed run: every rank computes its shard of each split's
+   * features (the expensive part), then rank 0 alone fits the heads and writes the run folder.
+   */
+  group?: NativeProcessGroup;
 }
 
 export interface BlockProbeResult {
@@ -74,23 +80,27 @@ export interface ProbeResult {
   seconds: number;
 }
 
-type ValidatedProbe = Omit<ProbeOptions, 'onProgress' | 'signal'>;
+type ValidatedProbe = Omit<ProbeOptions, 'onProgress' | 'signal' | 'group'>;
 
-async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<ProbeResult> {
-  const { onProgress, signal, ...rest } = options;
+/** A distributed probe's result: rank 0's, null on the other ranks (they only computed features). */
+export type DistributedProbeResult = ProbeResult | null;
+
+async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<ProbeResult | null> {
+  const { onProgress, signal, group, ...rest } = options;
   const o = validate<ValidatedProbe>(probeOptionsSchema, rest, 'options');
   const start = Date.now();
   const blocks = kind === 'linear' ? [o.block ?? 4] : (o.blocks ?? [1, 2, 3, 4]);
   const method = o.method ?? 'lbfgs';
   const fraction = o.fraction ?? 1;
-  await fs.mkdir(path.join(o.outDir, 'features'), { recursive: true });
+  const lead = isLead(group);
+  if (lead) await fs.mkdir(path.join(o.outDir, 'features'), { recursive: true });
   const features: Partial<Record<SplitName, SplitFeatures & { cached: boolean }>> = {};
   let rows: Awaited<ReturnType<typeof fractionRows>>['rows'] = null;
   try {
     const storeManifest = await readManifest(o.store);
     for (const split of ['train', 'val', 'test'] as SplitName[]) {
       throwIfAborted(signal);
-      features[split] = await cachedFeatures(
+      const f = await cachedFeatures(
         path.join(o.outDir, 'features', `${split}.safetensors`),
         {
           checkpoint: o.checkpoint,
@@ -102,10 +112,13 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
           threads: o.threads,
           onProgress: (p) => onProgress?.({ ...p, split }),
           signal,
+          group,
         },
         storeManifest,
       );
+      if (f) features[split] = f;
     }
+    if (!lead) return null;
     const train = features.train!;
     const val = features.val!;
     const test = features.test!;
@@ -186,12 +199,19 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
   }
 }
 
-/** `eval linear`: a linear head on one block's features (default block 4: the 2048/512-d pooled output). */
-export function linearProbe(options: ProbeOptions): Promise<ProbeResult> {
+/**
+ * `eval linear`: a linear head on one block's features (default block 4: the 2048/512-d pooled
+ * output). With `group`: rank 0 gets the result, the other ranks null.
+ */
+export function linearProbe(options: ProbeOptions & { group?: undefined }): Promise<ProbeResult>;
+export function linearProbe(options: ProbeOptions): Promise<DistributedProbeResult>;
+export function linearProbe(options: ProbeOptions): Promise<ProbeResult | null> {
   return probe('linear', options);
 }
 
 /** `eval probe`: a linear head per block (layer-wise probing, METHOD.md §7), the same way as linearProbe. */
-export function layerwiseProbe(options: ProbeOptions): Promise<ProbeResult> {
+export function layerwiseProbe(options: ProbeOptions & { group?: undefined }): Promise<ProbeResult>;
+export function layerwiseProbe(options: ProbeOptions): Promise<DistributedProbeResult>;
+export function layerwiseProbe(options: ProbeOptions): Promise<ProbeResult | null> {
   return probe('probe', options);
 }

@@ -13,6 +13,7 @@
 #include "bridge/inspect_binding.h"
 #include "bridge/internals_binding.h"
 #include "bridge/losses_binding.h"
+#include "bridge/process_group_wrap.h"
 #include "bridge/safetensors_binding.h"
 #include "bridge/source_wrap.h"
 #include "bridge/tensor_wrap.h"
@@ -41,6 +42,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("BatchSource", SourceWrap::define(env));
   exports.Set("Trainer", TrainerWrap::define(env));
   exports.Set("Finetuner", FinetunerWrap::define(env));
+  exports.Set("ProcessGroup", ProcessGroupWrap::define(env));
   exports.Set("info", Napi::Function::New<info>(env, "info"));
   exports.Set("_serialThreadProbe", Napi::Function::New<serialThreadProbe>(env, "_serialThreadProbe"));
   exports.Set("createTrainer", Napi::Function::New<TrainerWrap::create>(env, "createTrainer"));
@@ -66,6 +68,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("selectionMetric", Napi::Function::New<selectionMetric>(env, "selectionMetric"));
   exports.Set("createFinetuner", Napi::Function::New<FinetunerWrap::create>(env, "createFinetuner"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
+  exports.Set("createProcessGroup", Napi::Function::New<ProcessGroupWrap::create>(env, "createProcessGroup"));
   exports.Set("distBackends", Napi::Function::New<distBackends>(env, "distBackends"));
   exports.Set("liveTensorCount", Napi::Function::New<liveTensorCount>(env, "liveTensorCount"));
   return exports;

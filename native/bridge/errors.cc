@@ -59,6 +59,7 @@ void PromiseWorker::Execute() {
 void PromiseWorker::OnOK() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
+  settled();
   if (failed_) {
     deferred_.Reject(makeError(env, failure_).Value());
     return;
@@ -72,6 +73,9 @@ void PromiseWorker::OnOK() {
   }
 }
 
-void PromiseWorker::OnError(const Napi::Error& error) { deferred_.Reject(error.Value()); }
+void PromiseWorker::OnError(const Napi::Error& error) {
+  settled();
+  deferred_.Reject(error.Value());
+}
 
 }  // namespace imlm::bridge

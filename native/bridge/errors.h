@@ -48,6 +48,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   virtual void run() = 0;
   /** Builds the resolved value, on the JS thread. */
   virtual Napi::Value result(Napi::Env env) = 0;
+  /** Called on the JS thread before the Promise settles, failed or not (releases leases). */
+  virtual void settled() {}
 
  private:
   void Execute() final;
