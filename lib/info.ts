@@ -6,6 +6,8 @@ import { packageVersion } from './version';
 export interface Info extends NativeInfo {
   packageVersion: string;
   node: { version: string; napiVersion: string; platform: string; arch: string };
+  /** The c10d backends this build has ("gloo", "nccl"): what distributed runs can use. */
+  distributed: { backends: string[] };
   addonPath: string;
 }
 
@@ -21,6 +23,7 @@ export async function info(): Promise<Info> {
       platform: process.platform,
       arch: process.arch,
     },
+    distributed: { backends: native().distBackends() },
     addonPath: addonPath(),
   };
 }

@@ -18,6 +18,7 @@ export function formatInfo(i: Info): string {
   }
   if (i.cuda.cudnnVersion !== null) lines.push(`cuDNN       ${i.cuda.cudnnVersion}`);
   lines.push(`threads     ${i.threads.intraOp} intra-op, ${i.threads.interOp} inter-op`);
+  lines.push(`distributed ${i.distributed.backends.length ? `c10d ${i.distributed.backends.join(', ')}` : 'no c10d backend in this build (one process only)'}`);
   lines.push(`build       ${i.build.system} ${i.build.type}, Node-API ${i.build.napiVersion}, ${i.addonPath}`);
   lines.push(`node        ${i.node.version} ${i.node.platform}-${i.node.arch}`);
   return lines.join('\n');

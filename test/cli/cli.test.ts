@@ -32,6 +32,8 @@ describe('imlm-native CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^imlm-native \d+\.\d+\.\d+/);
     expect(r.stdout).toMatch(/LibTorch\s+\d+\.\d+\.\d+/);
+    // Debian's libgloo-dev is installed by .ci/run: the CPU build has Gloo.
+    expect(r.stdout).toMatch(/distributed c10d gloo/);
   });
 
   test('doctor exits 0 on a machine where every check holds', async () => {
