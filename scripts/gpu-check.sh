@@ -16,7 +16,8 @@
 #      torchrun's variables and --dist-backend, so the process group, the gradient all-reduce
 #      and the gathered enqueue run on the device (docs/distributed.md);
 #   5. benchmarks, ours against the reference on the same GPU (scripts/bench/step.js), fp32 and
-#      bf16, ResNet-18 and ResNet-50; more cases when time is left;
+#      bf16, ResNet-18 and ResNet-50; a Kineto profile of one case (5b, GPU_CHECK_PROFILE=0
+#      skips it); more cases when time is left;
 #   6. $OUT/gpu-report.md with every figure, raw logs beside it; prints the short table last.
 #
 # Exits 1 when the build or a parity case failed, else 0 (other failures are in the report).
@@ -752,6 +753,22 @@ print("ours %.0f img/s, reference %.0f img/s (%.2fx)" % (r["ours"], r["reference
 }
 IFS=';' read -r -a cases <<< "$bench_main"
 for c in "${cases[@]}"; do run_bench "$c" 0; done
+
+# 5b. Where a step's time goes, ours and the reference's (the tracing of scripts/gpu-profile.sh,
+#     one case, 5 steps): Kineto traces summed by scripts/trace-summary.py into bench.log. Before
+#     the optional cases: when we are slower, this says why without a second device run.
+if [ "${GPU_CHECK_PROFILE:-1}" = 1 ] && [ "$(left)" -ge 120 ]; then
+  t=$(date +%s)
+  if [ "$DRY" = 1 ]; then profile_case=(--arch resnet18 --stem small --size 32 --batch 8); else profile_case=(--arch resnet18 --stem small --size 32 --batch 256); fi
+  echo "=== profile: ${profile_case[*]} fp32, 5 traced steps (IMLM_PROFILE_TRACE)" >> "$BENCH_LOG"
+  IMLM_PROFILE_TRACE="$WORK/trace" limited "$(budget 100)" node scripts/bench/step.js --device "$DEVICE" --precision fp32 \
+    "${profile_case[@]}" --loss mse --steps 5 --warmup 5 --json >> "$BENCH_LOG" 2>&1
+  rc=$?
+  "$PYTHON" scripts/trace-summary.py --steps 5 "$WORK/trace.1.json" "$WORK/trace.reference-nhwc.json" >> "$BENCH_LOG" 2>&1
+  note="traces summarised in bench.log"
+  [ -s "$WORK/trace.1.json" ] || note="no trace from the addon (a LibTorch without Kineto?): see bench.log"
+  record profile "$(status_of "$rc")" $(( $(date +%s) - t )) "$note"
+fi
 IFS=';' read -r -a cases <<< "$bench_extra"
 for c in "${cases[@]}"; do run_bench "$c" 1; done
 
