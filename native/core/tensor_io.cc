@@ -6,6 +6,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Functions.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include "core/errors.h"
 
@@ -114,6 +115,10 @@ void copyTensorBytes(const at::Tensor& tensor, void* dst, size_t byteLength) {
   at::Tensor host = tensor.device().is_cpu() ? tensor : tensor.to(c10::Device(c10::kCPU));
   host = host.contiguous();
   if (byteLength > 0) std::memcpy(dst, host.data_ptr(), byteLength);
+}
+
+void makeCurrentDevice(const c10::Device& device) {
+  if (device.is_cuda()) c10::impl::getDeviceGuardImpl(device.type())->setDevice(device);
 }
 
 c10::Device resolveDevice(const std::string& spec) {

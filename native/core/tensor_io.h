@@ -55,6 +55,13 @@ c10::Device resolveDevice(const std::string& spec);
  */
 at::Tensor selectRows(const at::Tensor& t, const at::Tensor& rows, const std::string& what);
 
+/**
+ * Makes a CUDA `device` the calling thread's current device, for good (a no-op for the CPU).
+ * Ranks on cuda:N then never touch GPU 0 by default — without it every rank of an 8-GPU server
+ * creates a CUDA context on GPU 0, as torch.cuda.set_device(local_rank) exists to prevent.
+ */
+void makeCurrentDevice(const c10::Device& device);
+
 /** The device in the same spelling resolveDevice accepts ("cpu", "cuda:0"). */
 std::string deviceName(const c10::Device& device);
 

@@ -26,6 +26,8 @@ constexpr const char* kOptimizerPrefix = "optimizer.";
 Finetuner::Finetuner(FinetuneConfig config, at::Tensor trainImages, at::Tensor trainLabels)
     : config_(std::move(config)), device_(resolveDevice(config_.device)), images_(std::move(trainImages)),
       labels_(std::move(trainLabels)) {
+  makeCurrentDevice(device_);  // cuda:N, not GPU 0, for this thread and the one that trains
+  thread_.call([this] { makeCurrentDevice(device_); });
   if (images_.dim() != 4 || (images_.scalar_type() != at::kByte && images_.scalar_type() != at::kFloat)) {
     throw Error(ErrorCode::kInvalidArgument, "expected training images U8 or F32 [n, C, H, W] but received " + shapeString(images_.sizes()));
   }

@@ -92,6 +92,9 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
     : config_(std::move(config)),
       device_(deviceFor(config_.device, dist)),
       generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
+  // This rank's GPU, for the thread that builds the trainer and the one that trains with it.
+  makeCurrentDevice(device_);
+  thread_.call([this] { makeCurrentDevice(device_); });
   models::checkArch(config_.backbone.arch);
   model_ = ssl::Moco(config_);
   model_->initialize(generator_);
