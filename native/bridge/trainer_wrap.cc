@@ -8,6 +8,7 @@
 #include "bridge/dist_convert.h"
 #include "bridge/errors.h"
 #include "bridge/map_args.h"
+#include "bridge/progress_task.h"
 #include "bridge/source_wrap.h"
 #include "bridge/tensor_wrap.h"
 #include "core/compat.h"
@@ -133,71 +134,32 @@ class CreateTask : public PromiseWorker {
   std::shared_ptr<train::Trainer> trainer_;
 };
 
-/** Trainer.run: the steps on a worker thread, progress queued to the JS callback. */
-class RunTask : public Napi::AsyncProgressQueueWorker<train::ProgressReport> {
+/** Trainer.run: the steps on the trainer's thread, progress queued to the JS callback. */
+class RunTask : public ProgressTask<train::ProgressReport> {
  public:
   RunTask(Napi::Env env, std::shared_ptr<train::Trainer> trainer, std::shared_ptr<train::BatchSource> source,
-          BusyLease trainerLease, BusyLease sourceLease, std::shared_ptr<std::atomic<bool>> cancel, int64_t steps,
-          int64_t reportEvery, Napi::Function onProgress)
-      : Napi::AsyncProgressQueueWorker<train::ProgressReport>(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
+          BusyLease trainerLease, BusyLease sourceLease, int64_t steps, int64_t reportEvery, const Napi::Value& onProgress)
+      : ProgressTask<train::ProgressReport>(env, onProgress),
         trainer_(std::move(trainer)),
         source_(std::move(source)),
         trainerLease_(std::move(trainerLease)),
         sourceLease_(std::move(sourceLease)),
-        cancel_(std::move(cancel)),
         steps_(steps),
-        reportEvery_(reportEvery) {
-    if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
-  }
-
-  Napi::Promise promise() { return deferred_.Promise(); }
+        reportEvery_(reportEvery) {}
 
  protected:
-  void Execute(const ExecutionProgress& progress) override {
-    try {
-      summary_ = trainer_->run(
-          *source_, steps_, reportEvery_, [&](const train::ProgressReport& report) { progress.Send(&report, 1); },
-          *cancel_);
-    } catch (...) {
-      failure_ = describeCurrentException();
-      failed_ = true;
-    }
+  void work(const ProgressFn& progress, const std::atomic<bool>* cancel) override {
+    summary_ = trainer_->run(*source_, steps_, reportEvery_, progress, *cancel);
   }
 
-  void OnProgress(const train::ProgressReport* reports, size_t count) override {
-    if (onProgress_.IsEmpty() || callbackFailed_) return;
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    for (size_t i = 0; i < count; ++i) {
-      Napi::Object o = metricsToJs(env, reports[i].last);
-      o.Set("imagesPerSecond", reports[i].imagesPerSecond);
-      o.Set("stepsThisRun", static_cast<double>(reports[i].stepsThisRun));
-      try {
-        onProgress_.Call({o});
-      } catch (const Napi::Error& e) {
-        // A throwing callback stops the run; the Promise rejects with its error.
-        callbackError_ = Napi::Persistent(e.Value());
-        callbackFailed_ = true;
-        cancel_->store(true);
-        return;
-      }
-    }
+  Napi::Value reportToJs(Napi::Env env, const train::ProgressReport& report) override {
+    Napi::Object o = metricsToJs(env, report.last);
+    o.Set("imagesPerSecond", report.imagesPerSecond);
+    o.Set("stepsThisRun", static_cast<double>(report.stepsThisRun));
+    return o;
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    trainerLease_.release();
-    sourceLease_.release();
-    if (callbackFailed_) {
-      deferred_.Reject(callbackError_.Value());
-      return;
-    }
-    if (failed_) {
-      deferred_.Reject(makeError(env, failure_).Value());
-      return;
-    }
+  Napi::Value result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("stepsRun", static_cast<double>(summary_.stepsRun));
     o.Set("cancelled", summary_.cancelled);
@@ -205,30 +167,23 @@ class RunTask : public Napi::AsyncProgressQueueWorker<train::ProgressReport> {
     o.Set("imagesPerSecond", summary_.imagesPerSecond);
     o.Set("seconds", summary_.seconds);
     o.Set("stepsCompleted", static_cast<double>(trainer_->stepsCompleted()));
-    deferred_.Resolve(o);
+    return o;
   }
 
-  void OnError(const Napi::Error& error) override {
+  // Released before the Promise settles, so code awaiting it finds both free.
+  void settled() override {
     trainerLease_.release();
     sourceLease_.release();
-    deferred_.Reject(error.Value());
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<train::Trainer> trainer_;
   std::shared_ptr<train::BatchSource> source_;
   BusyLease trainerLease_;
   BusyLease sourceLease_;
-  std::shared_ptr<std::atomic<bool>> cancel_;
   int64_t steps_;
   int64_t reportEvery_;
-  Napi::FunctionReference onProgress_;
-  Napi::ObjectReference callbackError_;
-  bool callbackFailed_ = false;
   train::RunSummary summary_;
-  ErrorInfo failure_;
-  bool failed_ = false;
 };
 
 }  // namespace
@@ -284,13 +239,13 @@ Napi::Value TrainerWrap::run(const Napi::CallbackInfo& args) {
     int64_t reportEvery = 10;
     if (o.Get("reportEvery").IsNumber()) reportEvery = o.Get("reportEvery").As<Napi::Number>().Int64Value();
     if (reportEvery < 1) throwInvalidArg(env, "expected options.reportEvery to be >= 1");
-    Napi::Function onProgress;
-    if (o.Get("onProgress").IsFunction()) onProgress = o.Get("onProgress").As<Napi::Function>();
     BusyLease trainerLease = BusyLease::acquire(env, busy_, "this Trainer");
     BusyLease sourceLease = BusyLease::acquire(env, source->busy(), "this BatchSource");
     cancel_->store(false);
-    return startWorker(new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), cancel_,
-                             static_cast<int64_t>(steps), reportEvery, onProgress));
+    auto* task = new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease),
+                             static_cast<int64_t>(steps), reportEvery, o.Get("onProgress"));
+    task->useCancelFlag(cancel_);
+    return startWorker(task);
   });
 }
 
