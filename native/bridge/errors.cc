@@ -64,12 +64,16 @@ void PromiseWorker::OnOK() {
     deferred_.Reject(makeError(env, failure_).Value());
     return;
   }
+  resolveWith(env, deferred_, [&] { return result(env); });
+}
+
+void resolveWith(Napi::Env env, Napi::Promise::Deferred& deferred, const std::function<Napi::Value()>& build) {
   try {
-    deferred_.Resolve(result(env));
+    deferred.Resolve(build());
   } catch (const Napi::Error& e) {
-    deferred_.Reject(e.Value());
+    deferred.Reject(e.Value());
   } catch (...) {
-    deferred_.Reject(makeError(env, describeCurrentException()).Value());
+    deferred.Reject(makeError(env, describeCurrentException()).Value());
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -35,6 +36,9 @@ auto guarded(Napi::Env env, Body&& body) -> decltype(body()) {
     throw makeError(env, describeCurrentException());
   }
 }
+
+/** Resolves `deferred` with build()'s value, or rejects it with what build() threw (on the JS thread). */
+void resolveWith(Napi::Env env, Napi::Promise::Deferred& deferred, const std::function<Napi::Value()>& build);
 
 /** An AsyncWorker that settles a Promise; Execute's exceptions become rejections with codes. */
 class PromiseWorker : public Napi::AsyncWorker {

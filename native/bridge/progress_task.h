@@ -76,13 +76,7 @@ class ProgressTask : public Napi::AsyncProgressQueueWorker<Report> {
     } else if (failed_) {
       deferred_.Reject(makeError(env, failure_).Value());
     } else {
-      try {
-        deferred_.Resolve(result(env));
-      } catch (const Napi::Error& e) {
-        deferred_.Reject(e.Value());
-      } catch (...) {
-        deferred_.Reject(makeError(env, describeCurrentException()).Value());
-      }
+      resolveWith(env, deferred_, [&] { return result(env); });
     }
   }
 
