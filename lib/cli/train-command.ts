@@ -61,6 +61,9 @@ async function launchRanks(flags: TrainFlags): Promise<number> {
   checkNprocPerNode(n);
   if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
   const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  // Without --data every rank trains on the demo store: prepared here, once, before the ranks
+  // start — N ranks preparing it at the same time would race on the same folder.
+  if (!flags.data && !flags.resume) await ensureDemoStore((m) => process.stderr.write(`imlm-native: ${m}\n`));
   const result = await launchLocal({ nprocPerNode: n, args: rankArguments(process.argv.slice(1), outDir, flags.out !== undefined) });
   return result.exitCode;
 }
