@@ -16,4 +16,11 @@ namespace imlm::dist {
  */
 at::Tensor allReduceSumForSharedLoss(ProcessGroup& group, const at::Tensor& x);
 
+/**
+ * Σ_ranks x for a quantity each rank turns into its own loss (SyncBatchNorm's statistics):
+ * backward all-reduces the incoming gradients too, as torch.distributed.nn.all_reduce does.
+ * The backward collective runs on autograd's thread, in graph order, the same on every rank.
+ */
+at::Tensor allReduceSum(ProcessGroup& group, const at::Tensor& x);
+
 }  // namespace imlm::dist

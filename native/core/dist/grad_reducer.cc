@@ -13,24 +13,28 @@ GradReducer::GradReducer(std::shared_ptr<ProcessGroup> group, std::vector<at::Te
   slots_.resize(params_.size());
   int64_t bucketBytes = 0;
   at::ScalarType bucketType = at::kFloat;
+  // Sizes first, each bucket's flat buffer allocated once afterwards.
+  std::vector<int64_t> bucketNumel;
+  std::vector<at::TensorOptions> bucketOptions;
   for (size_t n = params_.size(); n-- > 0;) {
     const at::Tensor& p = params_[n];
     const int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
     // A new bucket when the current one is full, or holds another dtype or device.
     const bool fresh = buckets_.empty() || bucketBytes + bytes > capacityBytes || p.scalar_type() != bucketType ||
-                       buckets_.back().flat.device() != p.device();
+                       bucketOptions.back().device() != p.device();
     if (fresh) {
       buckets_.emplace_back();
-      buckets_.back().flat = at::empty({0}, p.options().requires_grad(false));
+      bucketNumel.push_back(0);
+      bucketOptions.push_back(p.options().requires_grad(false));
       bucketBytes = 0;
       bucketType = p.scalar_type();
     }
-    Bucket& b = buckets_.back();
-    slots_[n] = {buckets_.size() - 1, b.flat.numel(), false};
-    b.members.push_back(n);
-    b.flat = at::empty({b.flat.numel() + p.numel()}, b.flat.options());
+    slots_[n] = {buckets_.size() - 1, bucketNumel.back(), false};
+    buckets_.back().members.push_back(n);
+    bucketNumel.back() += p.numel();
     bucketBytes += bytes;
   }
+  for (size_t i = 0; i < buckets_.size(); ++i) buckets_[i].flat = at::empty({bucketNumel[i]}, bucketOptions[i]);
   for (size_t n = 0; n < params_.size(); ++n) {
     hookHandles_.push_back(params_[n].register_hook([this, n](const at::Tensor& grad) { onGradient(n, grad); }));
   }

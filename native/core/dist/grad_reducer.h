@@ -29,8 +29,6 @@ class GradReducer {
   /** Starts the buckets still waiting, waits for all, and sets .grad = mean over ranks. */
   void finish();
 
-  size_t bucketCount() const { return buckets_.size(); }
-
  private:
   struct Slot {
     size_t bucket = 0;

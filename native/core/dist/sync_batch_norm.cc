@@ -3,35 +3,16 @@
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
-#include <torch/csrc/autograd/custom_function.h>
 
 #include <vector>
 
+#include "core/dist/differentiable.h"
 #include "core/errors.h"
 
 namespace imlm::dist {
 namespace {
 
 thread_local ProcessGroup* activeGroup = nullptr;
-
-/** Σ_ranks x, whose backward is Σ_ranks of the incoming gradients (torch.distributed.nn.all_reduce). */
-struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, ProcessGroup* group) {
-    ctx->saved_data["group"] = reinterpret_cast<int64_t>(group);
-    at::Tensor sum = x.detach().contiguous().clone();
-    group->allReduceSum(sum);
-    return sum;
-  }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
-    // Runs on autograd's thread, in the same order on every rank (the same graph), as
-    // torch.nn.SyncBatchNorm's backward collectives do.
-    auto* group = reinterpret_cast<ProcessGroup*>(ctx->saved_data["group"].toInt());
-    at::Tensor sum = grads[0].contiguous().clone();
-    group->allReduceSum(sum);
-    return {sum, at::Tensor()};
-  }
-};
 
 }  // namespace
 
@@ -56,12 +37,12 @@ at::Tensor syncBatchNorm(ProcessGroup& group, const at::Tensor& x, const BatchNo
   const double localCount = static_cast<double>(x.numel() / channels);
   // Two passes, as accurate as one process's batch norm: the global mean from [Σx (C), count],
   // then the global Σ(x − mean)². (E[x²] − E[x]² in one all-reduce loses digits when |mean| ≫ std.)
-  at::Tensor first = AllReduceSum::apply(at::cat({xf.sum(reduceDims), at::full({1}, localCount, xf.options())}), &group);
+  at::Tensor first = allReduceSum(group, at::cat({xf.sum(reduceDims), at::full({1}, localCount, xf.options())}));
   at::Tensor count = first.narrow(0, channels, 1);
   at::Tensor mean = first.narrow(0, 0, channels) / count;
   at::Tensor centred = xf - mean.view(shape);
   // Biased variance normalises, as batch_norm does.
-  at::Tensor var = AllReduceSum::apply(centred.square().sum(reduceDims), &group) / count;
+  at::Tensor var = allReduceSum(group, centred.square().sum(reduceDims)) / count;
   at::Tensor y = centred * (var + state.eps).rsqrt().view(shape);
   if (state.weight.defined()) y = y * state.weight.to(at::kFloat).view(shape);
   if (state.bias.defined()) y = y + state.bias.to(at::kFloat).view(shape);

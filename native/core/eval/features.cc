@@ -5,6 +5,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "core/errors.h"
+#include "core/l2_normalize.h"
 #include "core/tensor_io.h"
 
 namespace imlm::eval {
@@ -48,7 +49,7 @@ Features extractFeatures(models::ResNetImpl& model, const at::Tensor& images, co
     models::EncoderOutput out = model.forward(prepareImages(images.slice(0, first, last), options.imageSize, device));
     const std::array<at::Tensor, 4> pooled = pooledBlocks(out.blocks);
     for (size_t k = 0; k < 4; ++k) blocks[k].push_back(pooled[k].to(at::kCPU));
-    if (options.embedding) embeddings.push_back((out.embedding / out.embedding.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12)).to(at::kCPU));
+    if (options.embedding) embeddings.push_back(l2Normalize(out.embedding).to(at::kCPU));
     if (progress) progress({"features", last, n, 0.0});
   }
   Features features;

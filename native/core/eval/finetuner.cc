@@ -10,7 +10,7 @@
 #include "core/errors.h"
 #include "core/eval/backbone_file.h"
 #include "core/eval/features.h"
-#include "core/eval/step_generator.h"
+#include "core/step_generator.h"
 #include "core/tensor_io.h"
 
 namespace imlm::eval {
@@ -70,12 +70,15 @@ Finetuner::Finetuner(FinetuneConfig config, at::Tensor trainImages, at::Tensor t
   optimizer_ = std::make_unique<optim::Adam>(std::move(params), adam);
 }
 
-at::Tensor Finetuner::step(int64_t t) {
+double Finetuner::step(int64_t t) {
   const int64_t epoch = t / stepsPerEpoch_;
-  at::Generator order = generatorFor(config_.seed, kEpochStream, epoch);
-  const at::Tensor permutation = at::randperm(images_.size(0), order, at::TensorOptions().dtype(at::kLong));
+  if (epoch != orderEpoch_) {  // drawn once per epoch, from (seed, epoch) alone
+    at::Generator order = generatorFor(config_.seed, kEpochStream, epoch);
+    order_ = at::randperm(images_.size(0), order, at::TensorOptions().dtype(at::kLong));
+    orderEpoch_ = epoch;
+  }
   const int64_t first = (t % stepsPerEpoch_) * batch_;
-  const at::Tensor index = permutation.slice(0, first, first + batch_);
+  const at::Tensor index = order_.slice(0, first, first + batch_);
   at::Tensor x = prepareImages(images_.index_select(0, index), 0, device_);
   at::Generator augmentation = generatorFor(config_.seed, kAugmentStream, t);
   x = augment::augmentBatch(x, config_.policy, augmentation).images;
@@ -93,7 +96,7 @@ at::Tensor Finetuner::step(int64_t t) {
   optimizer_->zeroGrad();
   loss.backward();
   optimizer_->step(config_.lr);
-  return loss.detach();
+  return value;
 }
 
 FinetuneSummary Finetuner::run(int64_t steps, int64_t reportEvery, const EvalProgressFn& progress, const std::atomic<bool>& cancel) {
@@ -120,7 +123,7 @@ FinetuneSummary Finetuner::runHere(int64_t steps, int64_t reportEvery, const Eva
       summary.cancelled = true;
       break;
     }
-    summary.lastLoss = step(stepsCompleted_).item<double>();
+    summary.lastLoss = step(stepsCompleted_);
     lossSum += summary.lastLoss;
     ++stepsCompleted_;
     ++summary.stepsRun;

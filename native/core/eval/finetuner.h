@@ -72,7 +72,8 @@ class Finetuner {
   const models::ResNetOptions& networkOptions() const { return model_->options(); }
 
  private:
-  at::Tensor step(int64_t t);
+  /** One optimiser step (step index t); returns its loss. */
+  double step(int64_t t);
   FinetuneSummary runHere(int64_t steps, int64_t reportEvery, const EvalProgressFn& progress, const std::atomic<bool>& cancel);
   at::Tensor predictHere(const at::Tensor& images, int64_t batchSize, const EvalProgressFn& progress,
                          const std::atomic<bool>* cancel);
@@ -87,6 +88,8 @@ class Finetuner {
   int64_t stepsPerEpoch_ = 0;
   std::atomic<int64_t> stepsCompleted_{0};
   std::string initialisation_;
+  int64_t orderEpoch_ = -1;  // the epoch order_ belongs to
+  at::Tensor order_;         // that epoch's permutation of the training images
   // run and predict on one thread, so cuDNN's per-thread benchmark cache stays warm between
   // the epochs' calls (core/serial_thread.h). Last: joined before the members its jobs use go.
   SerialThread thread_;

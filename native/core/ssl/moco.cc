@@ -8,16 +8,12 @@
 #include "core/dist/differentiable.h"
 #include "core/dist/sync_batch_norm.h"
 #include "core/errors.h"
+#include "core/l2_normalize.h"
 #include "core/losses/info_nce.h"
 #include "core/losses/layer_mse.h"
 
 namespace imlm::ssl {
 namespace {
-
-/** F.normalize(x, dim=1): x / max(‖x‖₂, eps). */
-at::Tensor l2Normalize(const at::Tensor& x) {
-  return x / x.norm(2, /*dim=*/{1}, /*keepdim=*/true).clamp_min(1e-12).expand_as(x);
-}
 
 /** Every Linear under `module` gets PyTorch's default init, drawn from `generator`. */
 void initializeLinears(torch::nn::Module& module, at::Generator& generator) {

@@ -8,20 +8,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/errors.h"
+#include "core/step_generator.h"
 #include "core/train/device_staging.h"
 
 namespace imlm::train {
 namespace {
-
-/** A generator for (seed, stream, index): independent streams without shared state. */
-at::Generator generatorFor(uint64_t seed, uint64_t stream, int64_t index) {
-  // splitmix64 of the three, so neighbouring steps get unrelated seeds.
-  uint64_t z = seed ^ (stream * 0x9E3779B97F4A7C15ULL) ^ (static_cast<uint64_t>(index) * 0xBF58476D1CE4E5B9ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  z ^= z >> 31;
-  return at::make_generator<at::CPUGeneratorImpl>(z);
-}
 
 constexpr uint64_t kEpochStream = 1;    // permutation of epoch e
 constexpr uint64_t kAugmentStream = 2;  // augmentation of step t (one process)

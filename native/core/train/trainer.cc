@@ -3,18 +3,17 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
-#include <thread>
 
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard (not pulled in by ATen/Functions.h on 2.x)
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Functions.h>
-#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 
 #include "core/errors.h"
 #include "core/losses/info_nce.h"
 #include "core/optim/schedules.h"
 #include "core/tensor_io.h"
+#include "core/threads.h"
 #include "core/train/device_staging.h"
 #include "core/train/profile_trace.h"
 
@@ -33,15 +32,6 @@ void toChannelsLast(torch::nn::Module& module) {
   for (auto& p : module.parameters()) {
     if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
   }
-}
-
-/**
- * Intra-op threads are per calling thread in OpenMP builds, and runs happen on whichever libuv
- * worker picks them up: set them at the start of every run.
- */
-void useThreads(int64_t requested) {
-  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  at::set_num_threads(static_cast<int>(requested > 0 ? requested : cores));
 }
 
 [[noreturn]] void badState(const std::string& origin, const std::string& what) {
@@ -196,11 +186,15 @@ StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& k
     const bool stop = cancelFlag_ && cancelFlag_->load();
     reported = at::cat({reported, at::full({1}, stop ? 1.0 : 0.0, reported.options())});
     group_->allReduceSum(reported);
-    peersStop_ = reported[-1].item<double>() > 0;
-    reported = reported.slice(0, 0, -1) / static_cast<double>(group_->size());
   }
-  const at::Tensor host = reported.to(c10::Device(c10::kCPU));
-  const double* value = host.data_ptr<double>();
+  // One device→host copy for all of it: each .item() would be a synchronisation of its own.
+  const at::Tensor host = reported.to(c10::Device(c10::kCPU)).contiguous();
+  std::vector<double> value(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+  if (group_) {
+    peersStop_ = value.back() > 0;
+    value.pop_back();
+    for (double& v : value) v /= static_cast<double>(group_->size());  // sums → global means
+  }
 
   StepMetrics metrics;
   metrics.loss = value[0];
@@ -257,7 +251,7 @@ RunSummary Trainer::runHere(BatchSource& source, int64_t steps, int64_t reportEv
   int64_t intervalImages = 0;
   int64_t totalImages = 0;
   RunSummary summary;
-  if (device_.is_cpu()) useThreads(config_.threads);
+  if (device_.is_cpu()) useIntraOpThreads(config_.threads);
   const ProfileTrace trace;  // IMLM_PROFILE_TRACE only
   cancelFlag_ = &cancel;
   // The flag belongs to this run only, also when a step throws.
