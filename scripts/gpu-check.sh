@@ -764,7 +764,8 @@ if [ "${GPU_CHECK_PROFILE:-1}" = 1 ] && [ "$(left)" -ge 120 ]; then
   IMLM_PROFILE_TRACE="$WORK/trace" limited "$(budget 100)" node scripts/bench/step.js --device "$DEVICE" --precision fp32 \
     "${profile_case[@]}" --loss mse --steps 5 --warmup 5 --json >> "$BENCH_LOG" 2>&1
   rc=$?
-  "$PYTHON" scripts/trace-summary.py --steps 5 "$WORK/trace.1.json" "$WORK/trace.reference-nhwc.json" >> "$BENCH_LOG" 2>&1
+  "$PYTHON" scripts/trace-summary.py --steps 5 "$WORK/trace.1.json" "$WORK/trace.reference-nhwc.json" \
+    "$WORK/trace.reference-nchw.json" >> "$BENCH_LOG" 2>&1
   note="traces summarised in bench.log"
   [ -s "$WORK/trace.1.json" ] || note="no trace from the addon (a LibTorch without Kineto?): see bench.log"
   record profile "$(status_of "$rc")" $(( $(date +%s) - t )) "$note"

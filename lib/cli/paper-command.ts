@@ -6,7 +6,7 @@ import { ImlmError } from '../errors';
 import type { PaperMethod } from '../paper/paper-numbers';
 import { runPaper, type PaperEvent } from '../paper/run-paper';
 import { parseSubsetSizes, writeSubsetStore } from '../paper/subset-store';
-import { abortOnSigint, intAtLeast, num } from './flags';
+import { abortOnSigint, intAtLeast, num, numList } from './flags';
 
 const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
 
@@ -34,7 +34,7 @@ interface PaperFlags {
   data?: string;
   out: string;
   methods: string;
-  fractions?: string;
+  fractions?: number[];
   checkpoints?: string;
   subset?: string;
   preset: string;
@@ -63,7 +63,7 @@ export function registerPaper(program: Command): void {
     .option('--data <store>', 'a prepared store (default: the Fashion-MNIST demo)')
     .option('--out <dir>', 'the run folder (results.json, report.md, plots/, one folder per cell)', 'runs/paper')
     .option('--methods <list>', 'any of moco,mse,barlow,supervised', 'moco,mse,barlow,supervised')
-    .option('--fractions <list>', "label fractions, e.g. 0.01,1 (default: the store's)")
+    .option('--fractions <list>', "label fractions, e.g. 0.01,1 (default: the store's)", numList)
     .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE')
     .option('--subset <sizes>', 'run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000')
     .option('--preset <name>', 'pre-training preset', 'kaku2021')
@@ -92,7 +92,7 @@ export function registerPaper(program: Command): void {
         const subset = path.join(out, 'data');
         if (!existsSync(subset)) {
           log(`drawing the subset ${flags.subset} of ${store} into ${subset}`);
-          await writeSubsetStore(store, subset, parseSubsetSizes(flags.subset), { seed: flags.seed, fractions: flags.fractions?.split(',').map(Number) });
+          await writeSubsetStore(store, subset, parseSubsetSizes(flags.subset), { seed: flags.seed, fractions: flags.fractions });
         }
         store = subset;
       }
@@ -109,7 +109,7 @@ export function registerPaper(program: Command): void {
           store,
           outDir: out,
           methods: parseMethods(flags.methods),
-          fractions: flags.fractions?.split(',').map(Number),
+          fractions: flags.fractions,
           checkpoints: flags.checkpoints ? parseCheckpoints(flags.checkpoints) : undefined,
           preset: flags.preset,
           pretrainOverrides: {

@@ -83,7 +83,6 @@ interface DataChoice {
 
 async function chooseData(flags: TrainFlags, outDir: string): Promise<DataChoice> {
   if (flags.resume) return JSON.parse(await fs.readFile(path.join(outDir, 'data.json'), 'utf8')) as DataChoice;
-  resolvePolicy(flags.augment); // refuse an unknown policy before any work
   if (flags.data) return { kind: 'store', store: path.resolve(flags.data), demo: false, augment: flags.augment };
   const demo = await ensureDemoStore((m) => process.stderr.write(`imlm-native: ${m}\n`));
   return demo ? { kind: 'store', store: demo, demo: true, augment: flags.augment } : { kind: 'synthetic', demo: true, augment: flags.augment };
@@ -160,7 +159,10 @@ export function registerTrain(program: Command): void {
       const cuda = flags.device === 'cpu' ? false : runtime.cuda.available;
       if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
       const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+      // A policy file is read once: checked here before any work, then handed to the source.
+      const checkedPolicy = flags.resume ? undefined : resolvePolicy(flags.augment);
       const data = await chooseData(flags, outDir);
+      const policy = checkedPolicy ?? resolvePolicy(data.augment);
       const manifest = data.kind === 'store' ? await readManifest(data.store!) : null;
       // A resumed run keeps its own configuration; only --steps may extend it.
       const config = flags.resume
@@ -183,7 +185,7 @@ export function registerTrain(program: Command): void {
           throw new ImlmError(`the data set has ${split.manifest.channels} channel(s) but the configuration expects inChannels ${config.inChannels}`, 'ERR_INVALID_ARG');
         }
         source = tensorSource(split.images, {
-          batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed, policy: data.augment, shard,
+          batchSize: config.batchSize, imageSize: config.imageSize, seed: config.seed, policy, shard,
           augmentDevice: augmentDeviceFor(config.device, cuda, dist?.localRank),
         });
         for (const t of [split.images, split.labels, split.ids]) t.dispose(); // the source keeps its own reference
@@ -191,7 +193,7 @@ export function registerTrain(program: Command): void {
           ? `no --data given: training on the demo data set, Fashion-MNIST (${data.store}, train split, ${split.manifest.splits.train!.count} images)`
           : `training on ${data.store} (train split, ${split.manifest.splits.train!.count} images)`;
       } else {
-        source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed, policy: data.augment, shard });
+        source = syntheticSource({ channels: config.inChannels, imageSize: config.imageSize, batchSize: config.batchSize, seed: config.seed, policy, shard });
         what = `no --data given and Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): training on the built-in synthetic data set (${source.describe()})`;
       }
       if (dist) {

@@ -6,6 +6,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { loadSharp } from '../lazy-modules';
+import { writeJsonAtomic } from '../atomic-write';
 import { ImlmError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
@@ -193,7 +194,7 @@ export async function inspectStore(store: string, options: InspectOptions = {}):
       views: { file: 'views.png', columns: 6, layout: 'original | view 1 | view 2, two pairs a row', tiles: pairs.map((r) => ({ id: Number(ids[r]), labels: labelsOf(r) })) },
     };
     const legendFile = path.join(options.out, 'legend.json');
-    await fs.writeFile(legendFile, JSON.stringify(legend, null, 2) + '\n');
+    await writeJsonAtomic(legendFile, legend);
     result.files = [samplesFile, viewsFile, legendFile];
     return result;
   } finally {

@@ -115,7 +115,10 @@ function defaultAugment(manifest: Manifest): string | Partial<AugmentPolicy> {
   return kPolicyBySource[manifest.sourceFormat] ?? kLightPolicy;
 }
 
-async function resolveOptions(options: Validated, manifest: Manifest): Promise<Validated & { imageSize: number; augment: string | Partial<AugmentPolicy> }> {
+type ResolvedOptions = Validated & { imageSize: number; augment: string | Partial<AugmentPolicy> };
+
+/** The run's settings, and its augmentation policy read once (a policy file is read here only). */
+async function resolveOptions(options: Validated, manifest: Manifest): Promise<{ options: ResolvedOptions; policy: AugmentPolicy }> {
   if (!options.fromScratch && !options.checkpoint) {
     throw new ImlmError('fine-tuning needs --checkpoint <file> (pre-trained weights) or --from-scratch (random initialisation)', 'ERR_INVALID_ARG');
   }
@@ -123,9 +126,9 @@ async function resolveOptions(options: Validated, manifest: Manifest): Promise<V
     throw new ImlmError('give either --checkpoint or --from-scratch, not both', 'ERR_INVALID_ARG');
   }
   const augment = options.augment ?? defaultAugment(manifest);
-  resolvePolicy(augment); // an unknown name fails before any work
+  const policy = resolvePolicy(augment); // an unknown name fails before any work
   const imageSize = options.checkpoint ? await resolveImageSize(options.checkpoint, manifest, options.imageSize) : (options.imageSize ?? manifest.imageSize[0]);
-  return { ...options, augment, imageSize, checkpoint: options.checkpoint ? absolute(options.checkpoint) : undefined };
+  return { options: { ...options, augment, imageSize, checkpoint: options.checkpoint ? absolute(options.checkpoint) : undefined }, policy };
 }
 
 async function saveState(ft: NativeFinetuner, file: string, o: { imageSize: number }, manifest: Manifest, fraction: number): Promise<void> {
@@ -143,7 +146,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   const { onProgress, signal, ...rest } = options;
   const start = Date.now();
   const paths = finetunePaths(rest.outDir ?? '');
-  let o: Awaited<ReturnType<typeof resolveOptions>>;
+  let o: ResolvedOptions;
+  let policy: AugmentPolicy;
   if (rest.resume) {
     if (!existsSync(paths.last) || !existsSync(paths.config)) {
       throw new ImlmError(`cannot resume: ${paths.last} does not exist; start a new run without --resume`, 'ERR_INVALID_ARG');
@@ -155,13 +159,14 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     );
     if (budget.epochs !== undefined && budget.maxSteps === undefined) delete saved.maxSteps;
     o = { ...saved, ...budget, resume: true };
+    policy = resolvePolicy(o.augment);
     await writeJsonAtomic(paths.config, { ...o, resume: undefined });
   } else {
     const validated = validate<Validated>(finetuneOptionsSchema, rest, 'options');
     if (existsSync(paths.last)) {
       throw new ImlmError(`the run folder ${validated.outDir} already holds a fine-tuning checkpoint; pass --resume to continue it or choose another --out`, 'ERR_INVALID_ARG');
     }
-    o = await resolveOptions(validated, await readManifest(validated.store));
+    ({ options: o, policy } = await resolveOptions(validated, await readManifest(validated.store)));
     await fs.mkdir(path.dirname(paths.last), { recursive: true });
     await writeJsonAtomic(paths.config, { ...o, resume: undefined });
   }
@@ -192,7 +197,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         lr: o.lr ?? defaults.lr,
         weightDecay: o.weightDecay ?? defaults.weightDecay,
         batchSize: o.batchSize ?? defaults.batchSize,
-        policy: resolvePolicy(o.augment),
+        policy,
         imageSize: o.imageSize,
         device: o.device ?? 'auto',
         seed: o.seed ?? 0,

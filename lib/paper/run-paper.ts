@@ -19,7 +19,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../atomic-write';
 import { resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { info } from '../info';
-import { embed, finetune, layerwiseProbe } from '../eval';
+import { embed, finetune, finetunePaths, layerwiseProbe } from '../eval';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { pretrain, runPaths } from '../train/pretrain';
 import { augmentDeviceFor, tensorSource } from '../train/trainer';
@@ -190,7 +190,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
               ? { fromScratch: true, arch: o.pretrainOverrides?.arch, stem: o.pretrainOverrides?.stem, imageSize: o.pretrainOverrides?.imageSize }
               : { checkpoint: checkpointOf(m)! }),
             store: o.store, outDir: out, fraction: f, seed, signal: o.signal, ...(o.device ? { device: o.device } : {}),
-            resume: existsSync(path.join(out, 'checkpoints', 'last.safetensors')),
+            resume: existsSync(finetunePaths(out).last),
             ...(o.finetuneSteps ? { maxSteps: o.finetuneSteps } : {}),
             ...(o.evalEvery ? { evalEvery: o.evalEvery } : {}),
             ...(o.patience ? { patience: o.patience } : {}),
@@ -236,7 +236,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
         if (!existsSync(before)) await embed({ checkpoint: checkpointOf(m)!, store: o.store, split: 'test', out: before });
         const after = dir('cka', m, 'after-test.safetensors');
         await fs.mkdir(path.dirname(after), { recursive: true });
-        await embed({ checkpoint: path.join(finetuneDir(m, smallest), 'checkpoints', 'best.safetensors'), store: o.store, split: 'test', out: after });
+        await embed({ checkpoint: finetunePaths(finetuneDir(m, smallest)).best, store: o.store, split: 'test', out: after });
         const kernel = o.cka?.kernel ?? 'rbf';
         const setSize = Math.min(o.cka?.setSize ?? 1000, manifest.splits.test?.count ?? 0);
         const r = await analyzeCka(before, after, {

@@ -41,7 +41,7 @@ export class Trainer {
    */
   static async create(config: TrainConfig, dist?: DistOptions): Promise<Trainer> {
     const checked = checkTrainConfig(config);
-    return new Trainer(await native().createTrainer(checked, dist && (dist.worldSize > 1 || dist.forceGroup) ? dist : undefined), checked);
+    return new Trainer(await native().createTrainer(checked, dist), checked);
   }
 
   /** This process's rank (0 with one process). */
@@ -119,11 +119,6 @@ export function syntheticSource(options: { poolSize?: number; channels: number; 
 }
 
 /**
- * Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]), two views augmented with
- * `policy` (default 'mocov2'), `prefetch` batches ahead (default 2). `batchSize` is the global
- * batch; with `shard` this rank gets its slice of each (same seeded permutation on every rank).
- */
-/**
  * Where a source should make its views for a trainer on `device` ('auto', 'cpu', 'cuda',
  * 'cuda:N'): on the trainer's GPU when it has one (the bytes go through pinned memory on a side
  * stream), else on the CPU. `localRank` picks the GPU of a data-parallel rank.
@@ -133,6 +128,11 @@ export function augmentDeviceFor(device: string, cudaAvailable: boolean, localRa
   return device === 'auto' || device === 'cuda' ? `cuda:${localRank}` : device;
 }
 
+/**
+ * Images in memory (uint8 0..255 or float32 0..1, [M, C, H, W]), two views augmented with
+ * `policy` (default 'mocov2'), `prefetch` batches ahead (default 2). `batchSize` is the global
+ * batch; with `shard` this rank gets its slice of each (same seeded permutation on every rank).
+ */
 export function tensorSource(
   images: NativeTensor,
   options: { batchSize: number; imageSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number; shard?: Shard; augmentDevice?: string },

@@ -1,11 +1,10 @@
 /** Spawning the ranks of a test run as real processes on 127.0.0.1 (test/dist). */
-import { spawn } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { native } from '../../lib/native';
 import { freePort } from '../../lib/dist/launcher';
-import { repoRoot, type RunResult } from '../helpers/run';
+import { repoRoot, runNode, type RunResult } from '../helpers/run';
 
 export const rankFixture = path.join(repoRoot, 'test/dist/fixtures/rank.js');
 const tempDirs: string[] = [];
@@ -23,20 +22,9 @@ export function removeTempDirs(): void {
 /** Whether this build has the Gloo process group (Debian: libgloo-dev at build time). */
 export const hasGloo = () => native().distBackends().includes('gloo');
 
+/** A node process with `env` added to this one's (test/helpers/run.ts runNode). */
 export function spawnNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode(args, { env, timeoutMs });
 }
 
 /** The variables torchrun sets for rank r of n on one machine. */

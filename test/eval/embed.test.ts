@@ -85,13 +85,14 @@ describe('embed', () => {
     }
   });
 
-  const python = findTorchPython();
-  (python ? test : test.skip)('equals the torchvision reference network run in eval mode on the same weights', async () => {
+  test('equals the torchvision reference network run in eval mode on the same weights', async () => {
+    const python = findTorchPython();
+    if (!python) throw new Error('this test needs PyTorch for Python: apt-get install python3-torch python3-torchvision');
     const out = path.join(dir, 'ours.safetensors');
     const reference = path.join(dir, 'reference.safetensors');
     await embed({ checkpoint: checkpoints.state, store, split: 'test', out, device: 'cpu', imageSize: 12 });
     const r = spawnSync(
-      python!.python,
+      python.python,
       [path.join(repoRoot, 'scripts/reference/embed.py'), '--state', checkpoints.state, '--images', path.join(store, 'test.safetensors'), '--out', reference, '--image-size', '12'],
       { encoding: 'utf8', cwd: path.join(repoRoot, 'scripts/reference') },
     );

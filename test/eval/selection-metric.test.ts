@@ -1,6 +1,6 @@
 // The selection metric: exact rank AUC (ties averaged) checked by hand and against
 // scikit-learn, macro AUC skipping undefined labels, accuracy.
-import { spawnSync } from 'child_process';
+import { py } from '../analysis/helpers';
 import { selectionMetric, tensor } from '../../lib';
 
 const f32 = (values: number[], shape: number[]) => tensor(Float32Array.from(values), shape);
@@ -35,8 +35,8 @@ describe('selectionMetric', () => {
     await expect(selectionMetric(p, i64([0, 2, 0]), 'multiclass', 'auc')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
   });
 
-  const sklearn = spawnSync('/usr/bin/python3', ['-c', 'import sklearn'], { encoding: 'utf8' }).status === 0;
-  (sklearn ? test : test.skip)('macro AUC equals scikit-learn on random scores with many ties', async () => {
+  // No skip without scikit-learn: py() fails saying what to install (npm test's pretest installs it).
+  test('macro AUC equals scikit-learn on random scores with many ties', async () => {
     const n = 300;
     const labels = 4;
     const next = stream(11);
@@ -44,12 +44,12 @@ describe('selectionMetric', () => {
     const scores = Array.from({ length: n * labels }, () => Math.round(next() * 10) / 10);
     const truth = scores.map((s) => (next() < 0.3 + 0.4 * s ? 1 : 0));
     const ours = await selectionMetric(f32(scores, [n, labels]), u8(truth, [n, labels]), 'multilabel', 'auc');
-    const script =
-      'import json, sys, numpy as np\nfrom sklearn.metrics import roc_auc_score\n' +
-      'd = json.load(sys.stdin); s = np.array(d["s"]).reshape(-1, d["L"]); y = np.array(d["y"]).reshape(-1, d["L"])\n' +
-      'print(np.mean([roc_auc_score(y[:, j], s[:, j]) for j in range(d["L"])]))';
-    const r = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify({ s: scores.map((v) => Math.fround(v)), y: truth, L: labels }), encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(ours).toBeCloseTo(Number(r.stdout.trim()), 12);
+    const reference = py<number>(
+      'from sklearn.metrics import roc_auc_score\n' +
+      's = np.array(data["s"]).reshape(-1, data["L"]); y = np.array(data["y"]).reshape(-1, data["L"])\n' +
+      'print(json.dumps(float(np.mean([roc_auc_score(y[:, j], s[:, j]) for j in range(data["L"])]))))',
+      { s: scores.map((v) => Math.fround(v)), y: truth, L: labels },
+    );
+    expect(ours).toBeCloseTo(reference, 12);
   });
 });

@@ -125,7 +125,10 @@ describe('paper', () => {
     const r = await runCli(['paper', '--data', await tinyStore(), '--methods', 'simclr']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Expected methods among moco, mse, barlow, supervised but received 'simclr'/);
-    const f = await runCli(['paper', '--data', await tinyStore(), '--fractions', '0.5,1', '--out', path.join(tmp(), 'x')]);
+    const out = path.join(tmp(), 'x');
+    const f = await runCli(['paper', '--data', await tinyStore(), '--fractions', '0.5,1', '--out', out]);
+    expect(f.code).not.toBe(0);
     expect(f.stderr).toMatch(/records label fractions 0\.1, 1; 0\.5 is not one of them/);
+    expect(existsSync(out)).toBe(false);
   });
 });
