@@ -5,7 +5,7 @@ export { info, type Info } from './info';
 export { doctor, type DoctorCheck, type DoctorOptions } from './doctor';
 export { packageVersion as version } from './version';
 export { resolveTrainConfig, checkTrainConfig, presets, kaku2021, mocov2, type TrainConfig, type TrainConfigOverrides } from './config/train-config';
-export { Trainer, syntheticSource, tensorSource, fixedBatchesSource, type RunOptions, type RunSummary, type Progress, type StepMetrics, type BatchSource, type DistOptions, type Shard } from './train/trainer';
+export { Trainer, syntheticSource, tensorSource, fixedBatchesSource, type RunOptions, type RunSummary, type Progress, type StepMetrics, type IntervalMeans, type StepOpCounts, type BatchSource, type DistOptions, type Shard } from './train/trainer';
 export { pretrain, type PretrainOptions, type PretrainResult } from './train/pretrain';
 export { readDistEnv, type DistEnv } from './dist/env';
 export { createProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './dist/process-group';

@@ -74,10 +74,28 @@ export interface StepMetrics {
   keyMomentum: number;
 }
 
+/** Mean losses over the steps since the previous report (summed on the device, read once). */
+export interface IntervalMeans {
+  steps: number;
+  loss: number;
+  infoNce: number;
+  blocks: [number, number, number, number];
+}
+
 export interface NativeProgress extends StepMetrics {
+  /** The steps since the previous report. */
+  mean: IntervalMeans;
   /** Throughput since the previous report. */
   imagesPerSecond: number;
   stepsThisRun: number;
+}
+
+/** The ATen operators one step called: name → [all calls, calls not made from inside another operator]. */
+export interface StepOpCounts {
+  step: number;
+  /** A report step: its metrics were read on the host. */
+  report: boolean;
+  ops: Record<string, [number, number]>;
 }
 
 export interface NativeRunSummary {
@@ -87,13 +105,23 @@ export interface NativeRunSummary {
   imagesPerSecond: number;
   seconds: number;
   stepsCompleted: number;
+  /** With `countOps` only. */
+  opCounts?: StepOpCounts[];
 }
 
 /** A source of view pairs for a Trainer (opaque). */
 export interface NativeBatchSource {
   describe(): string;
-  /** Produces batches 0..n−1 on a worker thread with `threads` intra-op threads (0: LibTorch's default) and times it. */
-  measure(batches: number, threads: number): Promise<{ imagesPerSecond: number; seconds: number }>;
+  /**
+   * Produces batches 0..n−1 on a worker thread with `threads` intra-op threads (0: LibTorch's
+   * default) and times it; `hostOnly`: only the host stage (gathered images, pinned when bound
+   * for a GPU; no augmentation), with its bytes/s and whether the memory was pinned.
+   */
+  measure(
+    batches: number,
+    threads: number,
+    hostOnly?: boolean,
+  ): Promise<{ imagesPerSecond: number; seconds: number; bytesPerSecond?: number; pinned?: boolean }>;
 }
 
 /** A rank's place in a data-parallel run (lib/dist/env.ts). */
@@ -147,7 +175,7 @@ export interface NativeTrainer {
   readonly worldSize: number;
   run(
     source: NativeBatchSource,
-    options: { steps: number; reportEvery?: number; onProgress?: (p: NativeProgress) => void },
+    options: { steps: number; reportEvery?: number; countOps?: boolean; onProgress?: (p: NativeProgress) => void },
   ): Promise<NativeRunSummary>;
   cancel(): void;
   save(path: string, metadata?: Record<string, string>, extra?: Record<string, NativeTensor>): Promise<void>;
@@ -288,6 +316,8 @@ export interface NativeFinetuner {
 export interface NativeBinding {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
+  /** The CUDA caching allocator's peaks on cuda:index since the last reset (null without CUDA). */
+  deviceMemoryPeaks(index: number, reset?: boolean): { allocatedBytes: number; reservedBytes: number } | null;
   /** Tests only (native/bridge/internals_binding.h): one job on a SerialThread shared by all calls. */
   _serialThreadProbe(fail?: boolean): Promise<{ job: string; caller: string }>;
   createTrainer(config: object, dist?: NativeDistOptions): Promise<NativeTrainer>;

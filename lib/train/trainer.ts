@@ -3,13 +3,13 @@
  * from a resolved configuration; run() returns a Promise, reports progress every K steps, and
  * stops after the current step when its AbortSignal fires.
  */
-import { native, type NativeBatchSource, type NativeDistOptions, type NativeShard, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
+import { native, type IntervalMeans, type StepOpCounts, type NativeBatchSource, type NativeDistOptions, type NativeShard, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { packageVersion } from '../version';
 import { resolvePolicy, type AugmentPolicy } from '../data/policies';
 
-export type { StepMetrics };
+export type { StepMetrics, IntervalMeans, StepOpCounts };
 export type Progress = NativeProgress;
 export type RunSummary = NativeRunSummary;
 export type BatchSource = NativeBatchSource;
@@ -21,9 +21,19 @@ export type Shard = NativeShard;
 export interface RunOptions {
   /** Steps to run (fewer if the source runs out). */
   steps: number;
-  /** Call onProgress every this many steps (and after the last); default 10. */
+  /**
+   * Read the metrics on the host and call onProgress every this many steps (and after the
+   * last); default 10. The steps between run without a device→host synchronisation; a step
+   * whose loss or gradients are not finite is skipped on the device and the run rejects with
+   * ERR_NON_FINITE at the next report.
+   */
   reportEvery?: number;
   onProgress?: (progress: Progress) => void;
+  /**
+   * Count the ATen operators of every step (summary.opCounts): a diagnostic for benchmarks and
+   * tests (npm run bench:ops), slows the run.
+   */
+  countOps?: boolean;
   /** Aborting finishes the current step and resolves with `cancelled: true`. */
   signal?: AbortSignal;
 }
@@ -74,9 +84,10 @@ export class Trainer {
       const running = this.handle.run(source, {
         steps: options.steps,
         reportEvery: options.reportEvery ?? 10,
+        countOps: options.countOps ?? false,
         onProgress: options.onProgress,
       });
-      // Across ranks a stop must be agreed on (inside the next step), never taken alone: a rank
+      // Across ranks a stop must be agreed on (at the next report), never taken alone: a rank
       // that returned early would leave the others waiting in a collective.
       if (signal?.aborted) this.handle.cancel();
       return await running;

@@ -38,6 +38,37 @@ std::string stringArg(const Napi::CallbackInfo& args, size_t index, const char* 
   return args[index].As<Napi::String>().Utf8Value();
 }
 
+Napi::Object meansToJs(Napi::Env env, const train::IntervalMeans& m) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("steps", static_cast<double>(m.steps));
+  o.Set("loss", m.loss);
+  o.Set("infoNce", m.infoNce);
+  Napi::Array blocks = Napi::Array::New(env, 4);
+  for (uint32_t i = 0; i < 4; ++i) blocks.Set(i, m.blocks[i]);
+  o.Set("blocks", blocks);
+  return o;
+}
+
+/** [{step, report, ops: {name: [all, topLevel]}}] */
+Napi::Array opCountsToJs(Napi::Env env, const std::vector<train::StepOps>& steps) {
+  Napi::Array out = Napi::Array::New(env, steps.size());
+  for (uint32_t i = 0; i < steps.size(); ++i) {
+    Napi::Object step = Napi::Object::New(env);
+    step.Set("step", static_cast<double>(steps[i].step));
+    step.Set("report", steps[i].report);
+    Napi::Object ops = Napi::Object::New(env);
+    for (const auto& [name, count] : steps[i].ops) {
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, static_cast<double>(count.all));
+      pair.Set(1u, static_cast<double>(count.topLevel));
+      ops.Set(name, pair);
+    }
+    step.Set("ops", ops);
+    out.Set(i, step);
+  }
+  return out;
+}
+
 /** A trainer operation on a worker thread, holding the trainer's lease until it settles. */
 class TrainerTask : public PromiseWorker {
  public:
@@ -138,22 +169,22 @@ class CreateTask : public PromiseWorker {
 class RunTask : public ProgressTask<train::ProgressReport> {
  public:
   RunTask(Napi::Env env, std::shared_ptr<train::Trainer> trainer, std::shared_ptr<train::BatchSource> source,
-          BusyLease trainerLease, BusyLease sourceLease, int64_t steps, int64_t reportEvery, const Napi::Value& onProgress)
+          BusyLease trainerLease, BusyLease sourceLease, train::RunOptions options, const Napi::Value& onProgress)
       : ProgressTask<train::ProgressReport>(env, onProgress),
         trainer_(std::move(trainer)),
         source_(std::move(source)),
         trainerLease_(std::move(trainerLease)),
         sourceLease_(std::move(sourceLease)),
-        steps_(steps),
-        reportEvery_(reportEvery) {}
+        options_(options) {}
 
  protected:
   void work(const ProgressFn& progress, const std::atomic<bool>* cancel) override {
-    summary_ = trainer_->run(*source_, steps_, reportEvery_, progress, *cancel);
+    summary_ = trainer_->run(*source_, options_, progress, *cancel);
   }
 
   Napi::Value reportToJs(Napi::Env env, const train::ProgressReport& report) override {
     Napi::Object o = metricsToJs(env, report.last);
+    o.Set("mean", meansToJs(env, report.mean));
     o.Set("imagesPerSecond", report.imagesPerSecond);
     o.Set("stepsThisRun", static_cast<double>(report.stepsThisRun));
     return o;
@@ -167,6 +198,7 @@ class RunTask : public ProgressTask<train::ProgressReport> {
     o.Set("imagesPerSecond", summary_.imagesPerSecond);
     o.Set("seconds", summary_.seconds);
     o.Set("stepsCompleted", static_cast<double>(trainer_->stepsCompleted()));
+    if (options_.countOps) o.Set("opCounts", opCountsToJs(env, summary_.opCounts));
     return o;
   }
 
@@ -181,8 +213,7 @@ class RunTask : public ProgressTask<train::ProgressReport> {
   std::shared_ptr<train::BatchSource> source_;
   BusyLease trainerLease_;
   BusyLease sourceLease_;
-  int64_t steps_;
-  int64_t reportEvery_;
+  train::RunOptions options_;
   train::RunSummary summary_;
 };
 
@@ -242,8 +273,12 @@ Napi::Value TrainerWrap::run(const Napi::CallbackInfo& args) {
     BusyLease trainerLease = BusyLease::acquire(env, busy_, "this Trainer");
     BusyLease sourceLease = BusyLease::acquire(env, source->busy(), "this BatchSource");
     cancel_->store(false);
-    auto* task = new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease),
-                             static_cast<int64_t>(steps), reportEvery, o.Get("onProgress"));
+    train::RunOptions options;
+    options.steps = static_cast<int64_t>(steps);
+    options.reportEvery = reportEvery;
+    options.countOps = o.Get("countOps").ToBoolean().Value();
+    auto* task = new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), options,
+                             o.Get("onProgress"));
     task->useCancelFlag(cancel_);
     return startWorker(task);
   });

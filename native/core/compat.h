@@ -3,7 +3,12 @@
 // (CUDA servers). Code elsewhere uses these names and never tests versions itself.
 #pragma once
 
+#include <vector>
+
 #include <ATen/autocast_mode.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/_foreach_mul.h>
+#include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 #include <torch/version.h>
 
@@ -17,6 +22,34 @@ namespace imlm::compat {
 
 /** The LibTorch version the headers declare. */
 inline const char* headerVersion() { return TORCH_VERSION; }
+
+// torch._fused_sgd_ (one multi-tensor kernel with AMP's found_inf): CUDA since 2.3, CPU since 2.4.
+#if IMLM_TORCH_AT_LEAST(2, 3)
+#define IMLM_COMPAT_HAS_FUSED_SGD 1
+#endif
+/** Whether at::_fused_sgd_ runs on `device` with these headers. */
+inline bool hasFusedSgd(const c10::Device& device) {
+#if IMLM_TORCH_AT_LEAST(2, 4)
+  return device.is_cuda() || device.is_cpu();
+#elif IMLM_TORCH_AT_LEAST(2, 3)
+  return device.is_cuda();
+#else
+  return false;
+#endif
+}
+
+/**
+ * tensors[i] *= scale (a 0-d tensor on their device) for every i, with no host read: one
+ * multi-tensor op from 2.1 (_foreach_mul_.Tensor); before, the list overload with the scale
+ * repeated (broadcast per tensor).
+ */
+inline void foreachMulByTensor(std::vector<at::Tensor>& tensors, const at::Tensor& scale) {
+#if IMLM_TORCH_AT_LEAST(2, 1)
+  at::_foreach_mul_(tensors, scale);
+#else
+  at::_foreach_mul_(tensors, std::vector<at::Tensor>(tensors.size(), scale));
+#endif
+}
 
 /**
  * CUDA autocast for the lifetime of the guard, on the calling thread (autocast state is

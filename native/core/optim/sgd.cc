@@ -4,35 +4,91 @@
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 
+#include "core/compat.h"
+
 namespace imlm::optim {
+namespace {
+
+/** where(apply, value, fallback) per tensor: the masked fallback of LibTorch without a fused SGD. */
+void selectInto(std::vector<at::Tensor>& out, const at::Tensor& apply, const std::vector<at::Tensor>& value,
+                const std::vector<at::Tensor>& fallback) {
+  for (size_t i = 0; i < out.size(); ++i) out[i] = at::where(apply, value[i], fallback[i]);
+}
+
+}  // namespace
 
 Sgd::Sgd(std::vector<std::pair<std::string, at::Tensor>> params, SgdOptions options)
     : params_(std::move(params)), options_(options) {}
 
-void Sgd::step(double lr) {
+std::vector<at::Tensor> Sgd::grads() const {
+  std::vector<at::Tensor> out;
+  out.reserve(params_.size());
+  for (const auto& [name, p] : params_) {
+    if (p.grad().defined()) out.push_back(p.grad());
+  }
+  return out;
+}
+
+void Sgd::step(double lr, const at::Tensor& apply) {
   at::NoGradGuard noGrad;
+  std::vector<at::Tensor> params;
+  std::vector<at::Tensor> grads;
+  std::vector<std::string> names;
   for (auto& [name, p] : params_) {
     if (!p.grad().defined()) continue;
-    // The gradient is consumed here (the next step starts from none), so weight decay is added
-    // into it in place: the same values as torch.optim.SGD's `d_p = d_p.add(p, alpha=wd)`
-    // without allocating and page-faulting a parameter-sized tensor per parameter per step.
-    at::Tensor d = p.mutable_grad();
-    if (options_.weightDecay != 0) d.add_(p, options_.weightDecay);
-    if (options_.momentum != 0) {
-      auto it = buffers_.find(name);
-      if (it == buffers_.end()) {
-        it = buffers_.emplace(name, d.clone().detach()).first;
-      } else {
-        it->second.mul_(options_.momentum).add_(d, 1.0 - options_.dampening);
-      }
-      if (options_.nesterov) {
-        d.add_(it->second, options_.momentum);
-      } else {
-        d = it->second;
-      }
-    }
-    p.add_(d, -lr);
+    params.push_back(p);
+    grads.push_back(p.mutable_grad());
+    names.push_back(name);
   }
+  if (params.empty()) return;
+  const bool momentum = options_.momentum != 0;
+  // Buffers start at zero, so the first step's m·0 + d is torch's clone(d) exactly (dampening
+  // applies from the first step on; torch skips it there: the same while dampening is 0, its
+  // only value here).
+  std::vector<at::Tensor> buffers;
+  if (momentum) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      auto it = buffers_.find(names[i]);
+      if (it == buffers_.end()) it = buffers_.emplace(names[i], at::zeros_like(params[i])).first;
+      buffers.push_back(it->second);
+    }
+  }
+#if IMLM_COMPAT_HAS_FUSED_SGD
+  if (compat::hasFusedSgd(params.front().device())) {
+    // One multi-tensor kernel; found_inf = !apply skips the whole update on the device.
+    c10::optional<at::Tensor> foundInf;
+    if (apply.defined()) foundInf = at::logical_not(apply).to(at::kFloat);
+    at::_fused_sgd_(params, grads, momentum ? at::TensorList(buffers) : at::TensorList(), options_.weightDecay,
+                    options_.momentum, lr, options_.dampening, options_.nesterov, /*maximize=*/false,
+                    /*is_first_step=*/false, /*grad_scale=*/c10::nullopt, foundInf);
+    return;
+  }
+#endif
+  // torch.optim.SGD's _multi_tensor_sgd, operation for operation.
+  if (options_.weightDecay != 0) at::_foreach_add_(grads, params, options_.weightDecay);
+  std::vector<at::Tensor> update = grads;
+  if (momentum) {
+    if (apply.defined()) {
+      std::vector<at::Tensor> next = at::_foreach_mul(buffers, options_.momentum);
+      at::_foreach_add_(next, grads, 1.0 - options_.dampening);
+      selectInto(buffers, apply, next, buffers);
+      for (size_t i = 0; i < names.size(); ++i) buffers_[names[i]] = buffers[i];
+    } else {
+      at::_foreach_mul_(buffers, options_.momentum);
+      at::_foreach_add_(buffers, grads, 1.0 - options_.dampening);
+    }
+    if (options_.nesterov) {
+      at::_foreach_add_(grads, buffers, options_.momentum);
+    } else {
+      update = buffers;
+    }
+  }
+  if (apply.defined()) {
+    // A masked step adds exactly zero; the gradients may hold NaN, so multiplying is not enough.
+    const at::Tensor zero = at::zeros({}, update.front().options());
+    for (at::Tensor& u : update) u = at::where(apply, u, zero);
+  }
+  at::_foreach_add_(params, update, -lr);
 }
 
 void Sgd::zeroGrad() {
@@ -42,19 +98,22 @@ void Sgd::zeroGrad() {
   }
 }
 
-double Sgd::clipGradNorm(double maxNorm) {
+at::Tensor Sgd::gradNorm() const {
   at::NoGradGuard noGrad;
-  std::vector<at::Tensor> norms;
-  for (auto& [name, p] : params_) {
-    if (p.grad().defined()) norms.push_back(p.grad().norm(2));
-  }
-  if (norms.empty()) return 0.0;
-  at::Tensor total = at::stack(norms).norm(2);
+  std::vector<at::Tensor> g = grads();
+  if (g.empty()) return at::zeros({});
+  return at::stack(at::_foreach_norm(g, 2)).norm(2);
+}
+
+at::Tensor Sgd::clipGradNorm(double maxNorm) {
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> g = grads();
+  if (g.empty()) return at::zeros({});
+  // torch.nn.utils.clip_grad_norm_ (foreach): one norm per gradient, their norm, one scale.
+  at::Tensor total = at::stack(at::_foreach_norm(g, 2)).norm(2);
   at::Tensor coefficient = (maxNorm / (total + 1e-6)).clamp_max(1.0);
-  for (auto& [name, p] : params_) {
-    if (p.grad().defined()) p.mutable_grad().mul_(coefficient);
-  }
-  return total.item<double>();
+  compat::foreachMulByTensor(g, coefficient);
+  return total;
 }
 
 }  // namespace imlm::optim

@@ -1,5 +1,7 @@
-// SGD with momentum, weight decay and Nesterov, numerically as torch.optim.SGD (its
-// single-tensor path), with named momentum buffers so checkpoints can store them by name.
+// SGD with momentum, weight decay and Nesterov, numerically as torch.optim.SGD(foreach=True),
+// in multi-tensor (_foreach_*) operations, with named momentum buffers so checkpoints can store
+// them by name. A step can be masked on the device (AMP's found_inf, for every precision): the
+// trainer never reads on the host whether a step's gradients were finite.
 #pragma once
 
 #include <map>
@@ -23,12 +25,25 @@ class Sgd {
   /** `params`: the trainable parameters with their full names (state names). */
   Sgd(std::vector<std::pair<std::string, at::Tensor>> params, SgdOptions options);
 
-  /** One update with learning rate `lr`; parameters without a gradient are skipped. */
-  void step(double lr);
+  /**
+   * One update with learning rate `lr`; parameters without a gradient are skipped. `apply`, a
+   * 0-d bool tensor on the parameters' device (undefined: always), masks the whole update on
+   * the device: where it is false, no parameter and no momentum buffer changes, whatever the
+   * gradients hold (NaN included). The gradients are consumed (weight decay is added into them).
+   */
+  void step(double lr, const at::Tensor& apply = at::Tensor());
   void zeroGrad();
 
-  /** Global L2 norm of all gradients clipped to maxNorm (clip_grad_norm_); returns the norm. */
-  double clipGradNorm(double maxNorm);
+  /** Global L2 norm of all gradients, a 0-d tensor on their device (no host read). */
+  at::Tensor gradNorm() const;
+  /**
+   * clip_grad_norm_: scales the gradients so their global L2 norm is at most maxNorm; returns
+   * the norm before clipping (0-d, on the device).
+   */
+  at::Tensor clipGradNorm(double maxNorm);
+
+  /** The gradients that exist now, in parameter order (views of the parameters' .grad). */
+  std::vector<at::Tensor> grads() const;
 
   const std::vector<std::pair<std::string, at::Tensor>>& params() const { return params_; }
   /** Momentum buffers by parameter name (empty before the first step). */

@@ -27,6 +27,16 @@ void initializeLinears(torch::nn::Module& module, at::Generator& generator) {
   }
 }
 
+/**
+ * A host tensor (a permutation drawn from the CPU generator) on `device` without making the host
+ * wait: a copy from pageable memory blocks until the device's stream reaches it, one from pinned
+ * memory is queued like a kernel.
+ */
+at::Tensor toDeviceAsync(const at::Tensor& host, const c10::Device& device) {
+  if (device.is_cpu()) return host;
+  return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 }  // namespace
 
 MocoImpl::MocoImpl(const train::TrainConfig& config) : config_(config) {
@@ -84,17 +94,30 @@ void MocoImpl::momentumUpdate(double m) {
   at::_foreach_add_(keyParams, queryParams, 1.0 - m);
 }
 
+void MocoImpl::keepQueuePointerOnHost() {
+  if (!queuePtr.device().is_cpu()) queuePtr.set_data(queuePtr.to(c10::Device(c10::kCPU)));
+}
+
+int64_t MocoImpl::queuePosition() const {
+  if (!queuePtr.device().is_cpu()) throw Error(ErrorCode::kInternal, "queue_ptr left the CPU");
+  // A host tensor's memory, read without an operator (no synchronisation, nothing recorded).
+  return queuePtr.data_ptr<int64_t>()[0];
+}
+
 void MocoImpl::enqueue(const at::Tensor& keys) {
   at::NoGradGuard noGrad;
   const int64_t n = keys.size(0);
   const int64_t capacity = queue.size(1);
-  const int64_t ptr = queuePtr.item<int64_t>();
+  const int64_t ptr = queuePosition();
   // With more keys than slots only the last `capacity` survive; they land where they would have.
   const int64_t kept = std::min(n, capacity);
   const int64_t first = (ptr + (n - kept)) % capacity;
-  at::Tensor columns = (at::arange(kept, queuePtr.options()) + first).remainder(capacity);
-  queue.index_copy_(/*dim=*/1, columns.to(queue.device()), keys.slice(0, n - kept).t().to(queue.dtype()));
-  queuePtr.fill_((ptr + n) % capacity);
+  const at::Tensor columns = keys.narrow(0, n - kept, kept).t();  // D×kept
+  // At most two contiguous runs of columns: up to the end of the queue, then from its start.
+  const int64_t head = std::min(kept, capacity - first);
+  queue.narrow(1, first, head).copy_(columns.narrow(1, 0, head));
+  if (head < kept) queue.narrow(1, 0, kept - head).copy_(columns.narrow(1, head, kept - head));
+  queuePtr.data_ptr<int64_t>()[0] = (ptr + n) % capacity;
 }
 
 models::EncoderOutput MocoImpl::encode(models::ResNet& encoder, const at::Tensor& images) {
@@ -151,7 +174,7 @@ models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Gene
   }
   // Shuffle, run G independent sub-batches (BN statistics per sub-batch, like G GPUs), unshuffle
   // the keys and every block feature.
-  at::Tensor perm = at::randperm(n, generator, at::TensorOptions().dtype(at::kLong)).to(keyImages.device());
+  at::Tensor perm = toDeviceAsync(at::randperm(n, generator, at::TensorOptions().dtype(at::kLong)), keyImages.device());
   at::Tensor inverse = perm.argsort();
   std::vector<at::Tensor> embeddings;
   std::array<std::vector<at::Tensor>, 4> blocks;
@@ -174,7 +197,7 @@ models::EncoderOutput MocoImpl::keyForwardShuffledAcrossRanks(const at::Tensor& 
   // MoCo's _batch_shuffle_ddp: every rank gathers the global key batch and takes its slice of
   // one permutation, drawn on rank 0 and broadcast.
   at::Tensor all = group_->allGather(keyImages);
-  at::Tensor perm = rank == 0 ? at::randperm(total, generator, at::TensorOptions().dtype(at::kLong)).to(keyImages.device())
+  at::Tensor perm = rank == 0 ? toDeviceAsync(at::randperm(total, generator, at::TensorOptions().dtype(at::kLong)), keyImages.device())
                               : at::empty({total}, at::TensorOptions().dtype(at::kLong).device(keyImages.device()));
   group_->broadcast(perm, 0);
   at::Tensor mine = all.index_select(0, perm.narrow(0, rank * n, n)).contiguous(layout);

@@ -64,13 +64,22 @@ class MocoImpl : public torch::nn::Module {
   /** Writes keys (N×D) into the queue at the pointer, wrapping around; any N. */
   void enqueue(const at::Tensor& keys);
 
+  /**
+   * Moves queue_ptr back to the CPU after the module moved to a device: the pointer is host
+   * state (read and advanced by the host each step, which on a GPU must not wait for the
+   * device), while still a buffer, so it is saved, loaded and compared under its name.
+   */
+  void keepQueuePointerOnHost();
+  /** The column the next key goes to. */
+  int64_t queuePosition() const;
+
   /** Copies encoder_q's parameters and buffers into encoder_k (start of training, --init). */
   void syncKeyEncoder();
 
   models::ResNet encoderQ{nullptr};
   models::ResNet encoderK{nullptr};
   at::Tensor queue;     // D×K
-  at::Tensor queuePtr;  // int64 [1]
+  at::Tensor queuePtr;  // int64 [1], on the CPU (keepQueuePointerOnHost)
   std::array<losses::BarlowProjector, 4> projectors{nullptr, nullptr, nullptr, nullptr};
 
  private:

@@ -15,6 +15,7 @@
 #include "core/tensor_io.h"
 #include "core/threads.h"
 #include "core/train/device_staging.h"
+#include "core/train/op_counter.h"
 #include "core/train/profile_trace.h"
 
 namespace imlm::train {
@@ -89,7 +90,10 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
   model_ = ssl::Moco(config_);
   model_->initialize(generator_);
   model_->to(device_);
+  model_->keepQueuePointerOnHost();
   if (config_.channelsLast) toChannelsLast(*model_);
+  lossSums_ = at::zeros({6}, at::TensorOptions().dtype(at::kDouble).device(device_));
+  firstBadStep_ = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device_));
   if (config_.precision != Precision::kFp32) {
     if (!device_.is_cuda()) {
       throw Error(ErrorCode::kInvalidArgument,
@@ -134,28 +138,69 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
 void Trainer::broadcastState() {
   std::vector<at::Tensor> tensors;
   for (const auto& item : model_->named_parameters()) tensors.push_back(item.value());
-  for (const auto& item : model_->named_buffers()) tensors.push_back(item.value());
+  for (const auto& item : model_->named_buffers()) {
+    if (item.value().device() == device_) tensors.push_back(item.value());  // queue_ptr (host) below
+  }
   for (const auto& [name, buffer] : optimizer_->momentumBuffers()) tensors.push_back(buffer);
-  at::Tensor step = at::scalar_tensor(stepsCompleted_.load(), at::TensorOptions().dtype(at::kLong)).reshape({1}).to(device_);
-  tensors.push_back(step);
+  const std::vector<int64_t> hostState{stepsCompleted_.load(), model_->queuePosition()};
+  at::Tensor scalars = at::tensor(hostState, at::TensorOptions().dtype(at::kLong)).to(device_);
+  tensors.push_back(scalars);
   dist::broadcastCoalesced(*group_, tensors);
-  stepsCompleted_ = step.item<int64_t>();
+  const at::Tensor host = readToHost(scalars);
+  stepsCompleted_ = host.data_ptr<int64_t>()[0];
+  model_->queuePtr.fill_(host.data_ptr<int64_t>()[1]);
 }
 
 StepMetrics Trainer::step(const at::Tensor& queryImages, const at::Tensor& keyImages) {
   StepMetrics metrics;
-  thread_.call([&] { metrics = stepHere(queryImages, keyImages); });
+  thread_.call([&] { metrics = stepHere(queryImages, keyImages, /*report=*/true); });
   return metrics;
 }
 
-RunSummary Trainer::run(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+RunSummary Trainer::run(BatchSource& source, const RunOptions& options, const ProgressFn& progress,
                         const std::atomic<bool>& cancel) {
   RunSummary summary;
-  thread_.call([&] { summary = runHere(source, steps, reportEvery, progress, cancel); });
+  thread_.call([&] { summary = runHere(source, options, progress, cancel); });
   return summary;
 }
 
-StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages) {
+at::Tensor Trainer::backwardAndUpdate(const at::Tensor& total, double lr) {
+  optimizer_->zeroGrad();
+  if (reducer_) reducer_->begin();
+  if (lossScale_.defined()) {
+    (total * lossScale_).sum().backward();
+  } else {
+    total.backward();
+  }
+  if (reducer_) reducer_->finish();
+  // Whether to apply the update, decided on the device (no host read): AMP's found_inf, for
+  // every precision. Across ranks the gradients are already all-reduced, so a NaN on one rank
+  // reaches every rank's check and all of them skip the same step.
+  const at::Tensor lossFinite = at::isfinite(total.detach());
+  const double clip = config_.optimizer.gradClip;
+  at::Tensor apply;
+  at::Tensor failed;
+  if (lossScale_.defined()) {
+    // fp16: unscale in place; an overflow skips the step and halves the scale (routine, not a
+    // failure); a non-finite loss is one.
+    std::vector<at::Tensor> grads = optimizer_->grads();
+    at::Tensor foundInf = at::zeros({1}, lossScale_.options());
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, foundInf, lossScale_.reciprocal());
+    if (clip > 0) optimizer_->clipGradNorm(clip);
+    apply = lossFinite.logical_and(foundInf.squeeze(0).eq(0));
+    failed = lossFinite.logical_not();
+    at::_amp_update_scale_(lossScale_, growthTracker_, foundInf, /*scale_growth_factor=*/2.0,
+                           /*scale_backoff_factor=*/0.5, /*growth_interval=*/2000);
+  } else {
+    const at::Tensor norm = clip > 0 ? optimizer_->clipGradNorm(clip) : optimizer_->gradNorm();
+    apply = lossFinite.logical_and(at::isfinite(norm));
+    failed = apply.logical_not();
+  }
+  optimizer_->step(lr, apply);
+  return failed;
+}
+
+StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages, bool report) {
   if (group_ && queryImages.size(0) * group_->size() != config_.batchSize) {
     // A source without a shard would hand every rank the whole global batch, silently
     // multiplying the batch by the number of ranks.
@@ -173,77 +218,95 @@ StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& k
   at::Tensor k = keyImages.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
   ssl::StepLosses losses = model_->forwardStep(q, k, m, generator_);
 
-  // Every reported number in one device→host copy: on CUDA each .item() is a synchronisation.
-  std::vector<at::Tensor> scalars{losses.total.detach(), losses.infoNce.detach()};
-  for (const at::Tensor& block : losses.blocks) scalars.push_back(block.detach());
-  scalars.push_back(losses::topKAccuracy(losses.logits, 1));
-  scalars.push_back(losses::topKAccuracy(losses.logits, 5));
-  for (at::Tensor& s : scalars) s = s.to(at::kDouble);
-  at::Tensor reported = at::stack(scalars);
-  if (group_) {
-    // Global means, and whether any rank was asked to stop: every rank then takes the same
-    // decisions (a NaN stops all of them; a Ctrl-C on one stops all after this step).
-    const bool stop = cancelFlag_ && cancelFlag_->load();
-    reported = at::cat({reported, at::full({1}, stop ? 1.0 : 0.0, reported.options())});
-    group_->allReduceSum(reported);
+  const at::Tensor failed = backwardAndUpdate(losses.total, lr);
+  const int64_t stepNumber = stepsCompleted_ + 1;
+  {
+    at::NoGradGuard noGrad;
+    // The first failed step since the last report (0: none), kept on the device.
+    firstBadStep_.masked_fill_(failed.logical_and(firstBadStep_.eq(0)), stepNumber);
+    std::vector<at::Tensor> terms{losses.total.detach(), losses.infoNce.detach()};
+    for (const at::Tensor& block : losses.blocks) terms.push_back(block.detach());
+    lossSums_.add_(at::stack(terms));
   }
-  // One device→host copy for all of it: each .item() would be a synchronisation of its own.
-  const at::Tensor host = reported.to(c10::Device(c10::kCPU)).contiguous();
-  std::vector<double> value(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
-  if (group_) {
-    peersStop_ = value.back() > 0;
-    value.pop_back();
-    for (double& v : value) v /= static_cast<double>(group_->size());  // sums → global means
-  }
-
-  StepMetrics metrics;
-  metrics.loss = value[0];
-  if (!std::isfinite(metrics.loss)) {
-    throw Error(ErrorCode::kNonFinite,
-                std::string("the loss became ") + (std::isnan(metrics.loss) ? "NaN" : "infinite") + " at step " +
-                    std::to_string(stepsCompleted_ + 1) +
-                    "; training stopped before the optimiser step (the last saved checkpoint is intact). "
-                    "Lower the learning rate or enable gradient clipping.");
-  }
-  optimizer_->zeroGrad();
-  if (lossScale_.defined()) {
-    // fp16: scaled backward, unscale in place, skip the step if any gradient overflowed.
-    if (reducer_) reducer_->begin();
-    (losses.total * lossScale_).sum().backward();
-    if (reducer_) reducer_->finish();
-    std::vector<at::Tensor> grads;
-    for (auto& [name, p] : optimizer_->params()) {
-      if (p.grad().defined()) grads.push_back(p.mutable_grad());
-    }
-    at::Tensor foundInf = at::zeros({1}, lossScale_.options());
-    at::_amp_foreach_non_finite_check_and_unscale_(grads, foundInf, lossScale_.reciprocal());
-    const bool overflow = foundInf.item<float>() != 0.0f;
-    if (!overflow) {
-      if (config_.optimizer.gradClip > 0) optimizer_->clipGradNorm(config_.optimizer.gradClip);
-      optimizer_->step(lr);
-    }
-    at::_amp_update_scale_(lossScale_, growthTracker_, foundInf, /*scale_growth_factor=*/2.0,
-                           /*scale_backoff_factor=*/0.5, /*growth_interval=*/2000);
-  } else {
-    if (reducer_) reducer_->begin();
-    losses.total.backward();
-    if (reducer_) reducer_->finish();
-    if (config_.optimizer.gradClip > 0) optimizer_->clipGradNorm(config_.optimizer.gradClip);
-    optimizer_->step(lr);
-  }
+  ++stepsSinceReport_;
   ++stepsCompleted_;
 
+  StepMetrics metrics;
   metrics.step = stepsCompleted_;
-  metrics.infoNce = value[1];
-  for (size_t i = 0; i < 4; ++i) metrics.blocks[i] = value[2 + i];
-  metrics.top1 = value[6];
-  metrics.top5 = value[7];
   metrics.lr = lr;
   metrics.keyMomentum = m;
+  if (report) readReport(&losses, metrics);
   return metrics;
 }
 
-RunSummary Trainer::runHere(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+void Trainer::readReport(const ssl::StepLosses* losses, StepMetrics& metrics) {
+  at::NoGradGuard noGrad;
+  // This step's values, the interval's sums and the first failed step: one device→host copy.
+  at::Tensor current;
+  if (losses) {
+    std::vector<at::Tensor> values{losses->total.detach(), losses->infoNce.detach()};
+    for (const at::Tensor& block : losses->blocks) values.push_back(block.detach());
+    values.push_back(losses::topKAccuracy(losses->logits, 1));
+    values.push_back(losses::topKAccuracy(losses->logits, 5));
+    current = at::stack(values).to(at::kDouble);
+  } else {
+    current = at::zeros({8}, lossSums_.options());
+  }
+  std::vector<at::Tensor> parts{current, lossSums_, firstBadStep_.to(at::kDouble).reshape({1})};
+  constexpr int64_t kCurrent = 0, kSums = 8, kFirstBad = 14, kFailedRanks = 15, kStop = 16;
+  if (group_) {
+    // Global sums over the ranks, how many ranks failed a step, and whether any rank was asked
+    // to stop: every rank takes the same decisions (a NaN stops all of them; a Ctrl-C on one
+    // stops all at this report).
+    const bool stop = cancelFlag_ && cancelFlag_->load();
+    parts.push_back(firstBadStep_.gt(0).to(at::kDouble).reshape({1}));
+    parts.push_back(at::full({1}, stop ? 1.0 : 0.0, lossSums_.options()));
+  }
+  at::Tensor reported = at::cat(parts);
+  if (group_) group_->allReduceSum(reported);
+  const at::Tensor host = readToHost(reported);
+  const double* value = host.data_ptr<double>();
+  const double ranks = group_ ? static_cast<double>(group_->size()) : 1.0;
+
+  // The interval starts again whatever happens next.
+  const int64_t steps = stepsSinceReport_;
+  lossSums_.zero_();
+  firstBadStep_.zero_();
+  stepsSinceReport_ = 0;
+
+  const double failedRanks = group_ ? value[kFailedRanks] : (value[kFirstBad] > 0 ? 1.0 : 0.0);
+  if (failedRanks > 0) {
+    // The ranks' gradients are all-reduced before the check, so the ranks that failed failed
+    // at the same step: the sum over them divided by their number is that step.
+    const auto firstBad = static_cast<int64_t>(std::llround(value[kFirstBad] / failedRanks));
+    throw Error(ErrorCode::kNonFinite,
+                "the loss or a gradient became NaN or infinite at step " + std::to_string(firstBad) +
+                    "; that step's update was not applied and training stopped after step " +
+                    std::to_string(stepsCompleted_.load()) +
+                    " (the last saved checkpoint is intact). Lower the learning rate or enable gradient clipping.");
+  }
+  if (group_) peersStop_ = value[kStop] > 0;
+
+  lastMeans_.steps = steps;
+  const double denominator = ranks * static_cast<double>(std::max<int64_t>(steps, 1));
+  lastMeans_.loss = value[kSums] / denominator;
+  lastMeans_.infoNce = value[kSums + 1] / denominator;
+  for (size_t i = 0; i < 4; ++i) lastMeans_.blocks[i] = value[kSums + 2 + i] / denominator;
+  if (losses) {
+    metrics.loss = value[kCurrent] / ranks;
+    metrics.infoNce = value[kCurrent + 1] / ranks;
+    for (size_t i = 0; i < 4; ++i) metrics.blocks[i] = value[kCurrent + 2 + i] / ranks;
+    metrics.top1 = value[kCurrent + 6] / ranks;
+    metrics.top5 = value[kCurrent + 7] / ranks;
+  } else {
+    // No step of its own to read (a run stopped between reports): the interval's means.
+    metrics.loss = lastMeans_.loss;
+    metrics.infoNce = lastMeans_.infoNce;
+    metrics.blocks = lastMeans_.blocks;
+  }
+}
+
+RunSummary Trainer::runHere(BatchSource& source, const RunOptions& options, const ProgressFn& progress,
                             const std::atomic<bool>& cancel) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
@@ -253,6 +316,7 @@ RunSummary Trainer::runHere(BatchSource& source, int64_t steps, int64_t reportEv
   RunSummary summary;
   if (device_.is_cpu()) useIntraOpThreads(config_.threads);
   const ProfileTrace trace;  // IMLM_PROFILE_TRACE only
+  std::unique_ptr<OpCounter> counter = options.countOps ? std::make_unique<OpCounter>() : nullptr;
   cancelFlag_ = &cancel;
   // The flag belongs to this run only, also when a step throws.
   struct ForgetCancelFlag {
@@ -260,30 +324,39 @@ RunSummary Trainer::runHere(BatchSource& source, int64_t steps, int64_t reportEv
     ~ForgetCancelFlag() { flag = nullptr; }
   } forget{cancelFlag_};
   const int64_t world = worldSize();
+  const int64_t steps = options.steps;
+  const int64_t reportEvery = std::max<int64_t>(options.reportEvery, 1);
   for (int64_t i = 0; i < steps; ++i) {
-    // Across ranks a stop is agreed on inside each step (step()), so all ranks stop together;
-    // one agreed in the last step of the previous run stops this one before its first step.
+    // Across ranks a stop is agreed on at report steps (readReport), so all ranks stop
+    // together; one agreed at the last report of the previous run stops this one before its
+    // first step.
     if (group_ ? peersStop_ : cancel.load()) {
       peersStop_ = false;
       summary.cancelled = true;
       break;
     }
     if (source.endStep() >= 0 && stepsCompleted_ >= source.endStep()) break;
+    const bool lastStep = i + 1 == steps || (source.endStep() >= 0 && stepsCompleted_ + 1 >= source.endStep());
+    const bool report = (i + 1) % reportEvery == 0 || lastStep;
     ViewBatch batch = source.batch(stepsCompleted_);
     adoptOnCurrentStream(batch);  // a batch staged on a side stream (no-op on the CPU)
-    summary.last = stepHere(batch.query, batch.key);
+    summary.last = stepHere(batch.query, batch.key, report);
     ++summary.stepsRun;
+    if (counter) summary.opCounts.push_back({stepsCompleted_.load(), report, counter->take()});
     intervalImages += batch.query.size(0) * world;  // the global batch: ranks step together
     totalImages += batch.query.size(0) * world;
-    const bool lastStep = i + 1 == steps;
-    if (progress && reportEvery > 0 && ((i + 1) % reportEvery == 0 || lastStep)) {
+    if (report && progress) {
       const auto now = Clock::now();
       const double seconds = std::chrono::duration<double>(now - intervalStart).count();
-      progress({summary.last, seconds > 0 ? static_cast<double>(intervalImages) / seconds : 0.0, summary.stepsRun});
+      progress({summary.last, lastMeans_, seconds > 0 ? static_cast<double>(intervalImages) / seconds : 0.0,
+                summary.stepsRun});
       intervalStart = now;
       intervalImages = 0;
     }
   }
+  // A run stopped between reports (Ctrl-C) still checks the steps it ran before it returns:
+  // a failed step must not pass unnoticed into a save.
+  if (stepsSinceReport_ > 0) readReport(nullptr, summary.last);
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   summary.imagesPerSecond = summary.seconds > 0 ? static_cast<double>(totalImages) / summary.seconds : 0.0;
   return summary;
@@ -355,7 +428,8 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   for (const auto& [name, tensor] : state) {
     if (name.rfind(kMomentumPrefix, 0) != 0) continue;
     const std::string param = name.substr(std::string(kMomentumPrefix).size());
-    optimizer_->momentumBuffers()[param] = tensor.to(trainable[param].device()).clone();
+    // In the parameter's layout (channels_last convs): multi-tensor kernels need equal strides.
+    optimizer_->momentumBuffers()[param] = at::empty_like(trainable[param]).copy_(tensor);
   }
   stepsCompleted_ = step != state.end() ? step->second.item<int64_t>() : 0;
   if (lossScale_.defined() && state.count("amp.scale") && state.count("amp.growth_tracker")) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
@@ -22,6 +23,7 @@
 #include "core/serial_thread.h"
 #include "core/ssl/moco.h"
 #include "core/train/batch_source.h"
+#include "core/train/op_counter.h"
 #include "core/train/train_config.h"
 
 namespace imlm::train {
@@ -37,10 +39,36 @@ struct StepMetrics {
   double keyMomentum = 0;
 };
 
+/** Mean losses over the steps since the previous report (accumulated on the device). */
+struct IntervalMeans {
+  int64_t steps = 0;
+  double loss = 0;
+  double infoNce = 0;
+  std::array<double, 4> blocks{};
+};
+
 struct ProgressReport {
   StepMetrics last;             // the most recent step
+  IntervalMeans mean;           // the steps since the previous report
   double imagesPerSecond = 0;   // since the previous report
   int64_t stepsThisRun = 0;
+};
+
+/** The ATen operators one step called (RunOptions::countOps). */
+struct StepOps {
+  int64_t step = 0;      // steps completed after it
+  bool report = false;   // a report step (its metrics were read on the host)
+  OpCounts ops;
+};
+
+struct RunOptions {
+  int64_t steps = 0;
+  /**
+   * Metrics are read on the host every this many steps and after the last: the only
+   * device→host transfers of a run (the steps between run without a synchronisation).
+   */
+  int64_t reportEvery = 10;
+  bool countOps = false;  // fill RunSummary::opCounts (a diagnostic: slows every operator)
 };
 
 struct RunSummary {
@@ -49,6 +77,7 @@ struct RunSummary {
   StepMetrics last;
   double imagesPerSecond = 0;  // over the whole run
   double seconds = 0;
+  std::vector<StepOps> opCounts;  // RunOptions::countOps only
 };
 
 using ProgressFn = std::function<void(const ProgressReport&)>;
@@ -64,16 +93,20 @@ class Trainer {
   explicit Trainer(TrainConfig config, dist::DistOptions dist = {});
 
   /**
-   * One step on a pair of views (moved to the trainer's device). Throws kNonFinite on NaN/Inf
-   * loss. Across ranks the views are this rank's shard and the metrics are global means.
+   * One step on a pair of views (moved to the trainer's device), read as a report step.
+   * Throws kNonFinite if its loss or gradients were NaN/Inf (the update was not applied).
+   * Across ranks the views are this rank's shard and the metrics are global means.
    */
   StepMetrics step(const at::Tensor& queryImages, const at::Tensor& keyImages);
 
   /**
-   * Runs up to `steps` steps from `source` (fewer if it runs out), calling `progress` every
-   * `reportEvery` steps and after the last. `cancel` is checked between steps.
+   * Runs up to options.steps steps from `source` (fewer if it runs out), calling `progress`
+   * every options.reportEvery steps and after the last. A step whose loss or gradients are not
+   * finite is not applied (masked on the device); the run stops with kNonFinite at the next
+   * report, naming the first such step. `cancel` is checked between steps (across ranks: at
+   * report steps, where the ranks agree on it).
    */
-  RunSummary run(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+  RunSummary run(BatchSource& source, const RunOptions& options, const ProgressFn& progress,
                  const std::atomic<bool>& cancel);
 
   /** The whole training state with the names of docs/formats.md. */
@@ -114,13 +147,26 @@ class Trainer {
   // Data-parallel only (null with one process, where no collective ever runs).
   std::shared_ptr<dist::ProcessGroup> group_;
   std::unique_ptr<dist::GradReducer> reducer_;
-  const std::atomic<bool>* cancelFlag_ = nullptr;  // the running run()'s, shared with peers each step
-  bool peersStop_ = false;                         // some rank asked to stop in the last step (kept until a run consumes it)
+  const std::atomic<bool>* cancelFlag_ = nullptr;  // the running run()'s, shared with peers at reports
+  bool peersStop_ = false;                         // some rank asked to stop at the last report (kept until a run consumes it)
+
+  // Between reports, on the device: Σ of the step losses (total, InfoNCE, 4 blocks; float64)
+  // and the first step whose update was masked as non-finite (0: none), read at reports.
+  at::Tensor lossSums_;
+  at::Tensor firstBadStep_;
+  int64_t stepsSinceReport_ = 0;
+  IntervalMeans lastMeans_;
 
   /** Rank 0's parameters, buffers and optimiser state to every rank. */
   void broadcastState();
-  StepMetrics stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages);
-  RunSummary runHere(BatchSource& source, int64_t steps, int64_t reportEvery, const ProgressFn& progress,
+  /** One step; `report`: read its metrics (and the interval's) on the host. */
+  StepMetrics stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages, bool report);
+  /** Backward and the masked optimiser step; returns the 0-d bool "this step failed". */
+  at::Tensor backwardAndUpdate(const at::Tensor& total, double lr);
+  /** The one device→host read of a report step (and, across ranks, the agreement on stopping). */
+  /** `losses` null: a run stopped between reports; the metrics become the interval's means. */
+  void readReport(const ssl::StepLosses* losses, StepMetrics& metrics);
+  RunSummary runHere(BatchSource& source, const RunOptions& options, const ProgressFn& progress,
                      const std::atomic<bool>& cancel);
   std::atomic<int64_t> stepsCompleted_{0};  // read by the JS thread while a run goes on
   SerialThread thread_;  // last: joined before the members its jobs use are destroyed
