@@ -41,24 +41,40 @@ Napi::Object optionsArg(const Napi::CallbackInfo& args, size_t index) {
 
 }  // namespace
 
-/** Pulls batches 0..n−1 and times it (npm run bench:data). */
+/**
+ * Pulls batches 0..n−1 and times it (npm run bench:data); `hostOnly`: the host stage alone,
+ * gathered (and pinned) images without augmentation (npm run bench:feed).
+ */
 class MeasureTask : public PromiseWorker {
  public:
-  MeasureTask(Napi::Env env, std::shared_ptr<train::BatchSource> source, int64_t batches, int64_t threads)
-      : PromiseWorker(env), source_(std::move(source)), batches_(batches), threads_(threads) {}
+  MeasureTask(Napi::Env env, std::shared_ptr<train::BatchSource> source, int64_t batches, int64_t threads, bool hostOnly)
+      : PromiseWorker(env), source_(std::move(source)), batches_(batches), threads_(threads), hostOnly_(hostOnly) {}
 
  protected:
   void run() override {
     at::NoGradGuard noGrad;
     if (threads_ > 0) at::set_num_threads(static_cast<int>(threads_));
     const auto start = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < batches_; ++i) images_ += source_->batch(i).query.size(0);
+    for (int64_t i = 0; i < batches_; ++i) {
+      if (hostOnly_) {
+        const at::Tensor host = source_->hostBatch(i);
+        images_ += host.size(0);
+        bytes_ += host.numel() * host.element_size();
+        pinned_ = host.is_pinned();
+      } else {
+        images_ += source_->batch(i).query.size(0);
+      }
+    }
     seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   Napi::Value result(Napi::Env env) override {
     Napi::Object out = Napi::Object::New(env);
     out.Set("seconds", seconds_);
     out.Set("imagesPerSecond", seconds_ > 0 ? static_cast<double>(images_) / seconds_ : 0.0);
+    if (hostOnly_) {
+      out.Set("bytesPerSecond", seconds_ > 0 ? static_cast<double>(bytes_) / seconds_ : 0.0);
+      out.Set("pinned", pinned_);
+    }
     return out;
   }
 
@@ -66,7 +82,10 @@ class MeasureTask : public PromiseWorker {
   std::shared_ptr<train::BatchSource> source_;
   int64_t batches_;
   int64_t threads_;
+  bool hostOnly_;
   int64_t images_ = 0;
+  int64_t bytes_ = 0;
+  bool pinned_ = false;
   double seconds_ = 0;
 };
 
@@ -102,8 +121,12 @@ Napi::Value SourceWrap::describe(const Napi::CallbackInfo& args) {
 Napi::Value SourceWrap::measure(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 2 || !args[0].IsNumber() || !args[1].IsNumber()) throwInvalidArg(env, "expected measure(batches, threads)");
-    return startWorker(new MeasureTask(env, source_, args[0].As<Napi::Number>().Int64Value(), args[1].As<Napi::Number>().Int64Value()));
+    if (args.Length() < 2 || !args[0].IsNumber() || !args[1].IsNumber()) {
+      throwInvalidArg(env, "expected measure(batches, threads, hostOnly?)");
+    }
+    const bool hostOnly = args.Length() > 2 && args[2].ToBoolean().Value();
+    return startWorker(new MeasureTask(env, source_, args[0].As<Napi::Number>().Int64Value(),
+                                       args[1].As<Napi::Number>().Int64Value(), hostOnly));
   });
 }
 

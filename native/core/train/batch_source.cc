@@ -1,6 +1,9 @@
 #include "core/train/batch_source.h"
 
+#include <cstring>
 #include <mutex>
+
+#include <ATen/Parallel.h>
 
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
@@ -32,6 +35,27 @@ int64_t perRankBatch(const Shard& shard, int64_t globalBatch) {
   return globalBatch / shard.worldSize;
 }
 
+/**
+ * images[index] (rows of a contiguous M×… tensor) into a new tensor, pinned when asked: one
+ * memcpy per row from the (memory-mapped) store straight into the buffer the device copies
+ * from, rows split over the intra-op threads. Index values are checked by the caller's
+ * permutation (0 ≤ i < M).
+ */
+at::Tensor gatherRows(const at::Tensor& images, const at::Tensor& index, bool pinned) {
+  std::vector<int64_t> shape = images.sizes().vec();
+  shape[0] = index.size(0);
+  at::Tensor out = at::empty(shape, images.options().pinned_memory(pinned));
+  const int64_t rowBytes = images.numel() / std::max<int64_t>(images.size(0), 1) * images.element_size();
+  const auto* from = static_cast<const uint8_t*>(images.data_ptr());
+  auto* to = static_cast<uint8_t*>(out.data_ptr());
+  const at::Tensor rows = index.contiguous();
+  const int64_t* row = rows.data_ptr<int64_t>();
+  at::parallel_for(0, index.size(0), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) std::memcpy(to + i * rowBytes, from + row[i] * rowBytes, rowBytes);
+  });
+  return out;
+}
+
 std::string describeShard(const Shard& shard) {
   if (shard.worldSize == 1) return "";
   return ", rank " + std::to_string(shard.rank) + " of " + std::to_string(shard.worldSize);
@@ -54,9 +78,10 @@ class TensorSource : public BatchSource {
     if (images_.scalar_type() != at::kByte && images_.scalar_type() != at::kFloat) {
       throw Error(ErrorCode::kInvalidArgument, "expected uint8 or float32 images");
     }
+    if (!images_.is_contiguous()) images_ = images_.contiguous();
   }
 
-  ViewBatch batch(int64_t step) override {
+  at::Tensor hostBatch(int64_t step) override {
     const int64_t perEpoch = images_.size(0) / batchSize_;  // drop_last
     const int64_t epoch = step / perEpoch;
     at::Tensor order;
@@ -71,9 +96,13 @@ class TensorSource : public BatchSource {
       order = order_;
     }
     const int64_t first = (step % perEpoch) * batchSize_ + shard_.rank * localBatch_;
-    at::Tensor index = order.slice(0, first, first + localBatch_);
     // uint8 stays uint8: augmentation reads bytes directly (a quarter of the memory traffic).
-    at::Tensor batch = images_.index_select(0, index);
+    // Bound for a GPU, the rows land in pinned memory, from which the device copies directly.
+    return gatherRows(images_, order.slice(0, first, first + localBatch_), augmentDevice_.is_cuda());
+  }
+
+  ViewBatch batch(int64_t step) override {
+    const at::Tensor batch = hostBatch(step);
     at::Generator g = shard_.worldSize == 1
                           ? generatorFor(seed_, kAugmentStream, step)
                           : generatorFor(seed_, kShardAugmentStream, step * shard_.worldSize + shard_.rank);
@@ -135,6 +164,10 @@ class FixedBatchesSource : public BatchSource {
 };
 
 }  // namespace
+
+at::Tensor BatchSource::hostBatch(int64_t) {
+  throw Error(ErrorCode::kInvalidArgument, describe() + " has no host stage to measure");
+}
 
 std::unique_ptr<BatchSource> makeTensorSource(at::Tensor images, int64_t batchSize, const augment::AugmentPolicy& policy,
                                               uint64_t seed, Shard shard, c10::Device augmentDevice) {

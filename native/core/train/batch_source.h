@@ -29,6 +29,13 @@ class BatchSource {
   virtual ~BatchSource() = default;
   /** The views for global step `step` (0-based: the number of steps completed before it). */
   virtual ViewBatch batch(int64_t step) = 0;
+  /**
+   * The host stage of step `step` alone: the images gathered for it, before augmentation, in
+   * page-locked (pinned) memory when the source stages onto a GPU. For measuring how fast the
+   * host can feed a device (npm run bench:feed); sources without a host stage throw
+   * kInvalidArgument.
+   */
+  virtual at::Tensor hostBatch(int64_t step);
   /** The first step this source cannot serve, or -1 if it never runs out. */
   virtual int64_t endStep() const { return -1; }
   virtual std::string describe() const = 0;

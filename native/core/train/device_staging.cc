@@ -17,8 +17,9 @@ ViewBatch stageOnDevice(const at::Tensor& host, const c10::Device& device,
   ViewBatch out;
   {
     c10::StreamGuard guard(side);
-    // Pinned (page-locked) memory is what lets the copy run asynchronously on the side stream.
-    const at::Tensor pinned = host.pin_memory();
+    // Pinned (page-locked) memory is what lets the copy run asynchronously on the side stream;
+    // sources gather straight into it (gatherRows), anything else is copied there first.
+    const at::Tensor pinned = host.is_pinned() ? host : host.pin_memory();
     const at::Tensor onDevice = pinned.to(device, /*non_blocking=*/true);
     out = work(onDevice);
     // The pinned buffer must outlive the copy: wait here, on the background thread.

@@ -21,6 +21,7 @@ class PrefetchingSource : public BatchSource {
   ~PrefetchingSource() override;
 
   ViewBatch batch(int64_t step) override;
+  at::Tensor hostBatch(int64_t step) override { return inner_->hostBatch(step); }
   int64_t endStep() const override { return inner_->endStep(); }
   std::string describe() const override;
 
