@@ -15,9 +15,10 @@
 #   4b. a 1-rank distributed training through c10d (NCCL on CUDA, Gloo in a dry run), started with
 #      torchrun's variables and --dist-backend, so the process group, the gradient all-reduce
 #      and the gathered enqueue run on the device (docs/distributed.md);
-#   5. benchmarks, ours against the reference on the same GPU (scripts/bench/step.js), fp32 and
-#      bf16, ResNet-18 and ResNet-50; a Kineto profile of one case (5b, GPU_CHECK_PROFILE=0
-#      skips it); more cases when time is left;
+#   5. benchmarks, ours against the reference on the same GPU (scripts/bench/step.js): ResNet-50
+#      224² b256 bf16 first (also end to end from a store), then ResNet-18; the reference also
+#      as published (fp32, NCHW); both sides' peak device memory; a Kineto profile of one case
+#      (5b, GPU_CHECK_PROFILE=0 skips it); the host feed alone (5c); more cases when time is left;
 #   6. $OUT/gpu-report.md with every figure, raw logs beside it; prints the short table last.
 #
 # Exits 1 when the build or a parity case failed, else 0 (other failures are in the report).
@@ -156,6 +157,8 @@ def cases(prefix):
 
 parity = cases("parity-")
 bench = cases("bench-")
+gib = lambda b: "–" if b is None else f"{b / 2**30:.2f}"  # noqa: E731
+ratio = lambda x: "–" if x is None else f"{x:.2f}×"  # noqa: E731
 train = last_json(read(os.path.join(res, "train.out")))
 
 L = []
@@ -171,15 +174,16 @@ if short:
         L.append(f"parity: {ok}/{len(parity)} cases pass")
     if bench:
         L.append("")
-        L.append("| benchmark | ours img/s | reference img/s | ratio |")
-        L.append("|---|---|---|---|")
+        L.append("| benchmark | ours img/s | reference img/s | ratio | vs published | peak GiB ours / ref |")
+        L.append("|---|---|---|---|---|---|")
         for b in bench:
             j = b["json"]
             if j and j.get("rows"):
                 r = j["rows"][0]
-                L.append(f"| {b['case']} | {r['ours']:.0f} | {r['referenceSame']:.0f} | {r['ratioSame']:.2f}× |")
+                L.append(f"| {b['case']} | {r['ours']:.0f} | {r['referenceSame']:.0f} | {r['ratioSame']:.2f}× | "
+                         f"{ratio(r.get('ratioPublished'))} | {gib(r.get('oursPeakBytes'))} / {gib(r.get('referencePeakBytes'))} |")
             else:
-                L.append(f"| {b['case']} | {'timed out' if b['rc'] in ('124', '137') else 'failed'} | | |")
+                L.append(f"| {b['case']} | {'timed out' if b['rc'] in ('124', '137') else 'failed'} | | | | |")
     print("\n".join(L))
     sys.exit(0)
 
@@ -273,20 +277,26 @@ else:
     "MSE intermediate loss), kaku2021 preset otherwise; inputs pre-generated on both sides, "
     "timed steps after warm-up steps. The reference runs twice: with our settings "
     "(channels_last, one intra-op thread per core, cuDNN benchmark on CUDA) and with NCHW and "
-    "PyTorch's default thread count ('PyTorch defaults').")
+    "PyTorch's default thread count ('PyTorch defaults'); on CUDA a third time as published "
+    "(fp32, NCHW). Cases ending in 'store' train ours end to end from a memory-mapped uint8 "
+    "store (pinned gather, side-stream copy, both views augmented on the device) against the "
+    "reference's step alone. Peak memory: the caching allocator's max allocated bytes over the "
+    "timed steps.")
   L.append("")
-  L.append("| configuration | ours img/s | reference img/s (same settings) | ratio | reference img/s (PyTorch defaults) | ratio | s |")
-  L.append("|---|---|---|---|---|---|---|")
+  L.append("| configuration | ours img/s | reference img/s (same settings) | ratio | reference img/s (PyTorch defaults) | ratio | reference as published | ratio | peak GiB ours / ref | s |")
+  L.append("|---|---|---|---|---|---|---|---|---|---|")
 for b in bench:
     j = b["json"]
     if j and j.get("rows"):
         r = j["rows"][0]
+        published = r.get("referencePublished")
         L.append(
             f"| {b['case']} | {r['ours']:.1f} | {r['referenceSame']:.1f} | {r['ratioSame']:.2f}× | "
-            f"{r['referenceDefault']:.1f} | {r['ratioDefault']:.2f}× | {b['seconds']} |")
+            f"{r['referenceDefault']:.1f} | {r['ratioDefault']:.2f}× | {'–' if published is None else f'{published:.1f}'} | "
+            f"{ratio(r.get('ratioPublished'))} | {gib(r.get('oursPeakBytes'))} / {gib(r.get('referencePeakBytes'))} | {b['seconds']} |")
     else:
         status = "timed out" if b["rc"] in ("124", "137") else f"failed (exit {b['rc']}), see bench.log"
-        L.append(f"| {b['case']} | {status} | | | | | {b['seconds']} |")
+        L.append(f"| {b['case']} | {status} | | | | | | | | {b['seconds']} |")
 settings = [b["json"]["setup"] for b in bench if b["json"] and b["json"].get("setup")]
 if settings:
     L.append("")
@@ -703,13 +713,15 @@ write_report
 
 # ---------------------------------------------------------------------------------------------
 # 5. Benchmarks: ours against the reference on the same device, one case at a time.
+# A case: "arch stem size batch precision [store]" (store: ours end to end from a uint8 store,
+# augmented on the device). The first is the product's compass: ResNet-50 224² b256 bf16.
 if [ "$DRY" = 1 ]; then
-  bench_main="resnet18 small 32 8 fp32"
+  bench_main="resnet18 small 32 8 fp32;resnet18 small 32 8 fp32 store"
   bench_extra=""
   bench_steps=(--steps 2 --warmup 1)
 else
-  bench_main="resnet18 small 32 256 fp32;resnet18 small 32 256 bf16;resnet50 standard 224 64 fp32;resnet50 standard 224 64 bf16"
-  bench_extra="resnet18 small 32 1024 bf16;resnet50 standard 224 32 bf16"
+  bench_main="resnet50 standard 224 256 bf16;resnet50 standard 224 256 bf16 store;resnet18 small 32 256 fp32;resnet18 small 32 256 bf16"
+  bench_extra="resnet50 standard 224 64 bf16;resnet18 small 32 1024 bf16"
   bench_steps=(--steps 20 --warmup 5)
 fi
 bench_main="${GPU_CHECK_BENCH:-$bench_main}"
@@ -718,13 +730,15 @@ bench_extra="${GPU_CHECK_BENCH_EXTRA-$bench_extra}"
 [ "$bench_extra" = none ] && bench_extra=""
 : > "$BENCH_LOG"
 i=0
-run_bench() { # "arch stem size batch precision" EXTRA(0/1)
-  local arch stem size batch precision base t rc b
+run_bench() { # "arch stem size batch precision [store]" EXTRA(0/1)
+  local arch stem size batch precision source base t rc b
   [ -n "${1// /}" ] || return 0
-  read -r arch stem size batch precision <<< "$1"
+  read -r arch stem size batch precision source <<< "$1"
+  source="${source:-fixed}"
   i=$((i + 1))
   base="$RES/bench-$(printf '%02d' "$i")"
   local name="$arch/$stem ${size}px b$batch $precision"
+  [ "$source" = store ] && name="$name store"
   b="$(budget 120)"
   if [ "$2" = 1 ] && [ "$(left)" -lt 150 ]; then record "bench $name" skipped 0 "optional case; too little time left"; return; fi
   echo "$name" > "$base.case"
@@ -736,7 +750,7 @@ run_bench() { # "arch stem size batch precision" EXTRA(0/1)
   t=$(date +%s)
   echo "=== $name (timeout ${b}s)" >> "$BENCH_LOG"
   limited "$b" node scripts/bench/step.js --device "$DEVICE" --precision "$precision" --arch "$arch" --stem "$stem" \
-    --size "$size" --batch "$batch" --loss mse "${bench_steps[@]}" --json > "$base.out" 2> "$base.err"
+    --size "$size" --batch "$batch" --loss mse --source "$source" "${bench_steps[@]}" --json > "$base.out" 2> "$base.err"
   rc=$?
   echo "$rc" > "$base.rc"
   echo $(( $(date +%s) - t )) > "$base.sec"
@@ -746,7 +760,9 @@ run_bench() { # "arch stem size batch precision" EXTRA(0/1)
 import json, sys
 j = json.loads([l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")][-1])
 r = j["rows"][0]
-print("ours %.0f img/s, reference %.0f img/s (%.2fx)" % (r["ours"], r["referenceSame"], r["ratioSame"]))' "$base.out" 2>/dev/null)"
+extra = "" if r.get("ratioPublished") is None else ", %.2fx the published setting" % r["ratioPublished"]
+peaks = "" if r.get("oursPeakBytes") is None else ", peak %.2f / %.2f GiB" % (r["oursPeakBytes"] / 2**30, (r.get("referencePeakBytes") or 0) / 2**30)
+print("ours %.0f img/s, reference %.0f img/s (%.2fx)%s%s" % (r["ours"], r["referenceSame"], r["ratioSame"], extra, peaks))' "$base.out" 2>/dev/null)"
   if [ "$rc" = 0 ] && [ -z "$note" ]; then rc=1; fi
   record "bench $name" "$(status_of "$rc")" "$(cat "$base.sec")" "${note:-$(err_note "$base.err")}"
   write_report
@@ -759,9 +775,15 @@ for c in "${cases[@]}"; do run_bench "$c" 0; done
 #     the optional cases: when we are slower, this says why without a second device run.
 if [ "${GPU_CHECK_PROFILE:-1}" = 1 ] && [ "$(left)" -ge 120 ]; then
   t=$(date +%s)
-  if [ "$DRY" = 1 ]; then profile_case=(--arch resnet18 --stem small --size 32 --batch 8); else profile_case=(--arch resnet18 --stem small --size 32 --batch 256); fi
-  echo "=== profile: ${profile_case[*]} fp32, 5 traced steps (IMLM_PROFILE_TRACE)" >> "$BENCH_LOG"
-  IMLM_PROFILE_TRACE="$WORK/trace" limited "$(budget 100)" node scripts/bench/step.js --device "$DEVICE" --precision fp32 \
+  # The compass case on a GPU: its trace says where a step's time goes and shows whether the
+  # steps between reports synchronise (cudaStreamSynchronize / cudaMemcpy D2H counts).
+  if [ "$DRY" = 1 ]; then
+    profile_case=(--arch resnet18 --stem small --size 32 --batch 8 --precision fp32)
+  else
+    profile_case=(--arch resnet50 --stem standard --size 224 --batch 256 --precision bf16)
+  fi
+  echo "=== profile: ${profile_case[*]}, 5 traced steps (IMLM_PROFILE_TRACE)" >> "$BENCH_LOG"
+  IMLM_PROFILE_TRACE="$WORK/trace" limited "$(budget 100)" node scripts/bench/step.js --device "$DEVICE" \
     "${profile_case[@]}" --loss mse --steps 5 --warmup 5 --json >> "$BENCH_LOG" 2>&1
   rc=$?
   "$PYTHON" scripts/trace-summary.py --steps 5 "$WORK/trace.1.json" "$WORK/trace.reference-nhwc.json" \
@@ -769,6 +791,23 @@ if [ "${GPU_CHECK_PROFILE:-1}" = 1 ] && [ "$(left)" -ge 120 ]; then
   note="traces summarised in bench.log"
   [ -s "$WORK/trace.1.json" ] || note="no trace from the addon (a LibTorch without Kineto?): see bench.log"
   record profile "$(status_of "$rc")" $(( $(date +%s) - t )) "$note"
+fi
+# 5c. The host feed alone (scripts/bench/feed.js): 224² uint8 batches gathered from a memory-mapped
+#     shard into pinned memory, without augmentation: what the host can give the GPU.
+if [ "$(left)" -ge 60 ]; then
+  t=$(date +%s)
+  if [ "$DRY" = 1 ]; then feed_args=(--images 256 --size 64 --batch 32 --batches 4); else feed_args=(--images 2048 --size 224 --batch 256 --batches 40); fi
+  echo "=== host feed: ${feed_args[*]} --device $DEVICE" >> "$BENCH_LOG"
+  limited "$(budget 60)" node scripts/bench/feed.js "${feed_args[@]}" --device "$DEVICE" --json > "$WORK/feed.out" 2>> "$BENCH_LOG"
+  rc=$?
+  cat "$WORK/feed.out" >> "$BENCH_LOG"
+  note="$("$PYTHON" -c '
+import json, sys
+j = json.loads([l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")][-1])
+print("; ".join("%d ch: %.0f img/s, %.2f GB/s, pinned %s" % (r["channels"], r["imagesPerSecond"], r["gigabytesPerSecond"], r["pinned"]) for r in j["rows"]))' "$WORK/feed.out" 2>/dev/null)"
+  [ "$rc" = 0 ] && [ -z "$note" ] && rc=1
+  record "host feed (gather + pin)" "$(status_of "$rc")" $(( $(date +%s) - t )) "${note:-$(err_note "$BENCH_LOG")}"
+  write_report
 fi
 IFS=';' read -r -a cases <<< "$bench_extra"
 for c in "${cases[@]}"; do run_bench "$c" 1; done

@@ -44,6 +44,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Finetuner", FinetunerWrap::define(env));
   exports.Set("ProcessGroup", ProcessGroupWrap::define(env));
   exports.Set("info", Napi::Function::New<info>(env, "info"));
+  exports.Set("deviceMemoryPeaks", Napi::Function::New<deviceMemoryPeaks>(env, "deviceMemoryPeaks"));
   exports.Set("_serialThreadProbe", Napi::Function::New<serialThreadProbe>(env, "_serialThreadProbe"));
   exports.Set("createTrainer", Napi::Function::New<TrainerWrap::create>(env, "createTrainer"));
   exports.Set("syntheticSource", Napi::Function::New<SourceWrap::synthetic>(env, "syntheticSource"));

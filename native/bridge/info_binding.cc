@@ -70,4 +70,18 @@ Napi::Value info(const Napi::CallbackInfo& args) {
   });
 }
 
+Napi::Value deviceMemoryPeaks(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (args.Length() < 1 || !args[0].IsNumber()) throwInvalidArg(env, "expected deviceMemoryPeaks(cudaIndex, reset?)");
+    const bool reset = args.Length() > 1 && args[1].ToBoolean().Value();
+    const std::optional<DeviceMemoryPeaks> peaks = imlm::deviceMemoryPeaks(args[0].As<Napi::Number>().Int32Value(), reset);
+    if (!peaks) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("allocatedBytes", static_cast<double>(peaks->allocatedBytes));
+    o.Set("reservedBytes", static_cast<double>(peaks->reservedBytes));
+    return o;
+  });
+}
+
 }  // namespace imlm::bridge

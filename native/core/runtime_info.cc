@@ -8,6 +8,7 @@
 #include "core/compat.h"
 
 #ifdef IMLM_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime_api.h>
 #endif
 
@@ -105,6 +106,26 @@ RuntimeInfo queryRuntimeInfo() {
     if (at::globalContext().hasCuDNN()) info.cudnnVersion = at::globalContext().versionCuDNN();
   }
   return info;
+}
+
+std::optional<DeviceMemoryPeaks> deviceMemoryPeaks(int index, bool reset) {
+#ifdef IMLM_WITH_CUDA
+  int count = 0;
+  if (!at::globalContext().hasCUDA() || cudaGetDeviceCount(&count) != cudaSuccess || index < 0 || index >= count) {
+    return std::nullopt;
+  }
+  const auto device = static_cast<c10::DeviceIndex>(index);
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
+  DeviceMemoryPeaks peaks;
+  peaks.allocatedBytes = stats.allocated_bytes[0].peak;  // [0]: StatType::AGGREGATE
+  peaks.reservedBytes = stats.reserved_bytes[0].peak;
+  if (reset) c10::cuda::CUDACachingAllocator::resetPeakStats(device);
+  return peaks;
+#else
+  (void)index;
+  (void)reset;
+  return std::nullopt;
+#endif
 }
 
 }  // namespace imlm

@@ -37,4 +37,16 @@ struct RuntimeInfo {
 /** Queries LibTorch. On a CUDA machine the first call initialises CUDA (can take a second). */
 RuntimeInfo queryRuntimeInfo();
 
+/** The CUDA caching allocator's peaks on one device (torch.cuda.max_memory_allocated/reserved). */
+struct DeviceMemoryPeaks {
+  int64_t allocatedBytes = 0;
+  int64_t reservedBytes = 0;
+};
+
+/**
+ * The peaks since the last reset of CUDA device `index`, then (when `reset`) a new start; empty
+ * in a build without CUDA or when the device does not exist.
+ */
+std::optional<DeviceMemoryPeaks> deviceMemoryPeaks(int index, bool reset);
+
 }  // namespace imlm

@@ -5,7 +5,15 @@
 // Both sides time only the step: their input batches are generated before the clock starts.
 //
 //   node scripts/bench/step.js [--arch resnet18] [--stem small] [--size 32] [--batch 32]
-//        [--loss mse|barlow|none|all] [--steps 10] [--warmup 2] [--device cpu] [--json]
+//        [--loss mse|barlow|none|all] [--steps 10] [--warmup 2] [--device cpu] [--precision fp32]
+//        [--source fixed|store] [--json]
+//
+// --source store: ours trains end to end from a memory-mapped store shard of uint8 images
+// (gathered on the host into pinned memory, copied on a side stream, both views augmented on
+// the device with 'mocov2', prefetched), against the reference's step alone on pre-staged
+// batches — a conservative ratio (the reference's own data pipeline is not timed).
+// On CUDA every row also gives both sides' peak device memory (the caching allocator's
+// statistics) and a third reference run "as published": fp32, NCHW.
 
 const fs = require('fs');
 const os = require('os');
@@ -17,7 +25,8 @@ const { findTorchPython } = require('./python');
 const root = path.resolve(__dirname, '../..');
 const api = require(path.join(root, 'dist'));
 const { resolveTrainConfig } = require(path.join(root, 'dist/config/train-config'));
-const { Trainer, fixedBatchesSource } = require(path.join(root, 'dist/train/trainer'));
+const { Trainer, fixedBatchesSource, tensorSource } = require(path.join(root, 'dist/train/trainer'));
+const { native } = require(path.join(root, 'dist/native'));
 
 
 const opts = {
@@ -30,6 +39,7 @@ const opts = {
   warmup: Number(arg('warmup', '2')),
   device: arg('device', 'cpu'),
   precision: arg('precision', 'fp32'),
+  source: arg('source', 'fixed'),
   json: flag('json'),
 };
 
@@ -50,8 +60,45 @@ function configFor(loss) {
   );
 }
 
+/** cuda:N's peak allocated bytes since the last call (null on the CPU). */
+function devicePeak() {
+  if (!opts.device.startsWith('cuda')) return null;
+  const index = Number(opts.device.split(':')[1] || 0);
+  const peaks = native().deviceMemoryPeaks(index, true);
+  return peaks ? peaks.allocatedBytes : null;
+}
+
+/** A memory-mapped store shard of 4 batches of random uint8 images, and a source over it. */
+async function storeSource(config) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imlm-bench-step-'));
+  const shape = [4 * config.batchSize, config.inChannels, config.imageSize, config.imageSize];
+  const bytes = Uint8Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.floor(Math.random() * 256));
+  const file = path.join(dir, 'shard.safetensors');
+  await api.writeSafetensors(file, { images: api.tensor(bytes, shape, { dtype: 'uint8' }) });
+  const { tensors } = await api.readSafetensors(file, { mmap: true });
+  const source = tensorSource(tensors.images, {
+    batchSize: config.batchSize,
+    imageSize: config.imageSize,
+    policy: 'mocov2',
+    prefetch: 2,
+    augmentDevice: opts.device,
+  });
+  return { source, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
 async function ours(config) {
   const trainer = await Trainer.create(config);
+  if (opts.source === 'store') {
+    const store = await storeSource(config);
+    try {
+      await trainer.run(store.source, { steps: opts.warmup });
+      devicePeak();
+      const summary = await trainer.run(store.source, { steps: opts.steps });
+      return { imagesPerSecond: summary.imagesPerSecond, secondsPerStep: summary.seconds / opts.steps, peakBytes: devicePeak() };
+    } finally {
+      store.dispose();
+    }
+  }
   const n = opts.warmup + opts.steps;
   const numel = n * config.batchSize * config.inChannels * config.imageSize * config.imageSize;
   const shape = [n, config.batchSize, config.inChannels, config.imageSize, config.imageSize];
@@ -65,9 +112,11 @@ async function ours(config) {
   const k = onDevice ? await kHost.to(opts.device) : kHost;
   const source = fixedBatchesSource(q, k, 0);
   await trainer.run(source, { steps: opts.warmup });
+  devicePeak();
   const summary = await trainer.run(source, { steps: opts.steps });
+  const peakBytes = devicePeak();
   for (const t of new Set([q, k, qHost, kHost])) t.dispose();
-  return { imagesPerSecond: summary.imagesPerSecond, secondsPerStep: summary.seconds / opts.steps };
+  return { imagesPerSecond: summary.imagesPerSecond, secondsPerStep: summary.seconds / opts.steps, peakBytes };
 }
 
 /** The reference on the same configuration; `threads` null = PyTorch's own default. */
@@ -80,7 +129,13 @@ function reference(config, python, threads) {
   fs.rmSync(file, { force: true });
   if (r.status !== 0) throw new Error(`the Python reference failed:\n${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { imagesPerSecond: out.images_per_second, secondsPerStep: out.seconds_per_step, threads: out.threads, torch: out.torch };
+  return {
+    imagesPerSecond: out.images_per_second,
+    secondsPerStep: out.seconds_per_step,
+    threads: out.threads,
+    torch: out.torch,
+    peakBytes: out.peak_allocated_bytes ?? null,
+  };
 }
 
 async function main() {
@@ -101,17 +156,26 @@ async function main() {
     const a = await ours(config);
     const same = reference(config, py.python, config.threads || cores);
     const plain = reference({ ...config, channelsLast: false }, py.python, null);
+    // As its authors run it: fp32, NCHW (on the CPU that is the PyTorch-defaults row already).
+    const onCuda = opts.device.startsWith('cuda');
+    const published = onCuda ? reference({ ...config, channelsLast: false, precision: 'fp32' }, py.python, null) : null;
     rows.push({
       loss,
+      source: opts.source,
       ours: a.imagesPerSecond,
       referenceSame: same.imagesPerSecond,
       referenceDefault: plain.imagesPerSecond,
       referenceDefaultThreads: plain.threads,
+      referencePublished: published ? published.imagesPerSecond : null,
       ratioSame: a.imagesPerSecond / same.imagesPerSecond,
       ratioDefault: a.imagesPerSecond / plain.imagesPerSecond,
+      ratioPublished: published ? a.imagesPerSecond / published.imagesPerSecond : null,
+      oursPeakBytes: a.peakBytes,
+      referencePeakBytes: same.peakBytes,
     });
   }
-  const setup = `${opts.arch} (${opts.stem} stem) ${opts.size}×${opts.size}, batch ${opts.batch}, K 4096, ${opts.device} ${opts.precision}; ` +
+  const setup = `${opts.arch} (${opts.stem} stem) ${opts.size}×${opts.size}, batch ${opts.batch}, K 4096, ${opts.device} ${opts.precision}, ` +
+    `${opts.source === 'store' ? 'ours end to end from a store (augmented on the device)' : 'fixed batches'}; ` +
     `LibTorch ${runtime.libtorch.version} vs PyTorch ${py.torchVersion}; ours: ${cores} thread(s), channels_last; ${opts.steps} timed steps after ${opts.warmup} warm-up`;
   if (opts.json) {
     console.log(JSON.stringify({ setup, rows }));
@@ -123,6 +187,11 @@ async function main() {
   for (const r of rows) {
     console.log(`| ${r.loss} | ${r.ours.toFixed(1)} | ${r.referenceSame.toFixed(1)} | ${r.ratioSame.toFixed(2)}× | ` +
       `${r.referenceDefault.toFixed(1)} (${r.referenceDefaultThreads} thread, NCHW) | ${r.ratioDefault.toFixed(2)}× |`);
+  }
+  const gib = (b) => (b === null || b === undefined ? 'n/a' : `${(b / 2 ** 30).toFixed(2)} GiB`);
+  for (const r of rows.filter((x) => x.referencePublished !== null)) {
+    console.log(`${r.loss}: reference as published (fp32, NCHW) ${r.referencePublished.toFixed(1)} img/s, ours ${r.ratioPublished.toFixed(2)}×; ` +
+      `peak device memory ours ${gib(r.oursPeakBytes)}, reference ${gib(r.referencePeakBytes)}`);
   }
 }
 

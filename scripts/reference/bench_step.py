@@ -92,6 +92,7 @@ def main(argv=None) -> int:
         one_step(i)
     if on_cuda:
         torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
     # IMLM_PROFILE_TRACE (scripts/gpu-profile.sh): a Kineto trace of the timed steps, the same
     # profiler the addon uses, so the two traces compare kernel for kernel.
     trace_prefix = os.environ.get("IMLM_PROFILE_TRACE")
@@ -119,6 +120,7 @@ def main(argv=None) -> int:
             "images_per_second": images_per_second,
             "seconds_per_step": seconds / args.steps,
             "threads": torch.get_num_threads(),
+            "peak_allocated_bytes": torch.cuda.max_memory_allocated(device) if on_cuda else None,
             "torch": torch.__version__,
             "device": str(device) if not on_cuda else f"{device} ({torch.cuda.get_device_name(device)})",
         }))
