@@ -90,12 +90,15 @@ export interface NativeProgress extends StepMetrics {
   stepsThisRun: number;
 }
 
-/** The ATen operators one step called: name → [all calls, calls not made from inside another operator]. */
+/**
+ * The ATen operators one step called: name → [all calls, calls not made from inside another
+ * operator, calls not made from inside a multi-tensor (_foreach_/_fused_) operator].
+ */
 export interface StepOpCounts {
   step: number;
   /** A report step: its metrics were read on the host. */
   report: boolean;
-  ops: Record<string, [number, number]>;
+  ops: Record<string, [number, number, number]>;
 }
 
 export interface NativeRunSummary {

@@ -49,7 +49,7 @@ Napi::Object meansToJs(Napi::Env env, const train::IntervalMeans& m) {
   return o;
 }
 
-/** [{step, report, ops: {name: [all, topLevel]}}] */
+/** [{step, report, ops: {name: [all, topLevel, outsideMultiTensor]}}] */
 Napi::Array opCountsToJs(Napi::Env env, const std::vector<train::StepOps>& steps) {
   Napi::Array out = Napi::Array::New(env, steps.size());
   for (uint32_t i = 0; i < steps.size(); ++i) {
@@ -58,10 +58,11 @@ Napi::Array opCountsToJs(Napi::Env env, const std::vector<train::StepOps>& steps
     step.Set("report", steps[i].report);
     Napi::Object ops = Napi::Object::New(env);
     for (const auto& [name, count] : steps[i].ops) {
-      Napi::Array pair = Napi::Array::New(env, 2);
-      pair.Set(0u, static_cast<double>(count.all));
-      pair.Set(1u, static_cast<double>(count.topLevel));
-      ops.Set(name, pair);
+      Napi::Array counts = Napi::Array::New(env, 3);
+      counts.Set(0u, static_cast<double>(count.all));
+      counts.Set(1u, static_cast<double>(count.topLevel));
+      counts.Set(2u, static_cast<double>(count.outsideMultiTensor));
+      ops.Set(name, counts);
     }
     step.Set("ops", ops);
     out.Set(i, step);

@@ -5,9 +5,10 @@ figure `npm run bench:ops` sets beside imlm-native's own count of the same confi
     /usr/bin/python3 scripts/reference/count_ops.py --config C.json --steps S --warmup W \
         [--foreach] [--json]
 
-Counts every event whose name starts with "aten::" (all calls) and those with no "aten::" event
+Counts every event whose name starts with "aten::" (all calls), those with no "aten::" event
 above them (top-level calls: what the step's own code asks the dispatcher for; the calls inside
-a composite operator are its business). Per step, averaged over S profiled steps after W
+a composite operator are its business), and those not inside a multi-tensor operator
+(_foreach_/_fused_: one kernel over the list on a GPU, a loop of per-tensor calls on the CPU). Per step, averaged over S profiled steps after W
 warm-up steps. --foreach: torch.optim.SGD(foreach=True) (its multi-tensor path, what it uses on
 CUDA by default) instead of the per-tensor loop the parity runs use.
 """
@@ -33,6 +34,15 @@ def top_level(event) -> bool:
     parent = event.cpu_parent
     while parent is not None:
         if parent.name.startswith("aten::"):
+            return False
+        parent = parent.cpu_parent
+    return True
+
+
+def outside_multi_tensor(event) -> bool:
+    parent = event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith(("aten::_foreach_", "aten::_fused_")):
             return False
         parent = parent.cpu_parent
     return True
@@ -67,18 +77,22 @@ def main(argv=None) -> int:
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         for _ in range(args.steps):
             train_step(run, q_img, k_img, rollback_on_non_finite=False)
-    everything, top = Counter(), Counter()
+    everything, top, launches = Counter(), Counter(), Counter()
     for event in prof.events():
         if not event.name.startswith("aten::"):
             continue
         everything[event.name] += 1
         if top_level(event):
             top[event.name] += 1
+        if outside_multi_tensor(event):
+            launches[event.name] += 1
     per_step = lambda counter: {name: count / args.steps for name, count in counter.items()}  # noqa: E731
     result = {
         "all": sum(everything.values()) / args.steps,
         "topLevel": sum(top.values()) / args.steps,
-        "ops": {name: [everything[name] / args.steps, top[name] / args.steps] for name in everything},
+        "outsideMultiTensor": sum(launches.values()) / args.steps,
+        "ops": {name: [everything[name] / args.steps, top[name] / args.steps, launches[name] / args.steps]
+                for name in everything},
         "torch": torch.__version__,
         "foreach": args.foreach,
     }

@@ -69,7 +69,7 @@ describe('sync-free training steps', () => {
     expect(counts.map((s) => s.report)).toEqual([false, false, false, true, false, false, false, true]);
     for (const step of counts) {
       // Each step really was counted (a forward, a backward and an update of a ResNet-18).
-      expect(step.ops['aten::convolution']?.[0]).toBeGreaterThan(20);
+      expect(step.ops['aten::convolution']?.[0]).toBeGreaterThanOrEqual(20);
       expect(step.ops['aten::convolution_backward']?.[0]).toBeGreaterThanOrEqual(20); // every conv of ResNet-18
       expect(hostReads(step)).toEqual(step.report ? { 'imlm::device_to_host': 1 } : {});
     }

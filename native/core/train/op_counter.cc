@@ -16,7 +16,12 @@ namespace {
 std::mutex tallyMutex;
 OpCounts* tally = nullptr;
 std::atomic<bool> counting{false};
-thread_local int depth = 0;  // ATen operators open on this thread
+thread_local int depth = 0;             // ATen operators open on this thread
+thread_local int multiTensorDepth = 0;  // of which multi-tensor ones
+
+bool isMultiTensor(const char* name) {
+  return std::strncmp(name, "aten::_foreach_", 15) == 0 || std::strncmp(name, "aten::_fused_", 13) == 0;
+}
 
 bool isOperator(const at::RecordFunction& fn) {
   const char* name = fn.name();
@@ -26,18 +31,23 @@ bool isOperator(const at::RecordFunction& fn) {
 std::unique_ptr<at::ObserverContext> onStart(const at::RecordFunction& fn) {
   if (!isOperator(fn)) return nullptr;
   const bool topLevel = depth == 0;
+  const bool outsideMultiTensor = multiTensorDepth == 0;
   ++depth;
+  if (isMultiTensor(fn.name())) ++multiTensorDepth;
   std::lock_guard<std::mutex> lock(tallyMutex);
   if (tally != nullptr) {
     OpCount& c = (*tally)[fn.name()];
     ++c.all;
     if (topLevel) ++c.topLevel;
+    if (outsideMultiTensor) ++c.outsideMultiTensor;
   }
   return nullptr;
 }
 
 void onEnd(const at::RecordFunction& fn, at::ObserverContext*) {
-  if (isOperator(fn) && depth > 0) --depth;
+  if (!isOperator(fn)) return;
+  if (depth > 0) --depth;
+  if (isMultiTensor(fn.name()) && multiTensorDepth > 0) --multiTensorDepth;
 }
 
 }  // namespace

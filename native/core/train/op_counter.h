@@ -12,10 +12,15 @@
 
 namespace imlm::train {
 
-/** One operator's calls: all of them, and those not made from inside another ATen operator. */
+/**
+ * One operator's calls: all of them; those not made from inside another ATen operator; and
+ * those not made from inside a multi-tensor (_foreach_/_fused_) one — on a GPU those run as one
+ * kernel over the whole list, on the CPU as a loop of per-tensor calls that `all` counts.
+ */
 struct OpCount {
   int64_t all = 0;
   int64_t topLevel = 0;
+  int64_t outsideMultiTensor = 0;
 };
 
 using OpCounts = std::map<std::string, OpCount>;
