@@ -152,11 +152,12 @@ Entry parseEntry(const std::string& path, const std::string& name, const json::V
   e.begin = static_cast<uint64_t>(offsets->array[0].integer);
   e.end = static_cast<uint64_t>(offsets->array[1].integer);
   const std::string declared = " with shape " + shapeString(e.shape) + " and dtype " + nameOf(e.type);
-  if (__builtin_mul_overflow(static_cast<uint64_t>(numel), static_cast<uint64_t>(c10::elementSize(e.type)), &e.bytes) ||
-      e.bytes > dataSize) {
-    corrupt(path, where + declared + " holds " + std::to_string(numel) + " elements, more than the data section's " +
-                      std::to_string(dataSize) + " bytes can hold (a corrupt shape or a truncated file)");
+  if (__builtin_mul_overflow(static_cast<uint64_t>(numel), static_cast<uint64_t>(c10::elementSize(e.type)), &e.bytes)) {
+    corrupt(path, where + declared + " holds " + std::to_string(numel) +
+                      " elements, whose byte size overflows 64 bits: far more than the data section's " +
+                      std::to_string(dataSize) + " bytes can hold (a corrupt shape)");
   }
+  // With end ≤ dataSize below, e.bytes is then bounded by the file's size too.
   if (e.end < e.begin || e.end - e.begin != e.bytes) {
     corrupt(path, where + declared + " needs " + std::to_string(e.bytes) + " bytes but its data_offsets [" +
                       std::to_string(e.begin) + ", " + std::to_string(e.end) + "] span " +
