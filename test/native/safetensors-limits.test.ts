@@ -10,6 +10,10 @@ import { prepareImages } from '../../lib/data/prepare-images';
 import { loadSplit } from '../../lib/data/store';
 import { uniformImage } from '../data/fixtures';
 
+// The 1,000,000-tensor header is ~56 MB of garbage: collect it here (jest runs with --expose-gc),
+// so later test files in this process (test/native/tensor.test.ts measures RSS) do not see it go.
+afterAll(() => (global as { gc?: () => void }).gc?.());
+
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-st-limits-'));
 
 /** A safetensors file from a header (an object, or raw JSON text for what objects cannot say) and data. */
