@@ -18,16 +18,33 @@ export interface TypedArrayFor {
 }
 export type TensorData = TypedArrayFor[DType];
 
+/**
+ * dtypes a safetensors file may hold that JavaScript reads but cannot create (docs/api.md):
+ * bfloat16 and float16 read as a Float32Array (every value exact), int16 and int8 as
+ * Int16Array and Int8Array.
+ */
+export type FileDType = 'bfloat16' | 'float16' | 'int16' | 'int8';
+export interface FileTypedArrayFor {
+  bfloat16: Float32Array;
+  float16: Float32Array;
+  int16: Int16Array;
+  int8: Int8Array;
+}
+
 /** A LibTorch tensor owned by JavaScript. Free it with dispose(); the GC frees it otherwise. */
 export interface NativeTensor {
   readonly shape: number[];
-  readonly dtype: DType;
+  /** One of DType, or for a tensor read from a file also one of FileDType. */
+  readonly dtype: DType | FileDType;
   /** 'cpu' or 'cuda:N'. */
   readonly device: string;
   readonly numel: number;
   readonly disposed: boolean;
-  /** A contiguous copy of a CPU tensor's elements (bool → Uint8Array of 0/1). */
-  toTypedArray(): TensorData;
+  /**
+   * A contiguous copy of a CPU tensor's elements (bool → Uint8Array of 0/1; bfloat16 and
+   * float16 → Float32Array of the same values; int16 → Int16Array; int8 → Int8Array).
+   */
+  toTypedArray(): TensorData | FileTypedArrayFor[FileDType];
   /** A copy on another device ('cpu', 'cuda', 'cuda:N', 'auto'), made on a worker thread. */
   to(device: string): Promise<NativeTensor>;
   dispose(): void;

@@ -2,10 +2,10 @@
 import { validate } from './config/validate';
 import { deviceSchema, shapeSchema, tensorOptionsSchema } from './config/schemas';
 import { ImlmError } from './errors';
-import { native, type DType, type NativeTensor, type TensorData } from './native';
+import { native, type DType, type FileDType, type NativeTensor, type TensorData } from './native';
 
 export type Tensor = NativeTensor;
-export type { DType, TensorData };
+export type { DType, FileDType, TensorData };
 
 export interface TensorOptions {
   /** Element type; defaults to the TypedArray's own (Uint8Array may also be read as 'bool'). */

@@ -8,6 +8,12 @@
 namespace imlm::bridge {
 namespace {
 
+void refuseReserved(Napi::Env env, const std::string& name, const char* what) {
+  if (name == "__proto__") {
+    throw makeError(env, {"ERR_FORMAT", std::string("a safetensors ") + what + " '__proto__' cannot be a key of a JS object"});
+  }
+}
+
 class ReadTask : public PromiseWorker {
  public:
   ReadTask(Napi::Env env, std::string path, bool mapped) : PromiseWorker(env), path_(std::move(path)), mapped_(mapped) {}
@@ -15,10 +21,19 @@ class ReadTask : public PromiseWorker {
  protected:
   void run() override { content_ = mapped_ ? io::readSafetensorsMapped(path_) : io::readSafetensors(path_); }
   Napi::Value result(Napi::Env env) override {
+    // The reader refuses '__proto__' already (core/io/safetensors.cc); checked again here, and
+    // every entry is defined as an own data property from a counted-length string, so no name
+    // reaches a prototype setter or is cut at a NUL byte.
+    for (const auto& [name, tensor] : content_.tensors) refuseReserved(env, name, "tensor name");
+    for (const auto& [key, value] : content_.metadata) refuseReserved(env, key, "metadata key");
     Napi::Object tensors = Napi::Object::New(env);
-    for (auto& [name, tensor] : content_.tensors) tensors.Set(name, TensorWrap::wrap(env, std::move(tensor)));
+    for (auto& [name, tensor] : content_.tensors) {
+      tensors.DefineProperty(Napi::PropertyDescriptor::Value(Napi::String::New(env, name), TensorWrap::wrap(env, std::move(tensor)), napi_default_jsproperty));
+    }
     Napi::Object metadata = Napi::Object::New(env);
-    for (const auto& [key, value] : content_.metadata) metadata.Set(key, value);
+    for (const auto& [key, value] : content_.metadata) {
+      metadata.DefineProperty(Napi::PropertyDescriptor::Value(Napi::String::New(env, key), Napi::String::New(env, value), napi_default_jsproperty));
+    }
     Napi::Object out = Napi::Object::New(env);
     out.Set("tensors", tensors);
     out.Set("metadata", metadata);

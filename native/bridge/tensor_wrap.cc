@@ -1,5 +1,6 @@
 #include "bridge/tensor_wrap.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -82,17 +83,33 @@ std::vector<int64_t> readShape(Napi::Env env, const Napi::Value& value) {
   return shape;
 }
 
-Napi::Value newTypedArray(Napi::Env env, DType dtype, size_t length, Napi::ArrayBuffer buffer) {
-  switch (dtype) {
-    case DType::kFloat32: return Napi::Float32Array::New(env, length, buffer, 0);
-    case DType::kFloat64: return Napi::Float64Array::New(env, length, buffer, 0);
-    case DType::kInt64: return Napi::TypedArrayOf<int64_t>::New(env, length, buffer, 0, napi_bigint64_array);
-    case DType::kInt32: return Napi::Int32Array::New(env, length, buffer, 0);
-    case DType::kUInt8:
-    case DType::kBool: return Napi::Uint8Array::New(env, length, buffer, 0);
+/**
+ * How a tensor reads back in JS: the dtype name `.dtype` reports and the TypedArray that
+ * `toTypedArray()` returns (docs/api.md). The DType table covers what JS can create; a file may
+ * also hold BF16 and F16 (read as Float32Array, every value exact) and I16/I8.
+ */
+struct JsView {
+  const char* dtype;
+  napi_typedarray_type array;
+  c10::ScalarType element;  // the scalar type copied into the array (after conversion)
+};
+
+JsView jsViewOf(const at::Tensor& t) {
+  switch (t.scalar_type()) {
+    case c10::ScalarType::BFloat16: return {"bfloat16", napi_float32_array, c10::ScalarType::Float};
+    case c10::ScalarType::Half: return {"float16", napi_float32_array, c10::ScalarType::Float};
+    case c10::ScalarType::Short: return {"int16", napi_int16_array, c10::ScalarType::Short};
+    case c10::ScalarType::Char: return {"int8", napi_int8_array, c10::ScalarType::Char};
+    default: break;
   }
-  return env.Undefined();
+  const DType dtype = dtypeOf(t);  // throws for dtypes JS has no counterpart for
+  static constexpr napi_typedarray_type kArrays[] = {napi_float32_array, napi_float64_array, napi_bigint64_array,
+                                                      napi_int32_array,   napi_uint8_array,   napi_uint8_array};
+  return {dtypeName(dtype), kArrays[static_cast<int>(dtype)], t.scalar_type() == c10::ScalarType::Bool ? c10::ScalarType::Byte : t.scalar_type()};
 }
+
+/** The longest TypedArray Node 20's V8 creates (buffer.constants.MAX_LENGTH); longer ones abort. */
+constexpr uint64_t kMaxTypedArrayLength = uint64_t{1} << 32;
 
 /** Tensor.to(device): the copy runs on a worker thread. */
 class ToDeviceWorker : public PromiseWorker {
@@ -221,7 +238,7 @@ Napi::Value TensorWrap::shape(const Napi::CallbackInfo& args) {
 
 Napi::Value TensorWrap::dtype(const Napi::CallbackInfo& args) {
   return guarded(args.Env(), [&]() -> Napi::Value {
-    return Napi::String::New(args.Env(), dtypeName(dtypeOf(live(args.Env()))));
+    return Napi::String::New(args.Env(), jsViewOf(live(args.Env())).dtype);
   });
 }
 
@@ -250,11 +267,46 @@ Napi::Value TensorWrap::toTypedArray(const Napi::CallbackInfo& args) {
                             "toTypedArray() reads CPU tensors only; this one is on " +
                                 deviceName(t.device()) + ": use `await tensor.to('cpu')` first"});
     }
-    const DType dtype = dtypeOf(t);
-    const size_t length = static_cast<size_t>(t.numel());
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, length * dtypeItemSize(dtype));
-    copyTensorBytes(t, buffer.Data(), buffer.ByteLength());
-    return newTypedArray(env, dtype, length, buffer);
+    const JsView view = jsViewOf(t);
+    // Defence in depth: the sizes are checked again here (the readers check them first), so a
+    // TypedArray is never created longer than V8 allows or larger than the tensor's storage.
+    const int64_t numel = t.numel();
+    const uint64_t itemSize = c10::elementSize(view.element);
+    uint64_t byteLength = 0;
+    if (numel < 0 || static_cast<uint64_t>(numel) > kMaxTypedArrayLength ||
+        __builtin_mul_overflow(static_cast<uint64_t>(numel), itemSize, &byteLength)) {
+      throw makeError(env, {"ERR_INVALID_ARG", "toTypedArray(): a tensor of " + std::to_string(numel) +
+                                                   " elements does not fit a JS TypedArray (at most " +
+                                                   std::to_string(kMaxTypedArrayLength) +
+                                                   " elements); process it in native code or in slices"});
+    }
+    if (t.has_storage() && t.is_contiguous() && numel > 0) {
+      uint64_t end = 0;
+      const uint64_t sourceItem = c10::elementSize(t.scalar_type());
+      if (t.storage_offset() < 0 ||
+          __builtin_mul_overflow(static_cast<uint64_t>(t.storage_offset()) + static_cast<uint64_t>(numel), sourceItem, &end) ||
+          end > t.storage().nbytes()) {
+        throw makeError(env, {"ERR_INTERNAL", "toTypedArray(): the tensor's shape " + shapeString(t.sizes()) +
+                                                  " reaches beyond its storage of " + std::to_string(t.storage().nbytes()) +
+                                                  " bytes; please report this"});
+      }
+    }
+    at::Tensor host = t.scalar_type() == view.element || t.scalar_type() == c10::ScalarType::Bool
+                          ? t
+                          : t.to(view.element);
+    host = host.contiguous();
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, static_cast<size_t>(byteLength));
+    if (byteLength > 0) std::memcpy(buffer.Data(), host.data_ptr(), static_cast<size_t>(byteLength));
+    const size_t length = static_cast<size_t>(numel);
+    switch (view.array) {
+      case napi_float32_array: return Napi::Float32Array::New(env, length, buffer, 0);
+      case napi_float64_array: return Napi::Float64Array::New(env, length, buffer, 0);
+      case napi_bigint64_array: return Napi::TypedArrayOf<int64_t>::New(env, length, buffer, 0, napi_bigint64_array);
+      case napi_int32_array: return Napi::Int32Array::New(env, length, buffer, 0);
+      case napi_int16_array: return Napi::Int16Array::New(env, length, buffer, 0);
+      case napi_int8_array: return Napi::Int8Array::New(env, length, buffer, 0);
+      default: return Napi::Uint8Array::New(env, length, buffer, 0);
+    }
   });
 }
 

@@ -14,7 +14,7 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 /** A numeric TypedArray's elements (every dtype but int64). */
-const values = (a: TensorData): number[] => Array.from(a as ArrayLike<number>);
+const values = (a: ArrayLike<number | bigint>): number[] => Array.from(a as ArrayLike<number>);
 
 const samples: Array<[DType, TensorData]> = [
   ['float32', new Float32Array([0, -0, 1.5, -3.25, Number.MAX_VALUE > 3.4e38 ? 3.4e38 : 1, Infinity, -Infinity, NaN])],

@@ -1,5 +1,6 @@
 #include "core/io/json.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <stdexcept>
@@ -9,7 +10,7 @@ namespace {
 
 class Parser {
  public:
-  Parser(std::string_view text, int maxDepth) : text_(text), maxDepth_(maxDepth) {}
+  Parser(std::string_view text, const ParseOptions& options) : text_(text), options_(options) {}
 
   Value parseDocument() {
     Value v = parseValue(0);
@@ -21,6 +22,52 @@ class Parser {
  private:
   [[noreturn]] void fail(const std::string& what) const {
     throw std::runtime_error(what + " at byte " + std::to_string(pos_));
+  }
+
+  [[noreturn]] void failLimit(LimitExceeded::Bound bound, const std::string& what) const {
+    throw LimitExceeded(bound, what + " at byte " + std::to_string(pos_));
+  }
+
+  /** Refuses the `members`-th member (or element) of a container at `depth` past the top-level bound. */
+  void countMember(int depth, size_t members) {
+    if (depth == 0 && members > options_.maxTopLevelMembers) {
+      failLimit(LimitExceeded::Bound::kTopLevelMembers, "more than " + std::to_string(options_.maxTopLevelMembers) + " top-level members");
+    }
+  }
+
+  /**
+   * Refuses an object whose keys repeat: sorts indices by key (O(n log n), whatever the keys)
+   * and compares neighbours; reports the later occurrence in file order.
+   */
+  void checkDuplicateKeys(const Value& v, const std::vector<size_t>& keyPositions) {
+    const auto& members = v.object;
+    if (members.size() < 2) return;
+    std::vector<size_t> order(members.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return members[a].first < members[b].first; });
+    for (size_t i = 1; i < order.size(); ++i) {
+      if (members[order[i]].first == members[order[i - 1]].first) {
+        pos_ = keyPositions[order[i]];
+        fail("duplicate key \"" + printable(members[order[i]].first) + "\" (a key may appear once per object)");
+      }
+    }
+  }
+
+  /** A key as an error message may quote it: at most 80 bytes, control characters escaped. */
+  static std::string printable(const std::string& key) {
+    std::string out;
+    for (const char c : key.substr(0, 80)) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') {
+        out += "\\x";
+        out += "0123456789abcdef"[(c >> 4) & 0xF];
+        out += "0123456789abcdef"[c & 0xF];
+      } else {
+        out += c;
+      }
+    }
+    if (key.size() > 80) out += "...";
+    return out;
   }
 
   void skipSpace() {
@@ -50,7 +97,10 @@ class Parser {
   }
 
   Value parseValue(int depth) {
-    if (depth > maxDepth_) fail("JSON nested too deeply");
+    if (depth > options_.maxDepth) fail("JSON nested too deeply");
+    if (++values_ > options_.maxValues) {
+      failLimit(LimitExceeded::Bound::kValues, "more than " + std::to_string(options_.maxValues) + " JSON values");
+    }
     Value v;
     const char c = peek();
     if (c == '{') {
@@ -60,14 +110,20 @@ class Parser {
         ++pos_;
         return v;
       }
+      std::vector<size_t> keyPositions;
       while (true) {
         if (peek() != '"') fail("expected a string key");
+        countMember(depth, v.object.size() + 1);
+        keyPositions.push_back(pos_);
         std::string key = parseString();
         expect(':');
         v.object.emplace_back(std::move(key), parseValue(depth + 1));
         const char next = peek();
         ++pos_;
-        if (next == '}') return v;
+        if (next == '}') {
+          if (options_.rejectDuplicateKeys) checkDuplicateKeys(v, keyPositions);
+          return v;
+        }
         if (next != ',') fail("expected ',' or '}'");
       }
     }
@@ -79,6 +135,7 @@ class Parser {
         return v;
       }
       while (true) {
+        countMember(depth, v.array.size() + 1);
         v.array.push_back(parseValue(depth + 1));
         const char next = peek();
         ++pos_;
@@ -172,6 +229,39 @@ class Parser {
     return cp;
   }
 
+  /**
+   * Copies one well-formed UTF-8 sequence (2 to 4 bytes, no overlong forms, no surrogates,
+   * nothing above U+10FFFF) from the text to `out`; anything else is an error, so every
+   * string maps to exactly one JavaScript string.
+   */
+  void copyUtf8Sequence(std::string& out) {
+    const auto byte = [&](size_t i) -> unsigned {
+      return pos_ + i < text_.size() ? static_cast<unsigned char>(text_[pos_ + i]) : 0u;
+    };
+    const unsigned lead = byte(0);
+    size_t length = 0;
+    unsigned low = 0x80, high = 0xBF;  // bounds of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) low = 0xA0;   // overlong
+      if (lead == 0xED) high = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) low = 0x90;   // overlong
+      if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+    } else {
+      fail("invalid UTF-8 in string");
+    }
+    if (byte(1) < low || byte(1) > high) fail("invalid UTF-8 in string");
+    for (size_t i = 2; i < length; ++i) {
+      if (byte(i) < 0x80 || byte(i) > 0xBF) fail("invalid UTF-8 in string");
+    }
+    out.append(text_.substr(pos_, length));
+    pos_ += length;
+  }
+
   std::string parseString() {
     ++pos_;  // opening quote
     std::string out;
@@ -180,6 +270,11 @@ class Parser {
       const char c = text_[pos_++];
       if (c == '"') return out;
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        --pos_;
+        copyUtf8Sequence(out);
+        continue;
+      }
       if (c != '\\') {
         out += c;
         continue;
@@ -197,6 +292,7 @@ class Parser {
         case 't': out += '\t'; break;
         case 'u': {
           uint32_t cp = parseHex4();
+          if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone surrogate");
           if (cp >= 0xD800 && cp <= 0xDBFF) {  // surrogate pair
             if (!consumeLiteral("\\u")) fail("lone surrogate");
             const uint32_t low = parseHex4();
@@ -212,8 +308,9 @@ class Parser {
   }
 
   std::string_view text_;
-  int maxDepth_;
+  ParseOptions options_;
   size_t pos_ = 0;
+  size_t values_ = 0;
 };
 
 }  // namespace
@@ -225,7 +322,7 @@ const Value* Value::find(std::string_view key) const {
   return nullptr;
 }
 
-Value parse(std::string_view text, int maxDepth) { return Parser(text, maxDepth).parseDocument(); }
+Value parse(std::string_view text, const ParseOptions& options) { return Parser(text, options).parseDocument(); }
 
 std::string quote(std::string_view text) {
   std::string out = "\"";

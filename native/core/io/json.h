@@ -7,7 +7,9 @@
 // needs objects, arrays, strings and integers only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,11 +32,31 @@ struct Value {
   const Value* find(std::string_view key) const;
 };
 
+/** Bounds that keep parsing untrusted text linear in time and memory. */
+struct ParseOptions {
+  int maxDepth = 16;
+  /** Members of the outermost object or elements of the outermost array. */
+  size_t maxTopLevelMembers = SIZE_MAX;
+  /** Values of the whole document (each object, array, string, number, literal counts one). */
+  size_t maxValues = SIZE_MAX;
+  /** A key appearing twice in one object is an error (JSON leaves it undefined; we refuse). */
+  bool rejectDuplicateKeys = true;
+};
+
+/** Thrown (instead of a plain std::runtime_error) when a ParseOptions bound is exceeded. */
+struct LimitExceeded : std::runtime_error {
+  enum class Bound { kTopLevelMembers, kValues };
+  LimitExceeded(Bound which, const std::string& what) : std::runtime_error(what), bound(which) {}
+  Bound bound;
+};
+
 /**
- * Parses `text` completely (trailing non-space is an error). Throws std::runtime_error with the
- * byte offset of the problem; callers wrap it into imlm::Error naming the file.
+ * Parses `text` completely (trailing non-space is an error). Strings must be valid UTF-8 and
+ * \u escapes must not leave lone surrogates, so distinct keys stay distinct in JavaScript.
+ * Throws std::runtime_error (LimitExceeded for a bound) with the byte offset of the problem;
+ * callers wrap it into imlm::Error naming the file. Time is O(n log n) in the text's length.
  */
-Value parse(std::string_view text, int maxDepth = 16);
+Value parse(std::string_view text, const ParseOptions& options = {});
 
 /** `text` as a JSON string literal, quotes included. */
 std::string quote(std::string_view text);
