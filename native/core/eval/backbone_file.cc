@@ -83,8 +83,10 @@ void copyWeights(models::ResNetImpl& model, const io::TensorMap& weights, bool w
     if (!withHead && isHeadName(name)) continue;
     auto it = weights.find(name);
     if (it == weights.end()) bad(origin, "tensor '" + name + "' is missing (a torchvision " + model.options().arch + " needs it)");
-    if (!it->second.sizes().equals(tensor.sizes())) {
-      bad(origin, "tensor '" + name + "' should be " + shapeString(tensor.sizes()) + " but is " + shapeString(it->second.sizes()));
+    if (!it->second.sizes().equals(tensor.sizes()) || it->second.scalar_type() != tensor.scalar_type()) {
+      // As strict as Trainer::loadBackbone: an I32 running_mean would be converted silently.
+      bad(origin, "tensor '" + name + "' should be " + shapeString(tensor.sizes()) + " " + c10::toString(tensor.scalar_type()) +
+                      " but is " + shapeString(it->second.sizes()) + " " + c10::toString(it->second.scalar_type()));
     }
     if (at::isFloatingType(it->second.scalar_type()) && !at::isfinite(it->second).all().item<bool>()) {
       bad(origin, "tensor '" + name + "' holds NaN or infinite values");

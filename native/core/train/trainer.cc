@@ -404,7 +404,10 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   for (const auto& [name, p] : optimizer_->params()) trainable[name] = p;
   for (const auto& [name, tensor] : state) {
     if (own.count(name) || name == "step" || name == "rng.cpu") continue;
-    if (name == "amp.scale" || name == "amp.growth_tracker") continue;  // fp16 only; optional
+    if (name == "amp.scale" || name == "amp.growth_tracker") {  // fp16 only; optional
+      if (lossScale_.defined()) checkCompatible(origin, name, name == "amp.scale" ? lossScale_ : growthTracker_, tensor);
+      continue;
+    }
     if (name.rfind(kMomentumPrefix, 0) == 0) {
       const std::string param = name.substr(std::string(kMomentumPrefix).size());
       auto it = trainable.find(param);
@@ -418,9 +421,28 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   if (step != state.end() && (step->second.numel() != 1 || step->second.scalar_type() != at::kLong)) {
     badState(origin, "tensor 'step' should be one int64 but is " + describeTensor(step->second));
   }
+  if (step != state.end() && step->second.item<int64_t>() < 0) {
+    badState(origin, "tensor 'step' should be >= 0 but is " + std::to_string(step->second.item<int64_t>()));
+  }
+  auto pointer = state.find("queue_ptr");
+  if (pointer != state.end()) {
+    const int64_t at = pointer->second.item<int64_t>();
+    if (at < 0 || at >= config_.queueSize) {
+      badState(origin, "tensor 'queue_ptr' should be in [0, " + std::to_string(config_.queueSize) + ") but is " +
+                           std::to_string(at));
+    }
+  }
   auto rng = state.find("rng.cpu");
-  if (rng != state.end() && (rng->second.scalar_type() != at::kByte || rng->second.dim() != 1)) {
-    badState(origin, "tensor 'rng.cpu' should be a 1-d uint8 generator state but is " + describeTensor(rng->second));
+  if (rng != state.end()) {
+    if (rng->second.scalar_type() != at::kByte || rng->second.dim() != 1) {
+      badState(origin, "tensor 'rng.cpu' should be a 1-d uint8 generator state but is " + describeTensor(rng->second));
+    }
+    // Tried on a copy first: a refused state must leave the trainer as it was.
+    try {
+      generator_.clone().set_state(rng->second);
+    } catch (const c10::Error& e) {
+      badState(origin, std::string("tensor 'rng.cpu' is not a valid generator state: ") + e.what_without_backtrace());
+    }
   }
 
   for (auto& [name, tensor] : own) tensor.copy_(state.at(name));
@@ -436,13 +458,7 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
     lossScale_.copy_(state.at("amp.scale"));
     growthTracker_.copy_(state.at("amp.growth_tracker"));
   }
-  if (rng != state.end()) {
-    try {
-      generator_.set_state(rng->second);
-    } catch (const c10::Error& e) {
-      badState(origin, std::string("tensor 'rng.cpu' is not a valid generator state: ") + e.what_without_backtrace());
-    }
-  }
+  if (rng != state.end()) generator_.set_state(rng->second);  // validated above
   if (group_) broadcastState();
 }
 
