@@ -7,6 +7,7 @@
  * rounding between ops. Parameter ranges and probabilities are the paper's.
  */
 import { ImlmError } from '../errors';
+import { formatError } from './json-file';
 import { isPolicyFile, readPolicyFile } from './policy-file';
 
 export interface AugmentPolicy {
@@ -51,9 +52,11 @@ export const policies: Record<string, AugmentPolicy> = {
 };
 
 /** Ranges that one field alone cannot express (min ≤ max). */
-function checkRanges(policy: AugmentPolicy, what: string): AugmentPolicy {
+function checkRanges(policy: AugmentPolicy, what: string, file?: string): AugmentPolicy {
   for (const [lo, hi] of [['scaleMin', 'scaleMax'], ['ratioMin', 'ratioMax'], ['blurSigmaMin', 'blurSigmaMax']] as const) {
     if (policy[lo] > policy[hi]) {
+      // A policy file is a file: its problems are ERR_FORMAT naming it and the field.
+      if (file) throw formatError(file, `/${lo}`, `${lo} <= ${hi} (${policy[hi]})`, `${policy[lo]}`, 'fix the policy file');
       throw new ImlmError(`Expected ${what}.${lo} <= ${what}.${hi} but received ${policy[lo]} > ${policy[hi]}`, 'ERR_INVALID_ARG');
     }
   }
@@ -61,7 +64,8 @@ function checkRanges(policy: AugmentPolicy, what: string): AugmentPolicy {
 }
 
 function named(name: string): AugmentPolicy {
-  const found = policies[name];
+  // Own names only: 'constructor' or '__proto__' must not find Object's members.
+  const found = Object.prototype.hasOwnProperty.call(policies, name) ? policies[name] : undefined;
   if (!found) {
     throw new ImlmError(
       `Expected an augmentation policy ${Object.keys(policies).map((p) => `'${p}'`).join(', ')} or a policy file (.json, .yaml) but received '${name}'`,
@@ -79,5 +83,8 @@ export function resolvePolicy(policy: string | Partial<AugmentPolicy> = 'mocov2'
   if (typeof policy !== 'string') return checkRanges({ ...none, ...policy }, 'policy');
   if (!isPolicyFile(policy)) return named(policy);
   const { base, ...fields } = readPolicyFile(policy);
-  return checkRanges({ ...named(base ?? 'none'), ...fields }, policy);
+  if (base !== undefined && !Object.prototype.hasOwnProperty.call(policies, base)) {
+    throw formatError(policy, '/base', `a named policy (${Object.keys(policies).map((p) => `'${p}'`).join(', ')})`, `'${base}'`, 'fix the policy file');
+  }
+  return checkRanges({ ...named(base ?? 'none'), ...fields }, policy, policy);
 }

@@ -8,10 +8,10 @@
  * Every field of AugmentPolicy may be set; the file is validated (ranges, known fields) so a
  * typo fails before training starts rather than silently augmenting with defaults.
  */
-import { readFileSync } from 'fs';
-import { load as loadYaml } from 'js-yaml';
-import { validate, type Schema } from '../config/validate';
+import { JSON_SCHEMA, load as loadYaml } from 'js-yaml';
+import type { Schema } from '../config/validate';
 import { ImlmError } from '../errors';
+import { checkJson, readRegularFileSync } from './json-file';
 import type { AugmentPolicy } from './policies';
 
 const probability = { type: 'number', minimum: 0, maximum: 1 };
@@ -50,22 +50,22 @@ export function isPolicyFile(spec: string): boolean {
   return /\.(json|ya?ml)$/i.test(spec);
 }
 
-/** Reads and validates a policy file; the caller resolves `base`. */
+/**
+ * Reads and validates a policy file (a regular file only: a FIFO is refused, never read); the
+ * caller resolves `base`. A bad file is ERR_FORMAT naming the file and the field.
+ */
 export function readPolicyFile(file: string): PolicyFile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ImlmError(`Cannot read the augmentation policy file ${file}: ${(e as Error).message}`, 'ERR_IO');
-  }
+  const text = readRegularFileSync(file, 'an augmentation policy file (.json, .yaml)').toString('utf8');
+  const json = /\.json$/i.test(file);
   let parsed: unknown;
   try {
-    parsed = /\.json$/i.test(file) ? JSON.parse(text) : loadYaml(text);
+    // JSON_SCHEMA: plain data only (no YAML dates or other tags), as JSON would give.
+    parsed = json ? JSON.parse(text) : loadYaml(text, { schema: JSON_SCHEMA, filename: file });
   } catch (e) {
-    throw new ImlmError(`${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message}`, 'ERR_FORMAT');
+    throw new ImlmError(`${file} is not valid ${json ? 'JSON' : 'YAML'}: ${(e as Error).message}`, 'ERR_FORMAT');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ImlmError(`Expected ${file} to hold a mapping of policy fields (e.g. \`base: mocov2\`) but found ${JSON.stringify(parsed)}`, 'ERR_FORMAT');
+    throw new ImlmError(`Expected ${file} to hold a mapping of policy fields (e.g. \`base: mocov2\`) but found ${JSON.stringify(parsed)}; fix the policy file`, 'ERR_FORMAT');
   }
-  return validate<PolicyFile>(policyFileSchema, parsed, file);
+  return checkJson<PolicyFile>(parsed, policyFileSchema, file, 'fix the policy file (its fields are listed in docs/formats.md)');
 }

@@ -23,6 +23,7 @@ import { listFolder, listUnlabeled } from './importers/folder';
 import { listNihCxr14 } from './importers/nih-cxr14';
 import type { ImportOptions, SourceListing } from './importers/source';
 import { listTable } from './importers/table';
+import { fileKind } from './json-file';
 import { ShardWriter } from './shard-writer';
 import { assignSplitLists, readSplitList, type SplitListSpec } from './split-lists';
 import { kDefaultLabelFractions, patientSplits, recordLabelFractions, type Split } from './splits';
@@ -163,6 +164,7 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
   checkOptions(options);
   const seed = options.seed ?? 0;
   const listing = await listSource(format, path.resolve(source), options);
+  for (const s of listing.skipped ?? []) options.onWarning?.(`left out ${path.join(listing.root, s.file)}: ${s.reason}`);
   const decode: DecodeOptions = {
     size: options.size ?? 224,
     pad: options.pad ?? false,
@@ -204,14 +206,22 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
       const { split, sample, slot } = jobs[j];
       const file = path.join(listing.root, samples[sample].file);
       let row: Uint8Array | null = null;
-      try {
-        row = dicom ? await decodeRawImage(await dicom.decode(file), decode) : await decodeImageFile(file, decode);
-      } catch (e) {
-        const message = (e as Error).message;
-        // sharp's messages can be bare ("Unknown error" for a truncated PNG): say what it means.
-        const reason = listing.decoder === 'dicom' ? message : `cannot decode (${message}): corrupt, truncated or not an image`;
+      // Checked again here (the listing checked it too): a FIFO or device must never be opened.
+      const st = await fs.stat(file).catch((e: Error) => e);
+      if (st instanceof Error || !st.isFile()) {
+        const reason = st instanceof Error ? `cannot read (${st.message})` : `${fileKind(st)}, not a regular file: left out without being opened`;
         skipped.push({ file: samples[sample].file, reason });
         options.onWarning?.(`skipped ${file}: ${reason}`);
+      } else {
+        try {
+          row = dicom ? await decodeRawImage(await dicom.decode(file), decode) : await decodeImageFile(file, decode);
+        } catch (e) {
+          const message = (e as Error).message;
+          // sharp's messages can be bare ("Unknown error" for a truncated PNG): say what it means.
+          const reason = listing.decoder === 'dicom' ? message : `cannot decode (${message}): corrupt, truncated or not an image`;
+          skipped.push({ file: samples[sample].file, reason });
+          options.onWarning?.(`skipped ${file}: ${reason}`);
+        }
       }
       if (row) {
         await writers[split]!.writeRow(slot, row);
@@ -299,7 +309,8 @@ export async function prepareImages(format: ImageFormat, source: string, out: st
         ...importerOptions(format, options),
       },
       ...(recordedFractions ? { labelFractions: recordedFractions } : {}),
-      skipped,
+      // Files left out while listing the source (links, non-regular files), then unreadable images.
+      skipped: [...(listing.skipped ?? []), ...skipped].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)),
       samples: { file: 'samples.json', count: samples.length },
       ...(excludedCount > 0
         ? {

@@ -7,11 +7,11 @@
  * A list entry names a sample when the sample's path equals it or ends with '/' + it, so the
  * NIH file names match images in any sub-folder and BCH paths match at any depth.
  */
-import { promises as fs } from 'fs';
 import path from 'path';
 import { ImlmError } from '../errors';
 import type { SourceSample } from './importers/source';
 import { parseCsv } from './importers/csv-table';
+import { readRegularFile } from './json-file';
 import type { Split } from './splits';
 
 export interface SplitListSpec {
@@ -42,14 +42,21 @@ function inferSplit(file: string): Split {
   return found[0];
 }
 
+/**
+ * A list entry is matched against the sample paths of the listing (which never leave the source
+ * folder) and never opened; still, an entry that could only name a file outside the folder — an
+ * absolute path or one with a `..` segment — is a broken list, refused naming file, line and entry.
+ */
+function checkEntry(entry: string, file: string, line: number): string {
+  if (entry.startsWith('/') || /^[A-Za-z]:[\\/]/.test(entry) || entry.split(/[\\/]/).includes('..')) {
+    throw new ImlmError(`${file}: line ${line}: the entry '${entry}' leaves the data folder (expected a path relative to the data folder, without '..'); fix the list`, 'ERR_FORMAT');
+  }
+  return entry;
+}
+
 export async function readSplitList(spec: SplitListSpec): Promise<SplitList> {
   const { file } = spec;
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw new ImlmError(`cannot read split list ${file}: ${(e as Error).message}`, 'ERR_IO', { cause: e });
-  }
+  const text = (await readRegularFile(file, 'a split list (NIH *_list.txt or BCH *_split.csv)')).toString('utf8');
   const entries = new Map<string, number | Uint8Array>();
   const firstLine = text.slice(0, text.indexOf('\n') >>> 0).trim();
   if (firstLine.includes(',')) {
@@ -61,7 +68,9 @@ export async function readSplitList(spec: SplitListSpec): Promise<SplitList> {
     for (const { line, fields } of records.slice(1)) {
       const label = fields[labelAt]?.trim();
       if (!/^\d+$/.test(label ?? '')) throw new ImlmError(`${file}: line ${line}: 'labels' is '${label}' (expected a class index, 0 or 1)`, 'ERR_FORMAT');
-      entries.set(fields[pathAt].trim(), Number(label));
+      const entry = (fields[pathAt] ?? '').trim();
+      if (entry === '') throw new ImlmError(`${file}: line ${line}: 'img_path' is empty (expected a path relative to the data folder)`, 'ERR_FORMAT');
+      entries.set(checkEntry(entry, file, line), Number(label));
     }
   } else {
     let width = -1;
@@ -73,7 +82,7 @@ export async function readSplitList(spec: SplitListSpec): Promise<SplitList> {
       if (labels.length !== width || labels.some((v) => v !== '0' && v !== '1')) {
         throw new ImlmError(`${file}: line ${i + 1}: expected a file name and ${width} labels of 0 or 1 (NIH split list) but found '${raw.trim()}'`, 'ERR_FORMAT');
       }
-      entries.set(parts[0], Uint8Array.from(labels, Number));
+      entries.set(checkEntry(parts[0], file, i + 1), Uint8Array.from(labels, Number));
     });
   }
   if (entries.size === 0) throw new ImlmError(`${file} lists no images`, 'ERR_FORMAT');

@@ -10,6 +10,8 @@ import { createReadStream, existsSync, promises as fs } from 'fs';
 import path from 'path';
 import { writeJsonAtomic } from '../atomic-write';
 import { ImlmError } from '../errors';
+import { fileKind, formatError, parseJsonFile, readJsonFile, readRegularFile } from './json-file';
+import { manifestSchema, samplesSchema } from './schemas';
 import type { RecordedLabelFractions } from './splits';
 import { readSafetensors, writeSafetensors } from '../safetensors';
 import { tensor, type Tensor } from '../tensor';
@@ -133,19 +135,56 @@ export async function writeStore(out: string, content: StoreContent, options: { 
   }
 }
 
-/** Reads and checks a store's manifest. */
+const kPrepareAgain = 'the store is damaged or was changed by hand; prepare it again with `imlm-native prepare`';
+
+/**
+ * Reads and checks a store's manifest: the schema (lib/data/schemas.ts), then what the code
+ * relies on that a schema cannot say. Any problem is ERR_FORMAT naming manifest.json and the field.
+ */
 export async function readManifest(store: string): Promise<Manifest> {
   const file = path.join(store, 'manifest.json');
-  let manifest: Manifest;
+  let bytes: Buffer;
   try {
-    manifest = JSON.parse(await fs.readFile(file, 'utf8'));
+    bytes = await readRegularFile(file, 'the manifest of a prepared data set');
   } catch (e) {
-    throw new ImlmError(`${store} is not a prepared data set (cannot read ${file}: ${(e as Error).message}); create one with \`imlm-native prepare\``, 'ERR_FORMAT');
+    throw new ImlmError(`${store} is not a prepared data set (cannot read ${file}: ${(e as Error).message}); create one with \`imlm-native prepare\``, 'ERR_FORMAT', { cause: e });
   }
-  if (manifest.format !== 'imlm-native/dataset') {
-    throw new ImlmError(`${file}: expected format 'imlm-native/dataset' but found '${manifest.format}'`, 'ERR_FORMAT');
-  }
+  const manifest = parseJsonFile<Manifest>(bytes.toString('utf8'), manifestSchema, file, kPrepareAgain);
+  checkManifestSemantics(manifest, file);
   return manifest;
+}
+
+/** The manifest's internal agreements (the schema has checked every type and range). */
+function checkManifestSemantics(m: Manifest, file: string): void {
+  const bad = (field: string, expected: string, found: string) => formatError(file, field, expected, found, kPrepareAgain);
+  const classCount = m.classes.length;
+  if (m.task === 'binary' && classCount !== 2) throw bad('/classes', "2 class names for task 'binary'", `${classCount}`);
+  if ((m.task === 'multiclass' || m.task === 'multilabel') && classCount === 0) throw bad('/classes', `at least one class name for task '${m.task}'`, 'none');
+  if (m.task === 'none' && classCount !== 0) throw bad('/classes', "no class names for task 'none' (an unlabeled store)", `${classCount}`);
+  const shards = new Map<string, string>();
+  for (const [name, entry] of Object.entries(m.splits)) {
+    const other = shards.get(entry!.shard);
+    if (other !== undefined) throw bad(`/splits/${name}/shard`, `a shard of its own`, `'${entry!.shard}', the shard of '${other}' too`);
+    shards.set(entry!.shard, name);
+  }
+  if (m.labelFractions) {
+    const train = m.splits.train?.count ?? 0;
+    for (const [key, entry] of Object.entries(m.labelFractions.fractions)) {
+      const field = `/labelFractions/fractions/${key}`;
+      const f = Number(key);
+      if (!(f > 0 && f <= 1)) throw bad(field, 'a label fraction in (0, 1] as the key', `'${key}'`);
+      if (entry.count > train) throw bad(`${field}/count`, `at most the train split's ${train} samples`, `${entry.count}`);
+      if (f < 1 && !entry.ids) throw bad(`${field}/ids`, `the sample ids of the fraction (every fraction below 1 records them)`, 'none');
+      if (entry.ids) {
+        if (entry.ids.length !== entry.count) throw bad(`${field}/ids`, `${entry.count} ids (its count)`, `${entry.ids.length}`);
+        const seen = new Set<number>();
+        entry.ids.forEach((id, i) => {
+          if (seen.has(id)) throw bad(`${field}/ids/${i}`, 'each sample id once', `${id} again`);
+          seen.add(id);
+        });
+      }
+    }
+  }
 }
 
 /** The shapes and dtypes a split's tensors must have, from its manifest. */
@@ -176,6 +215,11 @@ export async function loadSplit(
     throw new ImlmError(`${store} has no '${split}' split (it has ${Object.keys(manifest.splits).join(', ')})`, 'ERR_INVALID_ARG');
   }
   const file = path.join(store, entry.shard);
+  const manifestFile = path.join(store, 'manifest.json');
+  const st = await fs.stat(file).catch(() => null);
+  if (!st?.isFile()) {
+    throw formatError(manifestFile, `/splits/${split}/shard`, 'the name of a shard file in the store', `'${entry.shard}', which is ${st ? fileKind(st) : 'not there'}`, kPrepareAgain);
+  }
   // Memory-mapped: a data set larger than memory is paged in as batches touch it.
   const { tensors } = await readSafetensors(file, { mmap: true });
   const expected = expectedTensors(manifest, entry.count);
@@ -190,11 +234,22 @@ export async function loadSplit(
   if (problems.length > 0) {
     for (const t of Object.values(tensors)) t.dispose();
     throw new ImlmError(
-      `${file} disagrees with ${path.join(store, 'manifest.json')}: ${problems.join('; ')} — the store is damaged or mixed from two preparations; prepare it again`,
+      `${file} disagrees with ${manifestFile}: ${problems.join('; ')} — the store is damaged or mixed from two preparations; prepare it again`,
       'ERR_FORMAT',
     );
   }
   const { images, labels, ids, patients } = tensors;
+  if (split === 'train' && manifest.labelFractions) {
+    // The label fractions name training samples by id (lib/eval/data.ts fractionRows relies on it).
+    const present = new Set(Array.from(ids.toTypedArray() as BigInt64Array, Number));
+    for (const [key, fraction] of Object.entries(manifest.labelFractions.fractions)) {
+      const missing = fraction.ids?.find((id) => !present.has(id));
+      if (missing !== undefined) {
+        for (const t of Object.values(tensors)) t.dispose();
+        throw formatError(manifestFile, `/labelFractions/fractions/${key}/ids`, `ids of samples in ${file}`, `${missing}, which the shard lacks`, kPrepareAgain);
+      }
+    }
+  }
   const wanted = new Set(['images', 'labels', 'ids', ...(options.patients ? ['patients'] : [])]);
   for (const [name, t] of Object.entries(tensors)) if (!wanted.has(name)) t.dispose();
   return { manifest, images, labels, ids, ...(patients && options.patients ? { patients } : {}) };
@@ -213,9 +268,17 @@ export async function readSamples(store: string): Promise<SamplesSidecar> {
   const manifest = await readManifest(store);
   if (!manifest.samples) throw new ImlmError(`${store} has no samples sidecar (stores of IDX sources have none)`, 'ERR_INVALID_ARG');
   const file = path.join(store, manifest.samples.file);
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (e) {
-    throw new ImlmError(`cannot read ${file}: ${(e as Error).message}; prepare the store again`, 'ERR_FORMAT');
+  if (!existsSync(file)) {
+    throw formatError(path.join(store, 'manifest.json'), '/samples/file', 'the name of the samples file in the store', `'${manifest.samples.file}', which is not there`, kPrepareAgain);
   }
+  const samples = await readJsonFile<SamplesSidecar>(file, samplesSchema, kPrepareAgain);
+  if (samples.files.length !== manifest.samples.count) {
+    throw formatError(file, '/files', `${manifest.samples.count} files (the count in ${path.join(store, 'manifest.json')})`, `${samples.files.length}`, kPrepareAgain);
+  }
+  const seen = new Set<string>();
+  samples.patients.forEach((p, i) => {
+    if (seen.has(p)) throw formatError(file, `/patients/${i}`, 'each patient name once (the shards index this list)', `'${p}' again`, kPrepareAgain);
+    seen.add(p);
+  });
+  return samples;
 }

@@ -18,7 +18,8 @@ import { resolvePolicy, type AugmentPolicy } from '../data/policies';
 import { readManifest, type Manifest } from '../data/store';
 import { absolute, checkMetric, classCount, labelledTask, defaultMetric, disposeSplit, fractionRows, loadEvalSplit, type EvalSplit, type SelectionMetric } from './data';
 import { resolveImageSize } from './features';
-import { finetuneOptionsSchema, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
+import { readJsonFile, formatError } from '../data/json-file';
+import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
 import { writePredictions } from './predictions';
 
 export interface FinetuneOptions {
@@ -98,6 +99,22 @@ export interface FinetuneResult {
   seconds: number;
 }
 
+/**
+ * progress.json, checked (lib/eval/options.ts finetuneProgressSchema) and with the NaN that JSON
+ * wrote as null restored; ERR_FORMAT naming the file and field otherwise.
+ */
+async function readProgress(file: string): Promise<RunState> {
+  const todo = 'the run folder is damaged; start a new run in another --out';
+  type Stored = { history: Array<Record<keyof Evaluation, number | null>>; best: Record<keyof Evaluation, number | null> | null; sinceBest: number; stoppedEarly: boolean };
+  const stored = await readJsonFile<Stored>(file, finetuneProgressSchema, todo);
+  const restore = (e: Record<keyof Evaluation, number | null>): Evaluation => ({ step: e.step!, epoch: e.epoch!, trainLoss: e.trainLoss ?? NaN, valMetric: e.valMetric ?? NaN });
+  if (stored.sinceBest > stored.history.length) throw formatError(file, '/sinceBest', `at most the ${stored.history.length} validations of /history`, `${stored.sinceBest}`, todo);
+  if (stored.best !== null && !stored.history.some((h) => h.step === stored.best!.step)) {
+    throw formatError(file, '/best/step', 'the step of a validation in /history', `${stored.best.step}`, todo);
+  }
+  return { history: stored.history.map(restore), best: stored.best && restore(stored.best), sinceBest: stored.sinceBest, stoppedEarly: stored.stoppedEarly };
+}
+
 type Validated = Omit<FinetuneOptions, 'onProgress' | 'signal'>;
 
 export function finetunePaths(outDir: string) {
@@ -153,7 +170,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       throw new ImlmError(`cannot resume: ${paths.last} does not exist; start a new run without --resume`, 'ERR_INVALID_ARG');
     }
     // The run's own settings; only the budget (epochs, maxSteps, patience) may be changed.
-    const saved = JSON.parse(await fs.readFile(paths.config, 'utf8'));
+    const saved = await readJsonFile<ResolvedOptions>(paths.config, savedFinetuneConfigSchema, 'the run folder is damaged; start a new run in another --out');
     const budget = Object.fromEntries(
       (['epochs', 'maxSteps', 'patience'] as const).filter((k) => rest[k] !== undefined).map((k) => [k, rest[k]]),
     );
@@ -215,7 +232,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     let state: RunState = { history: [], best: null, sinceBest: 0, stoppedEarly: false };
     if (o.resume) {
       await ft.load(paths.last);
-      if (existsSync(paths.progress)) state = JSON.parse(await fs.readFile(paths.progress, 'utf8')) as RunState;
+      if (existsSync(paths.progress)) state = await readProgress(paths.progress);
     }
 
     let lastLoss = NaN;

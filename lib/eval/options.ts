@@ -4,6 +4,7 @@
  */
 import { deviceSchema } from '../config/schemas';
 import type { Schema } from '../config/validate';
+import { policyFileSchema } from '../data/policy-file';
 
 const positiveInt = { type: 'integer', minimum: 1 };
 const nonNegative = { type: 'number', minimum: 0 };
@@ -65,6 +66,44 @@ export const finetuneOptionsSchema: Schema = {
     resume: { type: 'boolean' },
   },
   additionalProperties: false,
+};
+
+/** A custom policy object (policy-file fields without `base`). */
+const policyObjectSchema: Schema = {
+  ...policyFileSchema,
+  properties: Object.fromEntries(Object.entries(policyFileSchema.properties as Record<string, Schema>).filter(([k]) => k !== 'base')),
+};
+
+/** `<out>/config.json` of eval finetune: the resolved options, read back on --resume. */
+export const savedFinetuneConfigSchema: Schema = {
+  ...finetuneOptionsSchema,
+  required: ['store', 'outDir', 'imageSize', 'augment'],
+  properties: { ...(finetuneOptionsSchema.properties as Record<string, Schema>), augment: { anyOf: [{ type: 'string' }, policyObjectSchema] } },
+};
+
+const finiteOrNull: Schema = { anyOf: [{ type: 'number' }, { type: 'null' }] };
+const evaluationSchema: Schema = {
+  type: 'object',
+  required: ['step', 'epoch', 'trainLoss', 'valMetric'],
+  properties: {
+    step: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    epoch: { type: 'number', minimum: 0 },
+    // JSON writes NaN (an undefined AUC, no loss yet) as null.
+    trainLoss: finiteOrNull,
+    valMetric: finiteOrNull,
+  },
+};
+
+/** `<out>/progress.json` of eval finetune: the validation history, read back on --resume. */
+export const finetuneProgressSchema: Schema = {
+  type: 'object',
+  required: ['history', 'best', 'sinceBest', 'stoppedEarly'],
+  properties: {
+    history: { type: 'array', items: evaluationSchema },
+    best: { anyOf: [evaluationSchema, { type: 'null' }] },
+    sinceBest: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    stoppedEarly: { type: 'boolean' },
+  },
 };
 
 /**

@@ -36,14 +36,18 @@ describe('policy files', () => {
   });
 
   test.each([
-    ['unknown field', 'hflip: 0.5\n', /no option 'hflip'/],
-    ['probability out of range', 'blurP: 1.5\n', /Expected a number <= 1 for .*blurP but received 1.5/],
-    ['min above max', 'crop: true\nscaleMin: 0.9\nscaleMax: 0.5\n', /scaleMin <= .*scaleMax but received 0.9 > 0.5/],
-    ['unknown base', 'base: simclr\n', /Expected an augmentation policy .* but received 'simclr'/],
+    ['unknown field', 'hflip: 0.5\n', /\.yaml: \/hflip: expected no field 'hflip' but found one/],
+    ['probability out of range', 'blurP: 1.5\n', /\.yaml: \/blurP: expected a number <= 1 but found 1.5/],
+    ['min above max', 'crop: true\nscaleMin: 0.9\nscaleMax: 0.5\n', /\.yaml: \/scaleMin: expected scaleMin <= scaleMax \(0.5\) but found 0.9/],
+    ['unknown base', 'base: simclr\n', /\.yaml: \/base: expected a named policy .* but found 'simclr'/],
+    ['a __proto__ key', '__proto__: {blurP: 1}\n', /\.yaml: \/__proto__: expected no key named __proto__/],
+    ['constructor as base', 'base: constructor\n', /\/base: expected a named policy/],
     ['not a mapping', '- 1\n- 2\n', /to hold a mapping of policy fields/],
     ['not YAML', 'a: [1, 2\n', /is not valid YAML/],
-  ])('refused: %s', (_, text, message) => {
-    expect(() => resolvePolicy(file(`bad-${Math.random().toString(36).slice(2)}.yaml`, text))).toThrow(message);
+  ])('refused with ERR_FORMAT naming file and field: %s', (_, text, message) => {
+    const p = file(`bad-${Math.random().toString(36).slice(2)}.yaml`, text);
+    expect(() => resolvePolicy(p)).toThrow(expect.objectContaining({ code: 'ERR_FORMAT', message: expect.stringMatching(message) }));
+    expect(() => resolvePolicy(p)).toThrow(p);
   });
 
   test('a missing file is ERR_IO naming it', () => {

@@ -11,7 +11,8 @@ export const kIdcClasses = ['IDC negative', 'IDC positive'];
 export async function listBchIdc(source: string): Promise<SourceListing> {
   await assertFolder(source, 'the IDC folder (<patient>/<0|1>/*.png)');
   const samples: SourceSample[] = [];
-  for (const file of await listFiles(source, ['.png'])) {
+  const { files, skipped } = await listFiles(source, ['.png']);
+  for (const file of files) {
     const parts = file.split('/');
     const cls = parts[parts.length - 2];
     if (parts.length < 3 || (cls !== '0' && cls !== '1')) {
@@ -20,5 +21,5 @@ export async function listBchIdc(source: string): Promise<SourceListing> {
     samples.push({ file, label: Number(cls), patient: parts[parts.length - 3] });
   }
   if (samples.length === 0) throw new ImlmError(`${source} holds no <patient>/<0|1>/*.png images`, 'ERR_FORMAT');
-  return { root: source, task: 'binary', classes: kIdcClasses, samples, decoder: 'image', defaultChannels: 3 };
+  return { root: source, task: 'binary', classes: kIdcClasses, samples, decoder: 'image', defaultChannels: 3, skipped };
 }

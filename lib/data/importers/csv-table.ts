@@ -2,8 +2,8 @@
  * A small RFC 4180 CSV reader for label files (quoted fields, "" escapes, CRLF or LF, a BOM).
  * Every problem names the file, the line and what was expected, so a user can fix the file.
  */
-import { promises as fs } from 'fs';
 import { ImlmError } from '../../errors';
+import { readRegularFile } from '../json-file';
 
 export interface CsvRow {
   /** 1-based line of the file where the row starts (the header is line 1). */
@@ -76,12 +76,8 @@ export function requireColumns(file: string, header: readonly string[], required
  * number of fields than the header are refused.
  */
 export async function readCsvTable(file: string, required: readonly string[]): Promise<CsvTable> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw new ImlmError(`cannot read ${file}: ${(e as Error).message}`, 'ERR_IO', { cause: e });
-  }
+  // A regular file only: a FIFO given as the label file is refused, never read (it would block).
+  const text = (await readRegularFile(file, `a CSV label file with the columns ${required.join(', ')}`)).toString('utf8');
   const records = parseCsv(text, file);
   if (records.length === 0) throw new ImlmError(`${file} is empty (expected a header line with the columns ${required.join(', ')})`, 'ERR_FORMAT');
   const header = records[0].fields.map((h) => h.trim());

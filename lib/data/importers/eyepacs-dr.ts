@@ -20,7 +20,8 @@ export async function listEyepacsDr(source: string, options: ImportOptions): Pro
   const mode = options.drLabels ?? 'referable';
   if (mode !== 'referable' && mode !== 'grades') throw new ImlmError(`Expected --dr-labels 'referable' or 'grades' but received '${mode}'`, 'ERR_INVALID_ARG');
   const table = await readCsvTable(labelsFile, ['image', 'level']);
-  const byStem = indexByName(await listFiles(source, ['.jpeg', '.jpg', '.png', '.tif', '.tiff']), { stem: true });
+  const listed = await listFiles(source, ['.jpeg', '.jpg', '.png', '.tif', '.tiff']);
+  const byStem = indexByName(listed.files, { stem: true });
   const samples: SourceSample[] = table.rows.map(({ line, values }) => {
     const name = values.image;
     const file = pathForName(byStem, name, `${labelsFile}: line ${line}`, `the image '${name}' (.jpeg) is not in ${source} or any sub-folder (expected every image of the CSV)`);
@@ -36,5 +37,6 @@ export async function listEyepacsDr(source: string, options: ImportOptions): Pro
     samples,
     decoder: 'image',
     defaultChannels: 3,
+    skipped: listed.skipped,
   };
 }

@@ -14,7 +14,7 @@ const kDivisionFolders: Record<string, Split> = { train: 'train', val: 'val', va
 
 export async function listFolder(source: string, options: ImportOptions): Promise<SourceListing> {
   await assertFolder(source, 'a folder with one sub-folder of images per class');
-  const files = await listFiles(source, kImageExtensions);
+  const { files, skipped } = await listFiles(source, kImageExtensions);
   const top = [...new Set(files.map((f) => f.split('/')[0]))];
   const divided = top.length > 0 && top.every((t) => t in kDivisionFolders && statSync(path.join(source, t)).isDirectory());
   const depth = divided ? 3 : 2;
@@ -41,6 +41,7 @@ export async function listFolder(source: string, options: ImportOptions): Promis
     samples,
     decoder: 'image',
     defaultChannels: 3,
+    skipped,
     ...(divided ? { division: `the source's ${top.sort().join('/')} folders` } : {}),
   };
 }
@@ -48,8 +49,9 @@ export async function listFolder(source: string, options: ImportOptions): Promis
 export async function listUnlabeled(source: string, options: ImportOptions): Promise<SourceListing> {
   await assertFolder(source, 'a folder of images');
   const pattern = options.patientPattern ? new RegExp(options.patientPattern) : null;
-  const samples = (await listFiles(source, kImageExtensions)).map((file) => ({ file, label: null, patient: patientOf(file, pattern) }));
+  const { files, skipped } = await listFiles(source, kImageExtensions);
+  const samples = files.map((file) => ({ file, label: null, patient: patientOf(file, pattern) }));
   if (samples.length === 0) throw new ImlmError(`${source} holds no images (${kImageExtensions.join(' ')})`, 'ERR_FORMAT');
-  return { root: source, task: 'none', classes: [], samples, decoder: 'image', defaultChannels: 3, defaultShares: { train: 1, val: 0, test: 0 } };
+  return { root: source, task: 'none', classes: [], samples, decoder: 'image', defaultChannels: 3, defaultShares: { train: 1, val: 0, test: 0 }, skipped };
 }
 

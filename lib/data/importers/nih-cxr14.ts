@@ -3,9 +3,10 @@
  * `Patient ID`, …) beside the images, which may sit in any sub-folder (the official archives
  * unpack to images_001/images/…). Multilabel over 14 findings; "No Finding" is all zeros.
  */
-import { existsSync, promises as fs } from 'fs';
+import { existsSync } from 'fs';
 import path from 'path';
 import { ImlmError } from '../../errors';
+import { readRegularFile } from '../json-file';
 import { readCsvTable } from './csv-table';
 import type { SourceListing, SourceSample } from './source';
 import { assertFolder, indexByName, listFiles, pathForName } from './walk';
@@ -26,7 +27,8 @@ export async function listNihCxr14(source: string): Promise<SourceListing> {
   const entryFile = kEntryFiles.map((f) => path.join(source, f)).find((f) => existsSync(f));
   if (!entryFile) throw new ImlmError(`${source} has no ${kEntryFiles.join(' or ')} (expected NIH ChestX-ray14's label file beside the images)`, 'ERR_FORMAT');
   const table = await readCsvTable(entryFile, ['Image Index', 'Finding Labels', 'Patient ID']);
-  const byName = indexByName(await listFiles(source, ['.png']));
+  const listed = await listFiles(source, ['.png']);
+  const byName = indexByName(listed.files);
   const classIndex = new Map(kNihClasses.map((c, i) => [c, i]));
   const samples: SourceSample[] = table.rows.map(({ line, values }) => {
     const name = values['Image Index'];
@@ -46,7 +48,7 @@ export async function listNihCxr14(source: string): Promise<SourceListing> {
   // The official division, when its lists are there: test_list.txt is 'test'; the rest (train_val_list.txt) is split into train/val by patient.
   const testList = path.join(source, kOfficialTestList);
   if (existsSync(testList) && existsSync(path.join(source, kOfficialTrainValList))) {
-    const testNames = new Set((await fs.readFile(testList, 'utf8')).split(/\s+/).filter(Boolean));
+    const testNames = new Set((await readRegularFile(testList, 'the official test list, one file name a line')).toString('utf8').split(/\s+/).filter(Boolean));
     for (const s of samples) if (testNames.has(path.posix.basename(s.file))) s.split = 'test';
     return {
       root: source,
@@ -55,8 +57,9 @@ export async function listNihCxr14(source: string): Promise<SourceListing> {
       samples,
       decoder: 'image',
       defaultChannels: 1,
+      skipped: listed.skipped,
       division: `the official ${kOfficialTestList} is 'test'; the other images (${kOfficialTrainValList}) are split into train/val by patient`,
     };
   }
-  return { root: source, task: 'multilabel', classes: kNihClasses, samples, decoder: 'image', defaultChannels: 1 };
+  return { root: source, task: 'multilabel', classes: kNihClasses, samples, decoder: 'image', defaultChannels: 1, skipped: listed.skipped };
 }

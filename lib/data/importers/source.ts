@@ -31,6 +31,12 @@ export interface SourceListing {
   division?: string;
   /** Default channels for this kind of image (1 for radiographs, 3 for colour photographs). */
   defaultChannels: 1 | 3;
+  /**
+   * Entries of the source folder left out while listing it (symlink cycles, duplicates reached
+   * through links, dangling links, FIFOs and other non-regular files), with the reason; prepare
+   * records them in the manifest's `skipped`.
+   */
+  skipped?: Array<{ file: string; reason: string }>;
   /** Default share of patients per split when the source has no division. */
   defaultShares?: { train: number; val: number; test: number };
 }
