@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run test:asan — the addon built with AddressSanitizer and UndefinedBehaviorSanitizer
-# (build-asan/imlm.node, plain CMake, -O1), then the native tests and the safetensors fuzzer run
+# (build-asan/imlm.node, plain CMake, -O0: the build is the slow part), then the native tests and the safetensors fuzzer run
 # against it in a node with the sanitizer runtimes preloaded. Any report aborts the process
 # that made it, so the jest run (or, for the fuzzer, its child that crashed) fails.
 #
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 jobs="$(nproc 2>/dev/null || echo 2)"
-flags="-fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1 -g0"
+flags="-fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O0 -g0"
 napi_inc="$(node -p "require('node-api-headers').include_dir")"
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 
