@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { embed } from '../eval/features';
 import type { SplitName } from '../data/store';
 import { ImlmError } from '../errors';
-import { abortOnSigint, int } from './flags';
+import { readManifest } from '../data/store';
+import { abortOnSigint, checkInputFile, checkOutputFile, choice, intFlag } from './flags';
 import { evalDistOptions, rankDevice, runEvalRank, type DistFlags, type EvalRank } from './dist-flags';
 import { ProgressDisplay } from './progress';
 
@@ -62,17 +63,20 @@ export function registerEmbed(program: Command): void {
     .description('write the features of a frozen network (pooled blocks 1–4, the embedding) for one split of a store')
     .requiredOption('--checkpoint <file>', "a run's checkpoints/last.safetensors, its backbone.safetensors or a fine-tuned checkpoint")
     .requiredOption('--data <store>', 'a prepared data set (imlm-native prepare)')
-    .option('--split <name>', 'train | val | test', 'test')
+    .option('--split <name>', 'train | val | test', choice('--split', ['train', 'val', 'test']), 'test')
     .requiredOption('--out <file>', 'the features file to write (.safetensors; rank 0 writes it)')
-    .option('--batch-size <n>', 'images per forward', int)
-    .option('--image-size <n>', 'resize to this side first (default: the size the checkpoint trained at, else the store\'s)', int)
+    .option('--batch-size <n>', 'images per forward', intFlag('--batch-size', 1))
+    .option('--image-size <n>', 'resize to this side first (default: the size the checkpoint trained at, else the store\'s)', intFlag('--image-size', 8))
     .option('--device <d>', 'auto | cpu | cuda | cuda:N', 'auto')
-    .option('--threads <n>', 'intra-op CPU threads (default one per core)', int)
+    .option('--threads <n>', 'intra-op CPU threads (default one per core)', intFlag('--threads', 1))
     .option('--json', 'print the result as one JSON object');
   evalDistOptions(command).action(async (flags: EmbedFlags) => {
     if (!['train', 'val', 'test'].includes(flags.split)) {
       throw new ImlmError(`Expected --split train, val or test but received '${flags.split}'`, 'ERR_INVALID_ARG');
     }
+    checkInputFile('--checkpoint', flags.checkpoint);
+    checkOutputFile('--out', flags.out);
+    await readManifest(flags.data);
     await runEvalRank(flags, (rank) => embedAsRank(flags, rank));
   });
 }

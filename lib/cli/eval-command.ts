@@ -3,7 +3,9 @@ import { finetune, type FinetuneProgress } from '../eval/finetune';
 import { layerwiseProbe, linearProbe, type ProbeOptions, type ProbeResult } from '../eval/linear';
 import type { SelectionMetric } from '../eval/data';
 import { ImlmError } from '../errors';
-import { abortOnSigint, int, intList, num, numList, sweepFrom } from './flags';
+import { resolvePolicy } from '../data/policies';
+import { readManifest } from '../data/store';
+import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intFlag, intList, numFlag, numList, sweepFrom } from './flags';
 import { evalDistOptions, rankDevice, runEvalRank, type DistFlags, type EvalRank } from './dist-flags';
 import { ProgressDisplay } from './progress';
 
@@ -55,26 +57,26 @@ function commonOptions(command: Command, dataRequired = true): Command {
     : command.option('--data <store>', 'a prepared data set (imlm-native prepare); not needed with --resume');
   return withData
     .requiredOption('--out <dir>', 'run folder: results.json, predictions, caches')
-    .option('--fraction <f>', 'label fraction of the training split (one the store records, e.g. 0.01, 0.06; 1 = all)', num, 1)
-    .option('--metric <m>', 'validation metric that selects: accuracy | auc (default accuracy; auc for multilabel)')
-    .option('--image-size <n>', 'resize images to this side (default: the size the checkpoint trained at, else the store\'s)', int)
+    .option('--fraction <f>', 'label fraction of the training split (one the store records, e.g. 0.01, 0.06; 1 = all)', numFlag('--fraction', 0, { exclusiveMin: true, max: 1 }), 1)
+    .option('--metric <m>', 'validation metric that selects: accuracy | auc (default accuracy; auc for multilabel)', choice('--metric', ['accuracy', 'auc']))
+    .option('--image-size <n>', 'resize images to this side (default: the size the checkpoint trained at, else the store\'s)', intFlag('--image-size', 8))
     .option('--device <d>', 'auto | cpu | cuda | cuda:N', 'auto')
-    .option('--threads <n>', 'intra-op CPU threads (default one per core)', int)
-    .option('--seed <n>', 'seed (data order, initialisation)', int)
+    .option('--threads <n>', 'intra-op CPU threads (default one per core)', intFlag('--threads', 1))
+    .option('--seed <n>', 'seed (data order, initialisation)', intFlag('--seed', 0))
     .option('--json', 'print the result as one JSON object');
 }
 
 function probeOptions(command: Command): Command {
   return evalDistOptions(commonOptions(command))
     .requiredOption('--checkpoint <file>', "a run's checkpoints/last.safetensors or backbone.safetensors")
-    .option('--method <m>', 'lbfgs (full batch, weight decay swept) | adam (mini-batch, lr × weight decay swept)')
+    .option('--method <m>', 'lbfgs (full batch, weight decay swept) | adam (mini-batch, lr × weight decay swept)', choice('--method', ['lbfgs', 'adam']))
     .option('--lrs <list>', 'Adam learning rates to sweep, comma-separated', numList)
     .option('--weight-decays <list>', 'L2 strengths to sweep, comma-separated', numList)
-    .option('--max-iterations <n>', 'L-BFGS iterations per sweep point', int)
-    .option('--epochs <n>', 'Adam epochs per sweep point', int)
-    .option('--batch-size <n>', 'Adam batch size', int)
+    .option('--max-iterations <n>', 'L-BFGS iterations per sweep point', intFlag('--max-iterations', 1))
+    .option('--epochs <n>', 'Adam epochs per sweep point', intFlag('--epochs', 1))
+    .option('--batch-size <n>', 'Adam batch size', intFlag('--batch-size', 1))
     .option('--no-standardize', 'train on raw features (default: z-scored with the training rows\' statistics)')
-    .option('--feature-batch-size <n>', 'images per backbone forward when computing features', int);
+    .option('--feature-batch-size <n>', 'images per backbone forward when computing features', intFlag('--feature-batch-size', 1));
 }
 
 function toProbeOptions(flags: ProbeFlags, onProgress: ProbeOptions['onProgress'], signal: AbortSignal, rank: EvalRank, device: string): ProbeOptions {
@@ -103,6 +105,32 @@ function toProbeOptions(flags: ProbeFlags, onProgress: ProbeOptions['onProgress'
   };
 }
 
+/**
+ * What an evaluation can get wrong before any work: the checkpoint, the store, the label
+ * fraction it must record, the run folder (a folder, not a file; creatable).
+ */
+async function checkEvalInputs(flags: CommonFlags & { checkpoint?: string; lrs?: number[]; weightDecays?: number[] }): Promise<void> {
+  if (flags.checkpoint) checkInputFile('--checkpoint', flags.checkpoint);
+  checkOutputFolder('--out', flags.out);
+  for (const [flag, list, positive] of [['--lrs', flags.lrs, true], ['--weight-decays', flags.weightDecays, false]] as const) {
+    const bad = list?.find((x) => (positive ? !(x > 0) : !(x >= 0)));
+    if (list && (list.length === 0 || bad !== undefined)) {
+      throw new ImlmError(`Expected ${flag} as comma-separated numbers ${positive ? '> 0' : '>= 0'} but received ${list.length ? bad : 'none'}`, 'ERR_INVALID_ARG');
+    }
+  }
+  if (!flags.data) return;
+  const manifest = await readManifest(flags.data);
+  if (flags.fraction !== 1) {
+    const recorded = Object.keys(manifest.labelFractions?.fractions ?? {}).map(Number);
+    if (!recorded.includes(flags.fraction)) {
+      throw new ImlmError(
+        `Expected a label fraction the store records (${recorded.sort((a, b) => a - b).join(', ') || 'none'}) but received ${flags.fraction}; prepare the store with that fraction (prepare --fractions)`,
+        'ERR_INVALID_ARG',
+      );
+    }
+  }
+}
+
 function printProbe(result: ProbeResult, json?: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify(result) + '\n');
@@ -119,7 +147,7 @@ function printProbe(result: ProbeResult, json?: boolean): void {
 /** One process's part of a probe: alone, all of it; as a rank, its shard of the features (rank 0 fits, writes and reports). */
 async function probeAsRank(kind: 'linear' | 'probe', flags: ProbeFlags, rank: EvalRank): Promise<void> {
   const controller = new AbortController();
-  const removeSigint = abortOnSigint(controller, 'the probe');
+  const removeSigint = abortOnSignals(controller, 'the probe').remove;
   try {
     const onProgress: ProbeOptions['onProgress'] = (p) => {
       if (p.stage === 'features' && (p.done === p.total || p.done % 2048 < 256)) process.stderr.write(`features ${p.split}: ${p.done}/${p.total}\n`);
@@ -137,31 +165,50 @@ export function registerEval(program: Command): void {
   const evalCommand = program.command('eval').description('evaluate a pre-trained encoder: linear probing, fine-tuning at a label fraction, layer-wise probing, CKA and KS comparisons');
 
   probeOptions(evalCommand.command('linear').description('linear probe on the frozen backbone (eval mode, features cached once), sweep chosen on validation'))
-    .option('--block <k>', 'the block whose pooled features the head reads (1–4)', int, 4)
-    .action((flags: ProbeFlags) => runEvalRank(flags, (rank) => probeAsRank('linear', flags, rank)));
+    .option('--block <k>', 'the block whose pooled features the head reads (1–4)', intFlag('--block', 1, 4), 4)
+    .action(async (flags: ProbeFlags) => {
+      await checkEvalInputs(flags);
+      await runEvalRank(flags, (rank) => probeAsRank('linear', flags, rank));
+    });
 
   probeOptions(evalCommand.command('probe').description('layer-wise probing: a linear probe on each block\'s pooled features'))
-    .option('--blocks <list>', 'blocks to probe, comma-separated', intList)
-    .action((flags: ProbeFlags) => runEvalRank(flags, (rank) => probeAsRank('probe', flags, rank)));
+    .option('--blocks <list>', 'blocks to probe, comma-separated (each 1–4)', (v: string) => {
+      const blocks = intList(v);
+      if (blocks.length === 0 || blocks.some((b) => b < 1 || b > 4)) throw new ImlmError(`Expected --blocks as comma-separated blocks from 1 to 4 but received '${v}'`, 'ERR_INVALID_ARG');
+      return blocks;
+    })
+    .action(async (flags: ProbeFlags) => {
+      await checkEvalInputs(flags);
+      await runEvalRank(flags, (rank) => probeAsRank('probe', flags, rank));
+    });
 
   commonOptions(evalCommand.command('finetune').description('fine-tune the whole network at a label fraction (from a checkpoint, or --from-scratch), selected on validation'), false)
     .option('--checkpoint <file>', 'pre-trained weights: checkpoints/last.safetensors or backbone.safetensors')
     .option('--from-scratch', 'random initialisation (the supervised baseline)')
-    .option('--arch <name>', 'with --from-scratch: resnet18 | resnet34 | resnet50 (default resnet50)')
-    .option('--stem <kind>', 'with --from-scratch: standard | small (default standard)')
+    .option('--arch <name>', 'with --from-scratch: resnet18 | resnet34 | resnet50 (default resnet50)', choice('--arch', ['resnet18', 'resnet34', 'resnet50']))
+    .option('--stem <kind>', 'with --from-scratch: standard | small (default standard)', choice('--stem', ['standard', 'small']))
     .option('--augment <policy>', 'training augmentation: kaku2021-cxr | kaku2021-dr | kaku2021-bch | mocov2 | none (default: by the store\'s source)')
-    .option('--lr <x>', 'Adam learning rate (default 1e-3)', num)
-    .option('--weight-decay <x>', 'Adam L2 weight decay (default 0)', num)
-    .option('--batch-size <n>', 'images per step (default 16)', int)
-    .option('--epochs <n>', 'budget in epochs of the labelled subset (default 100)', int)
-    .option('--max-steps <n>', 'budget in steps (overrides --epochs)', int)
-    .option('--eval-every <n>', 'steps between validations (default one epoch)', int)
-    .option('--patience <n>', 'stop after this many validations without improvement (default 10)', int)
+    .option('--lr <x>', 'Adam learning rate (default 1e-3)', numFlag('--lr', 0, { exclusiveMin: true }))
+    .option('--weight-decay <x>', 'Adam L2 weight decay (default 0)', numFlag('--weight-decay', 0))
+    .option('--batch-size <n>', 'images per step (default 16)', intFlag('--batch-size', 1))
+    .option('--epochs <n>', 'budget in epochs of the labelled subset (default 100)', intFlag('--epochs', 1))
+    .option('--max-steps <n>', 'budget in steps (overrides --epochs)', intFlag('--max-steps', 1))
+    .option('--eval-every <n>', 'steps between validations (default one epoch)', intFlag('--eval-every', 1))
+    .option('--patience <n>', 'stop after this many validations without improvement (default 10)', intFlag('--patience', 1))
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .action(async (flags: FinetuneFlags) => {
       if (!flags.data && !flags.resume) throw new ImlmError("required option '--data <store>' not specified", 'ERR_INVALID_ARG');
+      if (!flags.resume && flags.fromScratch && flags.checkpoint) {
+        throw new ImlmError('Expected either --checkpoint <file> or --from-scratch but received both; pass one', 'ERR_INVALID_ARG');
+      }
+      if (!flags.resume && !flags.fromScratch && !flags.checkpoint) {
+        throw new ImlmError('fine-tuning needs --checkpoint <file> (pre-trained weights) or --from-scratch (random initialisation)', 'ERR_INVALID_ARG');
+      }
+      if (flags.augment) resolvePolicy(flags.augment);
+      await checkEvalInputs(flags);
       const controller = new AbortController();
-      const removeSigint = abortOnSigint(controller, 'after the current step');
+      const stop = abortOnSignals(controller, 'after the current step');
+      const removeSigint = stop.remove;
       let display: ProgressDisplay | null = null;
       try {
         const onProgress = (p: FinetuneProgress) => {
@@ -209,7 +256,7 @@ export function registerEval(program: Command): void {
               `predictions: ${result.predictions}\nresults: ${result.results}\n`,
           );
         }
-        if (result.cancelled) process.exitCode = 130;
+        if (result.cancelled) process.exitCode = stop.exitCode() ?? 130;
       } finally {
         (display as ProgressDisplay | null)?.stop();
         removeSigint();

@@ -15,7 +15,8 @@ import { ImlmError } from '../errors';
 import { embed } from '../eval';
 import { finetunePaths } from '../eval/finetune';
 import { ckaJson, ckaTable, ksJson, ksTable } from './analyze-command';
-import { intAtLeast, num } from './flags';
+import { readManifest } from '../data/store';
+import { checkInputFile, checkOutputFolder, choice, intAtLeast, num } from './flags';
 
 /** A predictions file, or the test predictions of an `eval finetune` run folder. */
 export function predictionsOf(source: string): string {
@@ -38,9 +39,9 @@ export function registerEvalCompare(program: Command): void {
     .requiredOption('--before <checkpoint>', 'the first network (e.g. the pre-trained backbone)')
     .requiredOption('--after <checkpoint>', 'the second (e.g. checkpoints/best.safetensors of an `eval finetune` run)')
     .requiredOption('--data <store>', 'the prepared store')
-    .option('--split <name>', 'the split to embed', 'test')
+    .option('--split <name>', 'the split to embed: train | val | test', choice('--split', ['train', 'val', 'test']), 'test')
     .option('--out <dir>', 'where the two features files are written (default: a temporary folder)')
-    .option('--kernel <kind>', 'linear or rbf', 'rbf')
+    .option('--kernel <kind>', 'linear or rbf', choice('--kernel', ['linear', 'rbf']), 'rbf')
     .option('--sigma <x>', 'RBF: absolute σ (the paper: 0.8)', num)
     .option('--sigma-median-fraction <f>', 'RBF: σ = f × the median distance (default 1)', num)
     .option('--sets <n>', 'bootstrap sets (the paper: 50)', count, 50)
@@ -48,6 +49,10 @@ export function registerEvalCompare(program: Command): void {
     .option('--seed <n>', 'seed of the sets', count, 0)
     .option('--json', 'print one JSON object (as `analyze cka`)')
     .action(async (flags: { before: string; after: string; data: string; split: SplitName; out?: string; kernel: string; sigma?: number; sigmaMedianFraction?: number; sets: number; setSize: number; seed: number; json?: boolean }) => {
+      checkInputFile('--before', flags.before);
+      checkInputFile('--after', flags.after);
+      if (flags.out) checkOutputFolder('--out', flags.out);
+      await readManifest(flags.data);
       const dir = flags.out ?? mkdtempSync(path.join(os.tmpdir(), 'imlm-eval-cka-'));
       mkdirSync(dir, { recursive: true });
       const files = { before: path.join(dir, `before-${flags.split}.safetensors`), after: path.join(dir, `after-${flags.split}.safetensors`) };
@@ -69,7 +74,7 @@ export function registerEvalCompare(program: Command): void {
     .description("KS distance between two fine-tuned models' test probabilities (e.g. 1% against 100% of the labels)")
     .argument('<a>', 'an `eval finetune` run folder or a predictions file')
     .argument('<b>', 'another, on the same test samples')
-    .option('--method <m>', 'p-value: asymp, exact or auto (as scipy ks_2samp)', 'asymp')
+    .option('--method <m>', 'p-value: asymp, exact or auto (as scipy ks_2samp)', choice('--method', ['asymp', 'exact', 'auto']), 'asymp')
     .option('--json', 'print one JSON object (as `analyze ks`)')
     .action(async (a: string, b: string, flags: { method: string; json?: boolean }) => {
       const report = await ks(predictionsOf(a), predictionsOf(b), { method: flags.method as 'asymp' | 'exact' | 'auto' });

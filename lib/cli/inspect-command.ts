@@ -2,6 +2,7 @@ import path from 'path';
 import type { Command } from 'commander';
 import { inspectStore, type InspectResult } from '../data/inspect';
 import type { SplitName } from '../data/store';
+import { checkOutputFolder, choice, intFlag } from './flags';
 
 function table(result: InspectResult): string {
   const splits = Object.keys(result.splits) as SplitName[];
@@ -26,11 +27,11 @@ export function registerInspect(program: Command): void {
     .argument('<store>', 'a store made by `imlm-native prepare`')
     .option('--out <dir>', 'folder for samples.png, views.png and legend.json (default: <store>-inspect beside the store)')
     .option('--no-images', 'print the counts only')
-    .option('--split <name>', 'split the pictures come from', 'train')
-    .option('--samples <n>', 'images on the sample sheet', (v) => Number.parseInt(v, 10), 64)
-    .option('--pairs <n>', 'images shown with two augmented views each', (v) => Number.parseInt(v, 10), 16)
+    .option('--split <name>', 'split the pictures come from: train | val | test', choice('--split', ['train', 'val', 'test']), 'train')
+    .option('--samples <n>', 'images on the sample sheet', intFlag('--samples', 1), 64)
+    .option('--pairs <n>', 'images shown with two augmented views each', intFlag('--pairs', 1), 16)
     .option('--augment <policy>', 'augmentation policy for the views (name or .json/.yaml file)', 'mocov2')
-    .option('--seed <n>', 'which samples and views', (v) => Number.parseInt(v, 10), 0)
+    .option('--seed <n>', 'which samples and views', intFlag('--seed', 0), 0)
     .option('--json', 'print the result as one JSON object')
     .action(
       async (
@@ -38,6 +39,7 @@ export function registerInspect(program: Command): void {
         flags: { out?: string; images: boolean; split: SplitName; samples: number; pairs: number; augment: string; seed: number; json?: boolean },
       ) => {
         const out = flags.images ? (flags.out ?? `${path.resolve(store).replace(/[\\/]+$/, '')}-inspect`) : undefined;
+        if (out) checkOutputFolder('--out', out);
         const result = await inspectStore(store, {
           out,
           split: flags.split,

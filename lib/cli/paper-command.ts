@@ -6,7 +6,10 @@ import { ImlmError } from '../errors';
 import type { PaperMethod } from '../paper/paper-numbers';
 import { runPaper, type PaperEvent } from '../paper/run-paper';
 import { parseSubsetSizes, writeSubsetStore } from '../paper/subset-store';
-import { abortOnSigint, intAtLeast, num, numList } from './flags';
+import { presets } from '../config/train-config';
+import { resolvePolicy } from '../data/policies';
+import { readManifest } from '../data/store';
+import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intAtLeast, intFlag, num, numList } from './flags';
 
 const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
 
@@ -25,6 +28,7 @@ function parseCheckpoints(text: string): Partial<Record<PaperMethod, string>> {
   for (const part of text.split(',')) {
     const [m, file] = part.split('=');
     if (!file || !parseMethods(m).length) throw new ImlmError(`Expected --checkpoints like 'mse=runs/a/backbone.safetensors,moco=…' but received '${text}'`, 'ERR_INVALID_ARG');
+    checkInputFile(`--checkpoints ${m}=`, file);
     out[m as PaperMethod] = path.resolve(file);
   }
   return out;
@@ -67,8 +71,8 @@ export function registerPaper(program: Command): void {
     .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE')
     .option('--subset <sizes>', 'run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000')
     .option('--preset <name>', 'pre-training preset', 'kaku2021')
-    .option('--arch <name>', 'resnet18, resnet34 or resnet50 (pre-training and the supervised baseline)')
-    .option('--stem <kind>', 'standard or small')
+    .option('--arch <name>', 'resnet18, resnet34 or resnet50 (pre-training and the supervised baseline)', choice('--arch', ['resnet18', 'resnet34', 'resnet50']))
+    .option('--stem <kind>', 'standard or small', choice('--stem', ['standard', 'small']))
     .option('--image-size <n>', 'training image side', positive)
     .option('--batch-size <n>', 'pre-training batch size', positive)
     .option('--queue-size <n>', "MoCo's queue of negatives (the preset's by default)", positive)
@@ -77,14 +81,27 @@ export function registerPaper(program: Command): void {
     .option('--eval-every <n>', 'fine-tuning steps between validations', positive)
     .option('--patience <n>', 'validations without improvement before stopping early', positive)
     .option('--resamples <n>', 'bootstrap resamples for the test metrics', positive, 1000)
-    .option('--cka-kernel <kind>', 'linear or rbf', 'rbf')
+    .option('--cka-kernel <kind>', 'linear or rbf', choice('--cka-kernel', ['linear', 'rbf']), 'rbf')
     .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8); default: the median distance', num)
     .option('--cka-sets <n>', 'CKA bootstrap sets (the paper: 50 × 1000 samples)', positive, 50)
     .option('--augment <policy>', 'pre-training augmentation (name or policy file)', 'mocov2')
-    .option('--seed <n>', 'seed of every cell', (v) => Number.parseInt(v, 10), 0)
+    .option('--seed <n>', 'seed of every cell', intFlag('--seed', 0), 0)
     .option('--json', 'print results.json as one object at the end')
     .action(async (flags: PaperFlags) => {
       const log = (m: string) => process.stderr.write(`imlm-native: ${m}\n`);
+      // Every flag and path is checked before the demo store, a subset or a cell is written.
+      const methods = parseMethods(flags.methods);
+      const checkpoints = flags.checkpoints ? parseCheckpoints(flags.checkpoints) : undefined;
+      const subsetSizes = flags.subset ? parseSubsetSizes(flags.subset) : undefined;
+      if (!presets[flags.preset]) {
+        throw new ImlmError(`Expected a preset ${Object.keys(presets).map((p) => `'${p}'`).join(' or ')} but received '${flags.preset}'`, 'ERR_INVALID_ARG');
+      }
+      if (flags.fractions && flags.fractions.some((f) => !(f > 0 && f <= 1))) {
+        throw new ImlmError(`Expected --fractions in (0, 1] but received '${flags.fractions.join(',')}'`, 'ERR_INVALID_ARG');
+      }
+      resolvePolicy(flags.augment);
+      checkOutputFolder('--out', flags.out);
+      if (flags.data) await readManifest(flags.data);
       let store = flags.data ? path.resolve(flags.data) : await ensureDemoStore(log);
       if (!store) throw new ImlmError('no --data given and the Fashion-MNIST demo store cannot be had (install dataset-fashion-mnist)', 'ERR_INVALID_ARG');
       const out = path.resolve(flags.out);
@@ -92,12 +109,13 @@ export function registerPaper(program: Command): void {
         const subset = path.join(out, 'data');
         if (!existsSync(subset)) {
           log(`drawing the subset ${flags.subset} of ${store} into ${subset}`);
-          await writeSubsetStore(store, subset, parseSubsetSizes(flags.subset), { seed: flags.seed, fractions: flags.fractions });
+          await writeSubsetStore(store, subset, subsetSizes!, { seed: flags.seed, fractions: flags.fractions });
         }
         store = subset;
       }
       const controller = new AbortController();
-      const removeSigint = abortOnSigint(controller, 'after the current step (the finished cells are kept; run the same command to continue)');
+      const stop = abortOnSignals(controller, 'after the current step (the finished cells are kept; run the same command to continue)');
+      const removeSigint = stop.remove;
       const onEvent = (e: PaperEvent) => {
         if (e.kind === 'cell-start') log(`[${e.index + 1}/${e.total}] ${e.cell}`);
         if (e.kind === 'cell-done') log(`  ${e.cell}: ${e.summary} (${e.seconds.toFixed(0)} s)`);
@@ -108,9 +126,9 @@ export function registerPaper(program: Command): void {
         const result = await runPaper({
           store,
           outDir: out,
-          methods: parseMethods(flags.methods),
+          methods,
           fractions: flags.fractions,
-          checkpoints: flags.checkpoints ? parseCheckpoints(flags.checkpoints) : undefined,
+          checkpoints,
           preset: flags.preset,
           pretrainOverrides: {
             ...(flags.arch ? { arch: flags.arch } : {}),
@@ -135,7 +153,7 @@ export function registerPaper(program: Command): void {
       } catch (e) {
         if ((e as ImlmError).code === 'ERR_CANCELLED') {
           log((e as Error).message);
-          process.exitCode = 130;
+          process.exitCode = stop.exitCode() ?? 130;
           return;
         }
         throw e;

@@ -5,6 +5,7 @@ import { ImlmError } from '../errors';
 import { kPrepareFormats, prepare, type PrepareOptions } from '../data/prepare';
 import { parseSplitListSpec } from '../data/split-lists';
 import { ProgressDisplay } from './progress';
+import { checkInputFile, checkOutputFolder, choice, intFlag, kStopSignals, num, signalExitCode } from './flags';
 
 interface PrepareFlags {
   overwrite?: boolean;
@@ -37,7 +38,6 @@ const kPrintedWarnings = 20;
 /** Seconds between progress lines when stderr is not a terminal. */
 const kLogEverySeconds = 5;
 
-const int = (v: string) => Number.parseInt(v, 10);
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
 function numbers(flag: string, value: string): number[] {
@@ -51,6 +51,20 @@ function share(flag: string, value: string): number {
   const x = value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : Number(value);
   if (!(x >= 0 && x <= 1)) throw new ImlmError(`Expected a share such as 0.01 or 1% for ${flag} but received '${value}'`, 'ERR_INVALID_ARG');
   return x;
+}
+
+/** What can be checked before decoding anything: patterns, split-list files, the store's folder. */
+function checkPrepareInputs(out: string, flags: PrepareFlags): void {
+  if (flags.patientPattern !== undefined) {
+    try {
+      new RegExp(flags.patientPattern);
+    } catch (e) {
+      throw new ImlmError(`Expected a regular expression for --patient-pattern but received '${flags.patientPattern}' (${(e as Error).message}); e.g. '^([^_]+)_' for 'P01_img3.png'`, 'ERR_INVALID_ARG');
+    }
+  }
+  for (const spec of flags.splitList) checkInputFile('--split-list', parseSplitListSpec(spec).file);
+  if (flags.labels) checkInputFile('--labels', flags.labels);
+  checkOutputFolder('<out>', out);
 }
 
 function toOptions(flags: PrepareFlags): PrepareOptions {
@@ -99,18 +113,18 @@ export function registerPrepare(program: Command): void {
     .argument('<source>', 'the source folder (csv: the CSV file)')
     .argument('<out>', 'the store folder to create')
     .option('--overwrite', 'replace an existing store')
-    .option('--seed <n>', 'seed of the splits and label fractions', int, 0)
-    .option('--size <n>', 'side of the square images in the store (image formats; default 224)', int)
+    .option('--seed <n>', 'seed of the splits and label fractions', intFlag('--seed', 0), 0)
+    .option('--size <n>', 'side of the square images in the store (image formats; default 224)', intFlag('--size', 1))
     .option('--pad', 'resize the longer side and pad to a square (default: shorter side, centre crop)')
-    .option('--channels <n>', '1 (grey) or 3 (RGB); default 1 for nih-cxr14 and dicom, else 3', int)
-    .option('--depth16 <mode>', '16-bit images to 8 bits: range (v/257, default) | minmax (per image)')
+    .option('--channels <n>', '1 (grey) or 3 (RGB); default 1 for nih-cxr14 and dicom, else 3', (v: string) => Number(choice('--channels', ['1', '3'])(v)))
+    .option('--depth16 <mode>', '16-bit images to 8 bits: range (v/257, default) | minmax (per image)', choice('--depth16', ['range', 'minmax']))
     .option('--split-list <[split=]file>', "a split file of the paper's format (repeatable; split from the file name when not given)", (v: string, acc: string[]) => [...acc, v], [])
-    .option('--unlisted <what>', 'images in no --split-list: exclude (default) | train')
+    .option('--unlisted <what>', 'images in no --split-list: exclude (default) | train', choice('--unlisted', ['exclude', 'train']))
     .option('--shares <t,v,s>', 'patient shares of train,val,test for seeded splits (default 0.7,0.2,0.1; unlabeled 1,0,0)')
     .option('--fractions <list>', 'label fractions of the training split (default 0.01,0.06,1)')
     .option('--max-skipped <share>', 'largest share of unreadable images tolerated, e.g. 1% (default) or 0.05')
-    .option('--concurrency <n>', 'images decoded at once (default: CPUs)', int)
-    .option('--dr-labels <mode>', 'eyepacs-dr: referable (grade ≥ 2, binary; default) | grades (0-4)')
+    .option('--concurrency <n>', 'images decoded at once (default: CPUs)', intFlag('--concurrency', 1))
+    .option('--dr-labels <mode>', 'eyepacs-dr: referable (grade ≥ 2, binary; default) | grades (0-4)', choice('--dr-labels', ['referable', 'grades']))
     .option('--labels <csv>', 'dicom: a CSV naming the files and their labels; eyepacs-dr: another trainLabels.csv')
     .option('--path-column <name>', 'csv/dicom: the column of image paths (default path)')
     .option('--label-column <name>', 'csv/dicom: one column of class names or indices (default label)')
@@ -119,11 +133,12 @@ export function registerPrepare(program: Command): void {
     .option('--split-column <name>', 'csv/dicom: a column of train/val/test (the source\'s own division)')
     .option('--classes <a,b,c>', 'folder/csv: class names in label order (default: sorted)')
     .option('--patient-pattern <regex>', 'folder/csv/unlabeled/dicom: the patient id is the first group of this pattern applied to the path')
-    .option('--val-fraction <x>', 'idx: share of the training images kept for validation', (v) => Number(v), 0.1)
+    .option('--val-fraction <x>', 'idx: share of the training images kept for validation', num, 0.1)
     .option('--json', 'print the manifest as JSON')
     .action(async (format: string, source: string, out: string, flags: PrepareFlags) => {
       const started = Date.now();
       const options = toOptions(flags);
+      checkPrepareInputs(out, flags);
       // sharp decodes on libuv's thread pool, 4 threads unless UV_THREADPOOL_SIZE says otherwise;
       // the pool reads it when it starts (at the first asynchronous file operation, after this).
       if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(Math.max(4, options.concurrency ?? os.availableParallelism()));
@@ -143,20 +158,24 @@ export function registerPrepare(program: Command): void {
         if (warnings <= kPrintedWarnings) process.stderr.write(`\nimlm-native: warning: ${message}\n`);
         else if (warnings === kPrintedWarnings + 1) process.stderr.write('imlm-native: further warnings are not printed (skipped files are all listed in the manifest)\n');
       };
-      // Ctrl-C: remove the half-built temporary store (store.ts names it <out>.tmp-<pid>), exit 130.
-      const onSigint = () => {
-        (display as ProgressDisplay | null)?.stop();
-        process.stderr.write('\nimlm-native: prepare stopped; no store was written\n');
-        rmSync(`${out}.tmp-${process.pid}`, { recursive: true, force: true });
-        process.exit(130);
-      };
-      process.once('SIGINT', onSigint);
+      // Ctrl-C, SIGTERM, SIGHUP: remove the half-built temporary store (store.ts names it
+      // <out>.tmp-<pid>), exit 128+N (130, 143, 129).
+      const handlers = kStopSignals.map((signal) => {
+        const handler = () => {
+          (display as ProgressDisplay | null)?.stop();
+          process.stderr.write(`\nimlm-native: ${signal}: prepare stopped; no store was written\n`);
+          rmSync(`${out}.tmp-${process.pid}`, { recursive: true, force: true });
+          process.exit(signalExitCode(signal));
+        };
+        process.once(signal, handler);
+        return [signal, handler] as const;
+      });
       let manifest;
       try {
         manifest = await prepare(format, source, out, options);
       } finally {
         (display as ProgressDisplay | null)?.stop();
-        process.off('SIGINT', onSigint);
+        for (const [signal, handler] of handlers) process.off(signal, handler);
       }
       if (flags.json) {
         process.stdout.write(JSON.stringify(manifest) + '\n');

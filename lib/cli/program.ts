@@ -19,8 +19,11 @@ export function createProgram(): Command {
       'Pre-train medical-image encoders with MoCo v2 + intermediate-layer losses (Kaku et al., NeurIPS 2021) on LibTorch, and evaluate them.',
     )
     .version(packageVersion, '-V, --version', 'print the package version')
-    .showHelpAfterError('(run `imlm-native --help` for usage)')
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    // Usage errors are thrown (CommanderError) and reported by lib/cli/errors.ts as one coded
+    // line; every sub-command inherits both settings (they are set before the commands exist).
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
   registerPrepare(program);
   registerInspect(program);
   registerTrain(program);

@@ -2,15 +2,15 @@ import type { Command } from 'commander';
 import path from 'path';
 import { promises as fs } from 'fs';
 import { info } from '../info';
-import { checkTrainConfig, resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
+import { presets, resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
-import { assertFreshRunFolder, pretrain, runPaths } from '../train/pretrain';
+import { assertFreshRunFolder, assertResumableRunFolder, pretrain, readRunConfig, readRunJson } from '../train/pretrain';
 import { augmentDeviceFor, syntheticSource, tensorSource } from '../train/trainer';
 import { ensureDemoStore } from '../data/demo';
 import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { writeJsonAtomic } from '../atomic-write';
 import { resolvePolicy } from '../data/policies';
-import { int, num } from './flags';
+import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intFlag, numFlag } from './flags';
 import { ProgressDisplay } from './progress';
 import { readDistEnv, type DistEnv } from '../dist/env';
 import { launchLocal } from '../dist/launcher';
@@ -59,8 +59,9 @@ function rankArguments(argv: string[], outDir: string, hasOut: boolean): string[
 async function launchRanks(flags: TrainFlags): Promise<number> {
   const n = flags.nprocPerNode!;
   checkNprocPerNode(n);
-  if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
   const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  // The same checks as each rank's, once, before any rank starts or anything is written.
+  await checkTrainInputs(flags, outDir);
   // Without --data every rank trains on the demo store: prepared here, once, before the ranks
   // start — N ranks preparing it at the same time would race on the same folder.
   if (!flags.data && !flags.resume) await ensureDemoStore((m) => process.stderr.write(`imlm-native: ${m}\n`));
@@ -81,15 +82,68 @@ interface DataChoice {
   augment: string;
 }
 
+/** A run folder's data.json, checked field by field (ERR_FORMAT naming the file and the field). */
+async function readDataChoice(outDir: string): Promise<DataChoice> {
+  const file = path.join(outDir, 'data.json');
+  const d = (await readRunJson(file, 'the record of the training data')) as Record<string, unknown>;
+  const bad = (field: string, expected: string, value: unknown) =>
+    new ImlmError(`${file}: Expected ${expected} for ${field} but received ${JSON.stringify(value)}; restore the run's own data.json or start a new run in another folder`, 'ERR_FORMAT');
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw bad('the file', 'a JSON object', d);
+  if (d.kind !== 'store' && d.kind !== 'synthetic') throw bad('kind', "'store' or 'synthetic'", d.kind);
+  if (d.kind === 'store' && (typeof d.store !== 'string' || d.store === '')) throw bad('store', 'the path of a prepared data set', d.store);
+  if (typeof d.demo !== 'boolean') throw bad('demo', 'true or false', d.demo);
+  if (typeof d.augment !== 'string' || d.augment === '') throw bad('augment', 'an augmentation policy name or file', d.augment);
+  return d as unknown as DataChoice;
+}
+
+/** The --config file: a JSON object (ERR_IO when unreadable, ERR_FORMAT when not a JSON object). */
+async function readConfigFile(file: string): Promise<TrainConfigOverrides> {
+  checkInputFile('--config', file);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new ImlmError(`--config ${file} is not valid JSON (${(e as Error).message}); expected a JSON object of configuration fields (docs/formats.md)`, 'ERR_FORMAT');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ImlmError(`--config ${file} holds ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}; expected a JSON object of configuration fields (docs/formats.md)`, 'ERR_FORMAT');
+  }
+  return parsed as TrainConfigOverrides;
+}
+
+/**
+ * Everything a train command line can get wrong that needs no training: the flags, the input
+ * files, the run folder (fresh: not a file, no checkpoint, creatable; resumed: a run with a valid
+ * config.json and data.json). Runs before anything is written.
+ */
+async function checkTrainInputs(flags: TrainFlags, outDir: string): Promise<void> {
+  checkDistBackend(flags.distBackend);
+  if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
+  if (flags.resume) {
+    assertResumableRunFolder(outDir);
+    await readRunConfig(outDir);
+    await readDataChoice(outDir);
+    return;
+  }
+  if (!presets[flags.preset]) {
+    throw new ImlmError(`Expected a preset ${Object.keys(presets).map((p) => `'${p}'`).join(' or ')} but received '${flags.preset}'`, 'ERR_INVALID_ARG');
+  }
+  checkOutputFolder('--out', outDir);
+  assertFreshRunFolder(outDir);
+  if (flags.config) await readConfigFile(flags.config);
+  if (flags.init) checkInputFile('--init', flags.init);
+  if (flags.data) await readManifest(flags.data);
+}
+
 async function chooseData(flags: TrainFlags, outDir: string): Promise<DataChoice> {
-  if (flags.resume) return JSON.parse(await fs.readFile(path.join(outDir, 'data.json'), 'utf8')) as DataChoice;
+  if (flags.resume) return readDataChoice(outDir);
   if (flags.data) return { kind: 'store', store: path.resolve(flags.data), demo: false, augment: flags.augment };
   const demo = await ensureDemoStore((m) => process.stderr.write(`imlm-native: ${m}\n`));
   return demo ? { kind: 'store', store: demo, demo: true, augment: flags.augment } : { kind: 'synthetic', demo: true, augment: flags.augment };
 }
 
 async function configOverrides(flags: TrainFlags, data: DataChoice, manifest: Manifest | null): Promise<TrainConfigOverrides> {
-  const fromFile: TrainConfigOverrides = flags.config ? JSON.parse(await fs.readFile(flags.config, 'utf8')) : {};
+  const fromFile: TrainConfigOverrides = flags.config ? await readConfigFile(flags.config) : {};
   const demo = data.demo && !flags.config ? { ...kDemoDefaults, imageSize: manifest ? manifest.imageSize[0] : kDemoDefaults.imageSize } : undefined;
   const o: Record<string, unknown> = { ...fromFile };
   const set = (key: string, value: unknown) => {
@@ -123,25 +177,25 @@ export function registerTrain(program: Command): void {
     .option('--arch <name>', 'resnet18 | resnet34 | resnet50')
     .option('--stem <kind>', 'standard | small (3×3, no max-pool: for small images)')
     .option('--loss <name>', 'intermediate loss: mse | barlow | none')
-    .option('--steps <n>', 'train until this many steps are completed', int)
-    .option('--batch-size <n>', 'images per step', int)
-    .option('--image-size <n>', 'side of the square views', int)
-    .option('--channels <n>', 'input channels: 1 or 3', int)
-    .option('--queue-size <n>', 'K, the number of negatives', int)
-    .option('--lr <x>', 'base learning rate', num)
+    .option('--steps <n>', 'train until this many steps are completed', intFlag('--steps', 1))
+    .option('--batch-size <n>', 'images per step', intFlag('--batch-size', 2))
+    .option('--image-size <n>', 'side of the square views', intFlag('--image-size', 8))
+    .option('--channels <n>', 'input channels: 1 or 3', (v: string) => Number(choice('--channels', ['1', '3'])(v)))
+    .option('--queue-size <n>', 'K, the number of negatives', intFlag('--queue-size', 1))
+    .option('--lr <x>', 'base learning rate', numFlag('--lr', 0, { exclusiveMin: true }))
     .option('--device <d>', 'auto | cpu | cuda | cuda:N', 'auto')
     .option('--precision <p>', 'auto | fp32 | bf16 | fp16 (CUDA autocast)')
-    .option('--seed <n>', 'seed of initialisation and data order', int)
+    .option('--seed <n>', 'seed of initialisation and data order', intFlag('--seed', 0))
     .option('--out <dir>', 'run folder (default runs/<date-time>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--checkpoint-every <n>', 'steps between checkpoints', int)
+    .option('--checkpoint-every <n>', 'steps between checkpoints (an integer >= 1)', intFlag('--checkpoint-every', 1))
     .option('--init <file>', 'torchvision-named backbone weights (safetensors) to start from')
     .option('--json', 'print the result as one JSON object')
-    .option('--nproc-per-node <n>', 'start n data-parallel ranks on this machine (docs/distributed.md); under torchrun or srun leave it out', int)
+    .option('--nproc-per-node <n>', 'start n data-parallel ranks on this machine (docs/distributed.md); under torchrun or srun leave it out', intFlag('--nproc-per-node', 1))
     .option('--dist-backend <name>', 'c10d backend across ranks: auto (nccl on CUDA, gloo on CPU) | gloo | nccl', 'auto')
     .option('--no-shuffle-bn', "across ranks: each rank's key encoder normalises its own batch (default: MoCo's shuffle-BN)")
     .option('--sync-bn', "across ranks: SyncBatchNorm — every batch norm normalises over the global batch, instead of shuffle-BN")
-    .option('--dist-timeout <s>', 'seconds the rendezvous and each collective may take before the run fails', num)
+    .option('--dist-timeout <s>', 'seconds the rendezvous and each collective may take before the run fails', numFlag('--dist-timeout', 0, { exclusiveMin: true }))
     .action(async (flags: TrainFlags) => {
       const distEnv: DistEnv | null = readDistEnv();
       if (flags.nprocPerNode !== undefined && !distEnv) {
@@ -154,11 +208,11 @@ export function registerTrain(program: Command): void {
       if (dist && !flags.out) {
         throw new ImlmError(`rank ${dist.rank} of ${dist.worldSize}: a distributed run needs --out <run folder> (the same on every rank)`, 'ERR_INVALID_ARG');
       }
-      checkDistBackend(flags.distBackend);
-      const runtime = await info();
-      const cuda = flags.device === 'cpu' ? false : runtime.cuda.available;
       if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
       const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+      await checkTrainInputs(flags, outDir);
+      const runtime = await info();
+      const cuda = flags.device === 'cpu' ? false : runtime.cuda.available;
       // A policy file is read once: checked here before any work, then handed to the source.
       const checkedPolicy = flags.resume ? undefined : resolvePolicy(flags.augment);
       const data = await chooseData(flags, outDir);
@@ -166,8 +220,14 @@ export function registerTrain(program: Command): void {
       const manifest = data.kind === 'store' ? await readManifest(data.store!) : null;
       // A resumed run keeps its own configuration; only --steps may extend it.
       const config = flags.resume
-        ? checkTrainConfig(JSON.parse(await fs.readFile(runPaths(outDir).config, 'utf8')))
+        ? await readRunConfig(outDir)
         : resolveTrainConfig(flags.preset, await configOverrides(flags, data, manifest), { cuda });
+      if (manifest && manifest.channels !== config.inChannels) {
+        throw new ImlmError(
+          `the data set ${data.store} has ${manifest.channels} channel(s) but the configuration expects inChannels ${config.inChannels}; pass --channels ${manifest.channels} or another --data`,
+          'ERR_INVALID_ARG',
+        );
+      }
       const steps = flags.steps ?? config.totalSteps;
       if (dist && config.batchSize % dist.worldSize !== 0) {
         throw new ImlmError(
@@ -210,12 +270,8 @@ export function registerTrain(program: Command): void {
       }
       const display = new ProgressDisplay(steps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | {ips} img/s | ETA {eta_formatted}');
       const controller = new AbortController();
-      const onSigint = () => {
-        process.stderr.write('\nimlm-native: stopping after the current step (Ctrl-C again to kill)…\n');
-        controller.abort();
-        process.off('SIGINT', onSigint);
-      };
-      process.on('SIGINT', onSigint);
+      // Ctrl-C, SIGTERM (SLURM, Kubernetes, `timeout`) and SIGHUP: finish the step, save, exit 128+N.
+      const stop = abortOnSignals(controller, 'after the current step');
       try {
         const result = await pretrain({
           config,
@@ -226,6 +282,7 @@ export function registerTrain(program: Command): void {
           checkpointEvery: flags.checkpointEvery,
           init: flags.init,
           signal: controller.signal,
+          onNotice: (m) => process.stderr.write(`imlm-native: ${m}\n`),
           dist: dist
             ? {
                 rank: dist.rank,
@@ -259,10 +316,10 @@ export function registerTrain(program: Command): void {
               (result.backbone ? `backbone (torchvision names): ${result.backbone}\n` : `resume with: imlm-native train --resume --out ${outDir}\n`),
           );
         }
-        if (result.cancelled) process.exitCode = 130;
+        if (result.cancelled) process.exitCode = stop.exitCode() ?? 130;
       } finally {
         display.stop();
-        process.off('SIGINT', onSigint);
+        stop.remove();
       }
     });
 }

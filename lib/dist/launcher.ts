@@ -3,7 +3,8 @@
  * command on this machine with the variables torchrun would set, relays their output, and
  * supervises them. When one rank fails, the others are stopped (SIGTERM, then SIGKILL after a
  * grace period) and the message names the rank that failed first and its error; the exit code
- * is non-zero. Ctrl-C is passed on to every rank (they agree to stop after the same step).
+ * is non-zero. Ctrl-C, SIGTERM and SIGHUP are passed on to every rank (they agree to stop after
+ * the same step, rank 0 saves); the launcher then exits with the ranks' code, 128+N.
  */
 import { spawn, type ChildProcess } from 'child_process';
 import net from 'net';
@@ -40,6 +41,9 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Exit codes of a rank that stopped on a signal after saving: SIGHUP, SIGINT, SIGTERM (128+N). */
+const kStoppedCodes = [129, 130, 143];
 
 interface RankState {
   rank: number;
@@ -114,12 +118,16 @@ export async function launchLocal(options: LaunchOptions): Promise<LaunchResult>
   const onSigterm = () => {
     for (const s of states) if (!s.exit) s.child.kill('SIGTERM');
   };
+  const onSighup = () => {
+    for (const s of states) if (!s.exit) s.child.kill('SIGHUP');
+  };
   // The ranks never outlive the launcher (they run in their own process groups).
   const onExit = () => {
     for (const s of states) if (!s.exit) s.child.kill('SIGKILL');
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
+  process.on('SIGHUP', onSighup);
   process.on('exit', onExit);
 
   let failed: RankState | null = null;
@@ -132,7 +140,7 @@ export async function launchLocal(options: LaunchOptions): Promise<LaunchResult>
       const stopOthers = () => {
         stopping = true;
         // The rank to blame: one that failed on its own, not because it lost a peer.
-        const failures = states.filter((s) => s.exit && ((s.exit.code !== 0 && s.exit.code !== 130) || s.exit.signal));
+        const failures = states.filter((s) => s.exit && ((s.exit.code !== 0 && !kStoppedCodes.includes(s.exit.code!)) || s.exit.signal));
         failed = failures.find((s) => !isSecondaryFailure(s)) ?? failures[0];
         const others = states.filter((s) => !s.exit);
         log(
@@ -150,7 +158,7 @@ export async function launchLocal(options: LaunchOptions): Promise<LaunchResult>
         state.child.on('exit', (code, signal) => {
           state.exit = { code, signal };
           running--;
-          const bad = (code !== 0 && code !== 130) || signal !== null; // 130: stopped by Ctrl-C
+          const bad = (code !== 0 && !kStoppedCodes.includes(code!)) || signal !== null; // stopped by a signal, after saving
           if (bad && !stopping && !firstFailureTimer) {
             // Peers of a dead rank fail a moment later; wait briefly so the report names the
             // rank that failed first, not one that merely lost its connection to it.
@@ -170,12 +178,13 @@ export async function launchLocal(options: LaunchOptions): Promise<LaunchResult>
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
+    process.off('SIGHUP', onSighup);
     process.off('exit', onExit);
   }
   if (failed) {
     const f = failed as RankState;
     return { exitCode: f.exit?.code && f.exit.code > 0 ? f.exit.code : 1, failed: { rank: f.rank, reason: describeExit(f) } };
   }
-  const cancelled = states.some((s) => s.exit?.code === 130);
-  return { exitCode: cancelled ? 130 : 0, failed: null };
+  const cancelled = states.find((s) => kStoppedCodes.includes(s.exit?.code ?? 0));
+  return { exitCode: cancelled ? cancelled.exit!.code! : 0, failed: null };
 }

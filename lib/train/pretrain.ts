@@ -5,9 +5,9 @@
  * folder with `resume: true` continues from the last checkpoint and gives the same losses as
  * an uninterrupted run.
  */
-import { createWriteStream, existsSync, promises as fs } from 'fs';
+import { createWriteStream, existsSync, statSync, promises as fs } from 'fs';
 import path from 'path';
-import { writeJsonAtomic } from '../atomic-write';
+import { removeStaleTemporaries, writeJsonAtomic } from '../atomic-write';
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError, isImlmError } from '../errors';
 import { Trainer, type BatchSource, type DistOptions, type Progress, type StepMetrics } from './trainer';
@@ -22,8 +22,10 @@ export interface PretrainOptions {
   steps?: number;
   /** Continue from outDir/checkpoints/last.safetensors. */
   resume?: boolean;
-  /** Save a checkpoint every this many steps (default: a tenth of the run, at least 1). */
+  /** Save a checkpoint every this many steps: an integer >= 1 (default: a tenth of the run, at least 1). */
   checkpointEvery?: number;
+  /** Told about housekeeping, e.g. stale temporaries of an interrupted save that were removed. */
+  onNotice?: (message: string) => void;
   /** Progress every this many steps (default 10). */
   reportEvery?: number;
   onProgress?: (progress: Progress) => void;
@@ -73,6 +75,55 @@ async function trimMetrics(file: string, upToStep: number): Promise<void> {
   await fs.writeFile(file, kept.map((l) => l + '\n').join(''));
 }
 
+/** A JSON file of a run folder, parsed: ERR_IO when missing or unreadable, ERR_FORMAT when not JSON. */
+export async function readRunJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw new ImlmError(`cannot read ${what} ${file}: ${(e as Error).message}; the run folder is incomplete — start a new run in another folder`, 'ERR_IO');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ImlmError(`${file} is not valid JSON (${(e as Error).message}); restore ${what} or start a new run in another folder`, 'ERR_FORMAT');
+  }
+}
+
+/** A run folder's config.json, checked: a bad one is ERR_FORMAT naming the file and the field. */
+export async function readRunConfig(outDir: string): Promise<TrainConfig> {
+  const file = runPaths(outDir).config;
+  const parsed = await readRunJson(file, 'the run configuration');
+  try {
+    return checkTrainConfig(parsed);
+  } catch (e) {
+    throw new ImlmError(`${file}: ${(e as Error).message}; restore the run's own config.json or start a new run in another folder`, 'ERR_FORMAT');
+  }
+}
+
+/** Refuses to resume a folder that holds no run, saying what to do instead. */
+export function assertResumableRunFolder(outDir: string): void {
+  const paths = runPaths(outDir);
+  if (!existsSync(outDir)) {
+    throw new ImlmError(`cannot resume: the run folder ${outDir} does not exist; start a new run without --resume, or pass the folder of an earlier run`, 'ERR_INVALID_ARG');
+  }
+  if (!statSync(outDir).isDirectory()) {
+    throw new ImlmError(`cannot resume: ${outDir} is a file, not a run folder; pass the folder of an earlier run`, 'ERR_INVALID_ARG');
+  }
+  if (!existsSync(paths.last)) {
+    throw new ImlmError(
+      `cannot resume: ${outDir} holds no run (no checkpoints/last.safetensors); start a new run there without --resume, or pass the folder of an earlier run`,
+      'ERR_INVALID_ARG',
+    );
+  }
+}
+
+function checkCount(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new ImlmError(`Expected an integer >= 1 for ${name} but received ${value}`, 'ERR_INVALID_ARG');
+  }
+}
+
 /** Refuses a run folder that already holds a checkpoint (a new run must not overwrite one). */
 export function assertFreshRunFolder(outDir: string): void {
   if (existsSync(runPaths(outDir).last)) {
@@ -86,18 +137,25 @@ export function assertFreshRunFolder(outDir: string): void {
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const paths = runPaths(options.outDir);
   const lead = (options.dist?.rank ?? 0) === 0; // the one rank that writes files
-  await fs.mkdir(paths.checkpoints, { recursive: true });
+  // Everything is checked before the folder is touched: a refused run leaves nothing behind.
+  checkCount('checkpointEvery', options.checkpointEvery);
+  checkCount('steps', options.steps);
+  checkCount('reportEvery', options.reportEvery);
   let config: TrainConfig;
   if (options.resume) {
-    if (!existsSync(paths.last)) {
-      throw new ImlmError(`cannot resume: ${paths.last} does not exist; start a new run without --resume`, 'ERR_INVALID_ARG');
-    }
-    config = checkTrainConfig(JSON.parse(await fs.readFile(paths.config, 'utf8')));
+    assertResumableRunFolder(options.outDir);
+    config = await readRunConfig(options.outDir);
   } else {
     assertFreshRunFolder(options.outDir);
     config = checkTrainConfig(options.config);
-    if (lead) await writeJsonAtomic(paths.config, config);
   }
+  await fs.mkdir(paths.checkpoints, { recursive: true });
+  if (lead) {
+    // Temporaries of a save that a killed process left behind (never a live process's).
+    const stale = await removeStaleTemporaries([options.outDir, paths.checkpoints]);
+    if (stale.length) options.onNotice?.(`removed ${stale.length} stale temporary file(s) of an interrupted save: ${stale.join(', ')}`);
+  }
+  if (!options.resume && lead) await writeJsonAtomic(paths.config, config);
   const target = options.steps ?? config.totalSteps;
   const trainer = await Trainer.create(config, options.dist);
   if (options.resume) {
@@ -106,7 +164,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   } else if (options.init) {
     await trainer.loadBackbone(options.init);
   }
-  const checkpointEvery = Math.max(1, options.checkpointEvery ?? Math.ceil(target / 10));
+  const checkpointEvery = options.checkpointEvery ?? Math.max(1, Math.ceil(target / 10));
   const metrics = lead ? createWriteStream(paths.metrics, { flags: 'a' }) : null;
   let last: StepMetrics | null = null;
   let cancelled = false;
