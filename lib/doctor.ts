@@ -2,7 +2,7 @@
  * `imlm-native doctor`: checks that this machine can train, and says how to fix what cannot.
  * Each check is independent; the CLI exits 0 only when all pass.
  */
-import { existsSync, statfsSync } from 'fs';
+import { existsSync, statfsSync, statSync } from 'fs';
 import { spawnSync } from 'child_process';
 import { info, type Info } from './info';
 import { addonPath } from './native';
@@ -74,6 +74,9 @@ function cudaCheck(i: Info): DoctorCheck {
 
 function diskCheck(dir: string, minFreeBytes: number): DoctorCheck {
   try {
+    if (!statSync(dir).isDirectory()) {
+      return { name: 'disk', ok: false, detail: `${dir} is not a folder`, fix: 'pass --dir a folder (where runs will be written)' };
+    }
     const stats = statfsSync(dir);
     const free = Number(stats.bavail) * Number(stats.bsize);
     const detail = `${(free / kGiB).toFixed(1)} GiB free in ${dir}`;

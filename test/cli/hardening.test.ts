@@ -190,4 +190,13 @@ describe('signals', () => {
     expect(existsSync(live)).toBe(true);
     expect(existsSync(other)).toBe(true);
   }, 180000);
+
+  test('doctor --dir of a file fails its disk check instead of passing', async () => {
+    const root = tmp();
+    const file = path.join(root, 'afile');
+    writeFileSync(file, 'x');
+    const r = await runCli(['doctor', '--dir', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL\s+disk\s+.*afile is not a folder/);
+  });
 });
