@@ -167,9 +167,14 @@ describe('Tensor', () => {
         t.dispose();
       };
       for (let i = 0; i < 1000; i++) cycle(); // warm up allocators
+      // Garbage of earlier tests (this file may run first or after others in one process) is
+      // collected before each reading, so RSS moves only with what the cycles keep.
+      const collect = () => (globalThis as { gc?: () => void }).gc?.();
+      collect();
       const start = liveTensorCount();
       const rssBefore = process.memoryUsage().rss;
       for (let i = 0; i < 10_000; i++) cycle();
+      collect();
       const rssAfter = process.memoryUsage().rss;
       expect(liveTensorCount()).toBe(start);
       // Under AddressSanitizer (npm run test:asan) freed memory waits in ASan's quarantine, so
