@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import os from 'os';
 import path from 'path';
 import { cliPath, repoRoot, runCli } from '../helpers/run';
+import { writeIdxFolder } from '../helpers/idx-folder';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-hard-'));
 const tiny = ['--arch', 'resnet18', '--stem', 'small', '--image-size', '16', '--batch-size', '8', '--queue-size', '64', '--device', 'cpu'];
@@ -23,22 +24,6 @@ function tree(root: string): string[] {
   };
   walk(root);
   return out;
-}
-
-/** A small MNIST-layout folder (as test/cli/cli.test.ts). */
-function writeIdxFolder(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const idx = (shape: number[], data: Uint8Array) => {
-    const header = Buffer.alloc(4 + 4 * shape.length);
-    header[2] = 0x08;
-    header[3] = shape.length;
-    shape.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-    return Buffer.concat([header, Buffer.from(data)]);
-  };
-  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), idx([40, 16, 16], Uint8Array.from({ length: 40 * 256 }, (_, i) => (i * 31) % 251)));
-  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), idx([40], Uint8Array.from({ length: 40 }, (_, i) => i % 4)));
-  writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idx([8, 16, 16], Uint8Array.from({ length: 8 * 256 }, (_, i) => (i * 17) % 251)));
-  writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte'), idx([8], Uint8Array.from({ length: 8 }, (_, i) => i % 4)));
 }
 
 const env = (root: string) => ({ IMLM_FASHION_MNIST_DIR: path.join(root, 'absent'), XDG_CACHE_HOME: path.join(root, 'cache') });

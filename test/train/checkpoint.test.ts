@@ -4,8 +4,9 @@ import { spawn, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { Trainer, pretrain, readSafetensors, syntheticSource, tensor, writeSafetensors, type ImlmError } from '../../lib';
+import { Trainer, pretrain, readSafetensors, syntheticSource, tensor, writeSafetensors } from '../../lib';
 import { tinyConfig } from '../helpers/configs';
+import { rejection } from '../helpers/rejection';
 import { repoRoot } from '../helpers/run';
 import { findTorchPython } from '../helpers/python';
 
@@ -18,15 +19,6 @@ async function savedTrainer(dir: string, steps = 1) {
   const file = path.join(dir, 'good.safetensors');
   await trainer.save(file);
   return { trainer, file };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ImlmError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ImlmError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A safetensors file from raw parts. */

@@ -3,21 +3,13 @@
 import { mkdtempSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { Trainer, embed, readSafetensors, syntheticSource, tensor, writeSafetensors, type ImlmError } from '../../lib';
+import { Trainer, embed, readSafetensors, syntheticSource, tensor, writeSafetensors } from '../../lib';
 import { tinyConfig } from '../helpers/configs';
+import { rejection } from '../helpers/rejection';
 import { writeSyntheticStore } from '../eval/fixtures';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-load-'));
 const source = () => syntheticSource({ channels: 3, imageSize: 16, batchSize: 8, poolSize: 32 });
-
-async function rejection(p: Promise<unknown>): Promise<ImlmError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ImlmError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The trainer's whole state as bytes per tensor (save refuses nothing here: the state is finite). */
 async function snapshot(trainer: Trainer, dir: string): Promise<Record<string, Buffer>> {

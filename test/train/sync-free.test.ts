@@ -5,8 +5,9 @@
 import { mkdtempSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { Trainer, fixedBatchesSource, readSafetensors, tensor, type ImlmError, type StepOpCounts } from '../../lib';
+import { Trainer, fixedBatchesSource, readSafetensors, tensor, type StepOpCounts } from '../../lib';
 import { tinyConfig } from '../helpers/configs';
+import { rejection } from '../helpers/rejection';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-sync-'));
 
@@ -44,15 +45,6 @@ async function weights(trainer: Trainer): Promise<Record<string, Float32Array>> 
     if (!name.includes('running') && !name.includes('num_batches')) out[name] = t.toTypedArray() as Float32Array;
   }
   return out;
-}
-
-async function rejection(p: Promise<unknown>): Promise<ImlmError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ImlmError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('sync-free training steps', () => {
