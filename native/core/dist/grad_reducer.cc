@@ -92,7 +92,10 @@ void GradReducer::finish() {
       if (grad.defined()) {
         grad.copy_(mean);
       } else {
-        grad = mean.clone();
+        // In the parameter's layout (channels_last convs), as autograd makes it in one process:
+        // the optimiser's multi-tensor kernels then see equal strides, and the arithmetic
+        // (vectorised or not) is the same as with one process.
+        grad = at::empty_like(params_[n]).copy_(mean);
       }
     }
   }
