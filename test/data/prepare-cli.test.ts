@@ -67,7 +67,7 @@ describe('imlm-native prepare (image formats)', () => {
     const unknown = await runCli(['prepare', 'png-folder', src, path.join(tmp(), 'x')]);
     expect(unknown.stderr).toMatch(/ERR_INVALID_ARG: Expected a format among idx, nih-cxr14, eyepacs-dr, bch-idc, folder, csv, unlabeled, dicom but received 'png-folder'/);
     const channels = await runCli(['prepare', 'nih-cxr14', src, path.join(tmp(), 'x'), '--channels', '2']);
-    expect(channels.stderr).toMatch(/ERR_INVALID_ARG: Expected 1 or 3 for channels but received 2/);
+    expect(channels.stderr).toMatch(/ERR_INVALID_ARG: Expected --channels 1 \| 3 but received '2'/);
     const share = await runCli(['prepare', 'nih-cxr14', src, path.join(tmp(), 'x'), '--max-skipped', 'lots']);
     expect(share.stderr).toMatch(/Expected a share such as 0\.01 or 1% for --max-skipped but received 'lots'/);
   });
