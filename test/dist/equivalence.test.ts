@@ -30,6 +30,9 @@ async function compareStates(reference: string, ranks: string[], runningStats: b
   return JSON.parse(r.stdout) as Comparison;
 }
 
+/** Weights and momentum buffers after the run, relative to each tensor's largest value (see below). */
+const kStateTolerance = 0.1;
+
 async function expectSameRun(ranks: RankOutput[], reference: RankOutput, tolerance = 1e-5, runningStats = false): Promise<void> {
   // Losses: every rank reports the global mean, equal to the one-process batch's loss.
   for (const rank of ranks) {
@@ -47,7 +50,17 @@ async function expectSameRun(ranks: RankOutput[], reference: RankOutput, toleran
   expect(names).toContain('queue');
   expect(names.filter((n) => n.startsWith('encoder_q.')).length).toBeGreaterThan(40);
   expect(names.filter((n) => n.startsWith('optimizer.momentum_buffer.')).length).toBeGreaterThan(40);
-  const off = names.filter((n) => !(tensors[n].toReference <= tolerance)).map((n) => `${n}: ${tensors[n].toReference}`);
+  // The queue (keys: normalised embeddings) to the losses' tolerance. Weights and momentum
+  // buffers after 5 steps to a looser one: a batch-norm bias gradient is a sum over the batch
+  // that nearly cancels, so summing it in another order (2 ranks of 8 against 1 process of 16,
+  // in kernels whose blocking depends on the batch and the CPU) changes it by up to 1e-2 of its
+  // size, and 5 steps of SGD carry that into the weights: measured up to 5.4e-2 of a tensor's
+  // largest value on an AMD EPYC (momentum of layer3.0.conv1, whose input BN normalises 4×4
+  // maps), under 1e-5 on the CPU these tests were first run on. Real errors are of order 1: a
+  // gradient summed instead of averaged over ranks doubles every update; a wrong shard or an
+  // un-shuffled feature changes the losses compared above at 1e-5.
+  const limitFor = (n: string) => (n === 'queue' ? tolerance : Math.max(tolerance, kStateTolerance));
+  const off = names.filter((n) => !(tensors[n].toReference <= limitFor(n))).map((n) => `${n}: ${tensors[n].toReference}`);
   expect(off).toEqual([]);
   // The ranks hold bit-identical replicas (same averaged gradients, same gathered keys).
   expect(names.filter((n) => !tensors[n].ranksIdentical)).toEqual([]);
