@@ -5,6 +5,7 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ImlmError } from '../errors';
+import { valueAt } from '../json-pointer';
 
 const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true });
 const compiled = new WeakMap<object, ValidateFunction>();
@@ -22,15 +23,6 @@ function describeValue(value: unknown): string {
   } catch {
     return String(value);
   }
-}
-
-function valueAt(root: unknown, pointer: string): unknown {
-  let node: unknown = root;
-  for (const part of pointer.split('/').slice(1)) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return node;
 }
 
 function expectation(error: ErrorObject): string {

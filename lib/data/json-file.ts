@@ -16,6 +16,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { constants, fstatSync, openSync, closeSync, readFileSync, promises as fs, type Stats } from 'fs';
 import { ImlmError } from '../errors';
+import { valueAt } from '../json-pointer';
 import type { Schema } from '../config/validate';
 
 // No defaults and no coercion: a file is checked as it is, never changed.
@@ -124,17 +125,6 @@ function checkShape(root: unknown, file: string, todo: string): void {
       stack.push({ node: (node as Record<string, unknown>)[key], pointer: `${pointer}/${escapePointer(key)}`, depth: depth + 1 });
     }
   }
-}
-
-function valueAt(root: unknown, pointer: string): unknown {
-  let node: unknown = root;
-  for (const part of pointer.split('/').slice(1)) {
-    if (node === null || typeof node !== 'object') return undefined;
-    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (!Object.prototype.hasOwnProperty.call(node, key)) return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node;
 }
 
 function expectation(error: ErrorObject): string {
