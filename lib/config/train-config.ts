@@ -150,7 +150,7 @@ export const trainConfigSchema: Schema = {
 };
 
 /**
- * `kaku2021`: the paper as published (METHOD.md §10): ResNet-50 v1.5 with zero-init residuals,
+ * `kaku2021`: the paper as published (docs/method.md, "Presets"): ResNet-50 v1.5 with zero-init residuals,
  * fc 2048→128 without MLP head, K 65536, m 0.999, T 0.07, SGD lr 0.03 momentum 0.9 wd 1e-4,
  * constant LR, MSE λ 0.25 per block on 16²/16²/4²/4² pooled maps, Barlow Twins λ 5e-5 and
  * scale 1/32 with the 3-layer 2048 projector.

@@ -1,5 +1,5 @@
 /**
- * Named augmentation policies (METHOD.md §5), applied batched in native/core/augment. Each view
+ * Named augmentation policies (docs/method.md, "Augmentation policies"), applied batched in native/core/augment. Each view
  * of an image is drawn independently. Differences from the reference's PIL pipeline, by design:
  * geometry (crop, flip, rotation) is one resampling before the colour ops (the reference rotates
  * after jitter, so its black corners are not jittered; ours are); resampling is bilinear without

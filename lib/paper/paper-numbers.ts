@@ -1,5 +1,5 @@
 /**
- * The paper's headline numbers (Kaku, Upadhya, Razavian, NeurIPS 2021; METHOD.md §11), printed
+ * The paper's headline numbers (Kaku, Upadhya, Razavian, NeurIPS 2021; docs/method.md, "The paper's headline numbers"), printed
  * beside a user's results in `imlm-native paper` reports, always marked as the paper's.
  */
 export type PaperDataset = 'nih' | 'dr' | 'bch';

@@ -1,6 +1,6 @@
 /**
  * report.md of `imlm-native paper`: the user's results in tables laid out like the paper's, with
- * the paper's numbers beside them (always labelled as the paper's, from METHOD.md §11). Where the
+ * the paper's numbers beside them (always labelled as the paper's, from docs/method.md). Where the
  * store is not one of the paper's data sets, the paper's rows for all three are listed for
  * orientation only.
  */

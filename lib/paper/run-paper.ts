@@ -1,5 +1,5 @@
 /**
- * `imlm-native paper`: the paper's whole protocol on one data set (METHOD.md §6–§8, §11) —
+ * `imlm-native paper`: the paper's whole protocol on one data set (docs/evaluation-protocol.md; the paper's numbers in docs/method.md) —
  * pre-train each self-supervised method (or take given checkpoints), linear-probe it, fine-tune
  * every method at every label fraction (from scratch for the supervised baseline), probe each
  * block, compare features before and after fine-tuning at the smallest fraction (CKA), and
