@@ -12,6 +12,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { arg, flag } = require('./args');
+const { mappedImages } = require('./store-shard');
 
 const root = path.resolve(__dirname, '../..');
 const api = require(path.join(root, 'dist'));
@@ -29,13 +30,10 @@ const o = {
 };
 
 async function measure(channels, dir) {
-  const file = path.join(dir, `shard-c${channels}.safetensors`);
-  const shape = [o.images, channels, o.size, o.size];
-  const bytes = new Uint8Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i & 255;
-  await api.writeSafetensors(file, { images: api.tensor(bytes, shape, { dtype: 'uint8' }) });
-  const { tensors } = await api.readSafetensors(file, { mmap: true });
-  const source = tensorSource(tensors.images, {
+  const images = await mappedImages(api, dir, `shard-c${channels}.safetensors`, [o.images, channels, o.size, o.size], (bytes) => {
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i & 255;
+  });
+  const source = tensorSource(images, {
     batchSize: o.batch,
     imageSize: o.size,
     prefetch: 0,

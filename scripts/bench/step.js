@@ -20,6 +20,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { arg, flag } = require('./args');
+const { mappedImages } = require('./store-shard');
 const { findTorchPython } = require('./python');
 
 const root = path.resolve(__dirname, '../..');
@@ -72,11 +73,10 @@ function devicePeak() {
 async function storeSource(config) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imlm-bench-step-'));
   const shape = [4 * config.batchSize, config.inChannels, config.imageSize, config.imageSize];
-  const bytes = Uint8Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.floor(Math.random() * 256));
-  const file = path.join(dir, 'shard.safetensors');
-  await api.writeSafetensors(file, { images: api.tensor(bytes, shape, { dtype: 'uint8' }) });
-  const { tensors } = await api.readSafetensors(file, { mmap: true });
-  const source = tensorSource(tensors.images, {
+  const images = await mappedImages(api, dir, 'shard.safetensors', shape, (bytes) => {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  });
+  const source = tensorSource(images, {
     batchSize: config.batchSize,
     imageSize: config.imageSize,
     policy: 'mocov2',

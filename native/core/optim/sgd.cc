@@ -7,15 +7,6 @@
 #include "core/compat.h"
 
 namespace imlm::optim {
-namespace {
-
-/** where(apply, value, fallback) per tensor: the masked fallback of LibTorch without a fused SGD. */
-void selectInto(std::vector<at::Tensor>& out, const at::Tensor& apply, const std::vector<at::Tensor>& value,
-                const std::vector<at::Tensor>& fallback) {
-  for (size_t i = 0; i < out.size(); ++i) out[i] = at::where(apply, value[i], fallback[i]);
-}
-
-}  // namespace
 
 Sgd::Sgd(std::vector<std::pair<std::string, at::Tensor>> params, SgdOptions options)
     : params_(std::move(params)), options_(options) {}
@@ -56,26 +47,23 @@ void Sgd::step(double lr, const at::Tensor& apply) {
 #if IMLM_COMPAT_HAS_FUSED_SGD
   if (compat::hasFusedSgd(params.front().device())) {
     // One multi-tensor kernel; found_inf = !apply skips the whole update on the device.
-    c10::optional<at::Tensor> foundInf;
-    if (apply.defined()) foundInf = at::logical_not(apply).to(at::kFloat);
+    const c10::optional<at::Tensor> foundInf = at::logical_not(apply).to(at::kFloat);
     at::_fused_sgd_(params, grads, momentum ? at::TensorList(buffers) : at::TensorList(), options_.weightDecay,
                     options_.momentum, lr, options_.dampening, options_.nesterov, /*maximize=*/false,
                     /*is_first_step=*/false, /*grad_scale=*/c10::nullopt, foundInf);
     return;
   }
 #endif
-  // torch.optim.SGD's _multi_tensor_sgd, operation for operation.
+  // torch.optim.SGD's _multi_tensor_sgd, operation for operation, each result selected by
+  // `apply` (one where per tensor: the gradients may hold NaN, so multiplying by 0 would not do).
   if (options_.weightDecay != 0) at::_foreach_add_(grads, params, options_.weightDecay);
   std::vector<at::Tensor> update = grads;
   if (momentum) {
-    if (apply.defined()) {
-      std::vector<at::Tensor> next = at::_foreach_mul(buffers, options_.momentum);
-      at::_foreach_add_(next, grads, 1.0 - options_.dampening);
-      selectInto(buffers, apply, next, buffers);
-      for (size_t i = 0; i < names.size(); ++i) buffers_[names[i]] = buffers[i];
-    } else {
-      at::_foreach_mul_(buffers, options_.momentum);
-      at::_foreach_add_(buffers, grads, 1.0 - options_.dampening);
+    std::vector<at::Tensor> next = at::_foreach_mul(buffers, options_.momentum);
+    at::_foreach_add_(next, grads, 1.0 - options_.dampening);
+    for (size_t i = 0; i < names.size(); ++i) {
+      buffers[i] = at::where(apply, next[i], buffers[i]);
+      buffers_[names[i]] = buffers[i];
     }
     if (options_.nesterov) {
       at::_foreach_add_(grads, buffers, options_.momentum);
@@ -83,11 +71,8 @@ void Sgd::step(double lr, const at::Tensor& apply) {
       update = buffers;
     }
   }
-  if (apply.defined()) {
-    // A masked step adds exactly zero; the gradients may hold NaN, so multiplying is not enough.
-    const at::Tensor zero = at::zeros({}, update.front().options());
-    for (at::Tensor& u : update) u = at::where(apply, u, zero);
-  }
+  const at::Tensor zero = at::zeros({}, update.front().options());
+  for (at::Tensor& u : update) u = at::where(apply, u, zero);
   at::_foreach_add_(params, update, -lr);
 }
 

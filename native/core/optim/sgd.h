@@ -27,11 +27,10 @@ class Sgd {
 
   /**
    * One update with learning rate `lr`; parameters without a gradient are skipped. `apply`, a
-   * 0-d bool tensor on the parameters' device (undefined: always), masks the whole update on
-   * the device: where it is false, no parameter and no momentum buffer changes, whatever the
+   * 0-d bool tensor on the parameters' device, masks the whole update on the device: where it is false, no parameter and no momentum buffer changes, whatever the
    * gradients hold (NaN included). The gradients are consumed (weight decay is added into them).
    */
-  void step(double lr, const at::Tensor& apply = at::Tensor());
+  void step(double lr, const at::Tensor& apply);
   void zeroGrad();
 
   /** Global L2 norm of all gradients, a 0-d tensor on their device (no host read). */
