@@ -1,7 +1,8 @@
 // Reading and pairing the analysis inputs: ids alignment, repeated ids, format errors, and no
 // tensors left behind by the file-level functions.
 import path from 'path';
-import { analysis, liveTensorCount, tensor } from '../../lib';
+import { analysis, tensor } from '../../lib';
+import { settledLiveTensorCount } from '../helpers/live-tensors';
 import { random, softmaxRows, tempDir, writeFeatures, writePredictions } from './helpers';
 
 describe('analysis files', () => {
@@ -45,12 +46,12 @@ describe('analysis files', () => {
     const block = () => ({ values: Float32Array.from({ length: 60 * 4 }, () => rand()), columns: 4 });
     await writeFeatures(fa, ids, { block1: block(), block3: block() });
     await writeFeatures(fb, ids.slice().reverse(), { block1: block(), block3: block() });
-    const before = liveTensorCount();
+    const before = await settledLiveTensorCount();
     await analysis.metrics(a, { resamples: 10 });
     await analysis.metrics(a, { resamples: 0, labels: b });
     await analysis.ks(a, b);
     await analysis.cka(fa, fb, { sets: 2, setSize: 30 });
     await expect(analysis.cka(fa, fb, { sets: 2, setSize: 61 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
-    expect(liveTensorCount()).toBe(before);
+    expect(await settledLiveTensorCount()).toBe(before);
   });
 });

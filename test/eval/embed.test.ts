@@ -4,7 +4,8 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
-import { embed, linearProbe, liveTensorCount, readSafetensors } from '../../lib';
+import { embed, linearProbe, readSafetensors } from '../../lib';
+import { settledLiveTensorCount } from '../helpers/live-tensors';
 import { findTorchPython } from '../helpers/python';
 import { repoRoot } from '../helpers/run';
 import { writeCheckpoints, writeSyntheticStore } from './fixtures';
@@ -107,11 +108,11 @@ describe('embed', () => {
   });
 
   test('embed and the probes free every tensor they create', async () => {
-    const before = liveTensorCount();
+    const before = await settledLiveTensorCount();
     await embed({ checkpoint: checkpoints.state, store, split: 'test', out: path.join(dir, 'leak.safetensors'), device: 'cpu' });
     await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'leak'), device: 'cpu', sweep: [{ weightDecay: 1e-3 }] });
     await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'leak'), device: 'cpu', sweep: [{ weightDecay: 1e-3 }] }); // from the cache
-    expect(liveTensorCount()).toBe(before);
+    expect(await settledLiveTensorCount()).toBe(before);
   });
 
   test('refuses a file that is not a checkpoint, naming it', async () => {
