@@ -144,7 +144,7 @@ export interface NativeBatchSource {
   ): Promise<{ imagesPerSecond: number; seconds: number; bytesPerSecond?: number; pinned?: boolean }>;
 }
 
-/** A rank's place in a data-parallel run (lib/dist/env.ts). */
+/** A rank's place in a data-parallel run (lib/distributed/env.ts). */
 export interface NativeDistOptions {
   rank: number;
   worldSize: number;

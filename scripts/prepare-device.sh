@@ -141,7 +141,7 @@ cp -a "$dev/node_modules" "$check/node_modules"
 cp package.json "$check/"
 (cd "$check" && node -e "
   for (const m of ['commander', 'ajv', 'cli-progress', 'node-gyp-build', 'node-addon-api', 'node-api-headers']) require(m);
-  require('./dist/cli/program.js'); require('./dist/config/train-config.js');
+  require('./distributed/cli/program.js'); require('./distributed/config/train-config.js');
   const h = require('node-api-headers').include_dir;
   if (!require('fs').existsSync(require('path').join(h, 'node_api.h'))) throw new Error('no node_api.h under ' + h);
 ") || die "the copied dist/ or node_modules/ do not load on their own (see above)"

@@ -7,9 +7,9 @@ import type { Command } from 'commander';
 import { ImlmError } from '../errors';
 import { info } from '../info';
 import type { NativeProcessGroup } from '../native';
-import { readDistEnv, type DistEnv } from '../dist/env';
-import { launchLocal } from '../dist/launcher';
-import { createProcessGroup } from '../dist/process-group';
+import { readDistEnv, type DistEnv } from '../distributed/env';
+import { launchLocal } from '../distributed/launcher';
+import { createProcessGroup } from '../distributed/process-group';
 import { augmentDeviceFor } from '../train/trainer';
 import { int, num } from './flags';
 

@@ -12,8 +12,8 @@ import { writeJsonAtomic } from '../atomic-write';
 import { resolvePolicy } from '../data/policies';
 import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intFlag, numFlag } from './flags';
 import { ProgressDisplay } from './progress';
-import { readDistEnv, type DistEnv } from '../dist/env';
-import { launchLocal } from '../dist/launcher';
+import { readDistEnv, type DistEnv } from '../distributed/env';
+import { launchLocal } from '../distributed/launcher';
 import { checkDistBackend, checkNprocPerNode, withoutLauncherFlag } from './dist-flags';
 
 interface TrainFlags {
@@ -53,7 +53,7 @@ function rankArguments(argv: string[], outDir: string, hasOut: boolean): string[
 }
 
 /**
- * `--nproc-per-node N`: become the launcher of N ranks of this very command (lib/dist/launcher.ts).
+ * `--nproc-per-node N`: become the launcher of N ranks of this very command (lib/distributed/launcher.ts).
  * Returns the exit code.
  */
 async function launchRanks(flags: TrainFlags): Promise<number> {

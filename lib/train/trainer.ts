@@ -13,7 +13,7 @@ export type { StepMetrics, IntervalMeans, StepOpCounts };
 export type Progress = NativeProgress;
 export type RunSummary = NativeRunSummary;
 export type BatchSource = NativeBatchSource;
-/** A rank's place in a data-parallel run (see lib/dist/env.ts for reading it from a launcher). */
+/** A rank's place in a data-parallel run (see lib/distributed/env.ts for reading it from a launcher). */
 export type DistOptions = NativeDistOptions;
 /** Which slice of each global batch a source serves: rank r of worldSize. */
 export type Shard = NativeShard;

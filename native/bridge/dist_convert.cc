@@ -3,7 +3,7 @@
 #include <string>
 
 #include "bridge/errors.h"
-#include "core/dist/process_group.h"
+#include "core/distributed/process_group.h"
 
 namespace imlm::bridge {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <napi.h>
 
-#include "core/dist/dist_options.h"
+#include "core/distributed/options.h"
 #include "core/train/batch_source.h"
 
 namespace imlm::bridge {

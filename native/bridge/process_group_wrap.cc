@@ -7,7 +7,7 @@
 #include "bridge/dist_convert.h"
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
-#include "core/dist/gather_rows.h"
+#include "core/distributed/gather_rows.h"
 #include "core/errors.h"
 
 namespace imlm::bridge {

@@ -1,4 +1,4 @@
-// The JS ProcessGroup class over core/dist/process_group.h, for collectives outside training
+// The JS ProcessGroup class over core/distributed/process_group.h, for collectives outside training
 // (distributed evaluation gathers each rank's features). createProcessGroup(dist) joins the run
 // on a worker thread; every collective runs on a worker thread and returns a Promise. One
 // collective at a time per group (ERR_BUSY otherwise): ranks must issue them in the same order,
@@ -13,7 +13,7 @@
 
 #include <c10/core/Device.h>
 
-#include "core/dist/process_group.h"
+#include "core/distributed/process_group.h"
 
 namespace imlm::bridge {
 

@@ -97,7 +97,7 @@ class CudaAutocastGuard {
 }  // namespace imlm::compat
 
 // ---------------------------------------------------------------------------------------------
-// c10d (distributed). Only native/core/dist defines IMLM_COMPAT_C10D before including this
+// c10d (distributed). Only native/core/distributed defines IMLM_COMPAT_C10D before including this
 // header, so no other translation unit pays for the c10d and gloo headers.
 #if defined(IMLM_COMPAT_C10D)
 #include <torch/csrc/distributed/c10d/Store.hpp>

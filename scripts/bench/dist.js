@@ -36,7 +36,7 @@ const opts = {
 async function worker() {
   const { Trainer, fixedBatchesSource } = require(path.join(root, 'dist/train/trainer'));
   const { resolveTrainConfig } = require(path.join(root, 'dist/config/train-config'));
-  const { readDistEnv } = require(path.join(root, 'dist/dist/env'));
+  const { readDistEnv } = require(path.join(root, 'dist/distributed/env'));
   const { tensor } = require(path.join(root, 'dist/tensor'));
   const env = readDistEnv();
   const world = env ? env.worldSize : 1;
@@ -72,7 +72,7 @@ function runRanks(world, port) {
 }
 
 async function main() {
-  const { freePort } = require(path.join(root, 'dist/dist/launcher'));
+  const { freePort } = require(path.join(root, 'dist/distributed/launcher'));
   const rows = [];
   for (const world of opts.ranks) rows.push(await runRanks(world, await freePort()));
   const base = rows.find((r) => r.world === 1);

@@ -7,7 +7,7 @@
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 
-#include "core/dist/sync_batch_norm.h"
+#include "core/distributed/sync_batch_norm.h"
 #include "core/errors.h"
 
 namespace imlm::models {

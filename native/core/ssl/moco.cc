@@ -5,8 +5,8 @@
 #include <torch/nn/modules/linear.h>
 
 #include "core/compat.h"
-#include "core/dist/differentiable.h"
-#include "core/dist/sync_batch_norm.h"
+#include "core/distributed/differentiable.h"
+#include "core/distributed/sync_batch_norm.h"
 #include "core/errors.h"
 #include "core/l2_normalize.h"
 #include "core/losses/info_nce.h"

@@ -12,7 +12,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-#include "core/dist/process_group.h"
+#include "core/distributed/process_group.h"
 #include "core/losses/barlow_twins.h"
 #include "core/models/resnet.h"
 #include "core/train/train_config.h"

@@ -39,7 +39,7 @@ struct TrainConfig {
   int64_t shuffleGroups = 1;  // 1: off; G > 1: single-device shuffle-BN emulation
   // 1: off; G > 1: every batch norm (both encoders, the Barlow projectors) normalises G
   // consecutive sub-batches apart, as G data-parallel ranks without shuffle-BN would ("ghost"
-  // BN): one process reproduces a G-rank run exactly (test/dist).
+  // BN): one process reproduces a G-rank run exactly (test/distributed).
   int64_t bnGroups = 1;
 
   IntermediateLoss intermediate = IntermediateLoss::kNone;

@@ -15,9 +15,9 @@
 #include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
 
-#include "core/dist/dist_options.h"
-#include "core/dist/grad_reducer.h"
-#include "core/dist/process_group.h"
+#include "core/distributed/options.h"
+#include "core/distributed/grad_reducer.h"
+#include "core/distributed/process_group.h"
 #include "core/io/safetensors.h"
 #include "core/optim/sgd.h"
 #include "core/serial_thread.h"

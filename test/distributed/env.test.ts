@@ -1,5 +1,5 @@
-// Reading a rank's place from its launcher's environment (lib/dist/env.ts): pure, no processes.
-import { firstSlurmHost, readDistEnv } from '../../lib/dist/env';
+// Reading a rank's place from its launcher's environment (lib/distributed/env.ts): pure, no processes.
+import { firstSlurmHost, readDistEnv } from '../../lib/distributed/env';
 
 describe('readDistEnv', () => {
   test('no launcher variables: one process', () => {

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { native } from '../../lib/native';
-import { freePort } from '../../lib/dist/launcher';
+import { freePort } from '../../lib/distributed/launcher';
 import { repoRoot, runNode, type RunResult } from '../helpers/run';
 
-export const rankFixture = path.join(repoRoot, 'test/dist/fixtures/rank.js');
+export const rankFixture = path.join(repoRoot, 'test/distributed/fixtures/rank.js');
 const tempDirs: string[] = [];
 /** A fresh temporary folder, removed by removeTempDirs() (training states here are ~130 MB each). */
 export const tmp = () => {

@@ -1,4 +1,4 @@
-#include "core/dist/sync_batch_norm.h"
+#include "core/distributed/sync_batch_norm.h"
 
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "core/dist/differentiable.h"
+#include "core/distributed/differentiable.h"
 #include "core/errors.h"
 
 namespace imlm::dist {

@@ -4,7 +4,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "core/dist/process_group.h"
+#include "core/distributed/process_group.h"
 
 namespace imlm::dist {
 

@@ -1,4 +1,4 @@
-#include "core/dist/differentiable.h"
+#include "core/distributed/differentiable.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 

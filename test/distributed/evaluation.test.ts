@@ -5,14 +5,14 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import path from 'path';
 import { readSafetensors } from '../../lib';
-import { freePort } from '../../lib/dist/launcher';
+import { freePort } from '../../lib/distributed/launcher';
 import { shardRows } from '../../lib/eval/sharded-features';
 import { cliPath, repoRoot } from '../helpers/run';
 import { writeCheckpoints, writeSyntheticStore } from '../eval/fixtures';
 import { hasGloo, removeTempDirs, spawnNode, tmp, torchrunEnv } from './helpers';
 
 const describeGloo = hasGloo() ? describe : describe.skip;
-const gatherFixture = path.join(repoRoot, 'test/dist/fixtures/gather.js');
+const gatherFixture = path.join(repoRoot, 'test/distributed/fixtures/gather.js');
 /** No launcher variables inherited from whoever runs the tests. */
 const alone = { RANK: undefined, WORLD_SIZE: undefined, SLURM_PROCID: undefined, SLURM_NTASKS: undefined };
 

@@ -1,4 +1,4 @@
-#include "core/dist/grad_reducer.h"
+#include "core/distributed/grad_reducer.h"
 
 #include <ATen/Functions.h>
 #include <ATen/core/grad_mode.h>

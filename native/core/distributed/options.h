@@ -1,5 +1,5 @@
 // Where a rank stands in a distributed run, as plain data. TypeScript reads it from the
-// launcher's environment (torchrun, SLURM or `--nproc-per-node`, lib/dist/env.ts) and the
+// launcher's environment (torchrun, SLURM or `--nproc-per-node`, lib/distributed/env.ts) and the
 // bridge copies it here.
 #pragma once
 

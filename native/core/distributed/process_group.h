@@ -11,7 +11,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
-#include "core/dist/dist_options.h"
+#include "core/distributed/options.h"
 
 namespace imlm::dist {
 

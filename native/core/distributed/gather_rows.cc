@@ -1,4 +1,4 @@
-#include "core/dist/gather_rows.h"
+#include "core/distributed/gather_rows.h"
 
 #include <algorithm>
 #include <string>

@@ -6,7 +6,7 @@ import net from 'net';
 import path from 'path';
 import { spawn } from 'child_process';
 import { Trainer, checkTrainConfig } from '../../lib';
-import { freePort } from '../../lib/dist/launcher';
+import { freePort } from '../../lib/distributed/launcher';
 import { cliPath, repoRoot } from '../helpers/run';
 import { hasGloo, removeTempDirs, slurmEnv, spawnNode, tmp, torchrunEnv } from './helpers';
 
@@ -25,7 +25,7 @@ function smallRun(): { flags: string[]; env: NodeJS.ProcessEnv } {
   };
 }
 
-/** A SLURM job id whose derived port (20000 + id mod 10000, lib/dist/env.ts) is free now. */
+/** A SLURM job id whose derived port (20000 + id mod 10000, lib/distributed/env.ts) is free now. */
 async function slurmJobWithFreePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const id = 1000 + Math.floor(Math.random() * 9000);

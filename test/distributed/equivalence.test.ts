@@ -25,7 +25,7 @@ interface Comparison {
 /** Relative differences of every compared tensor (fixtures/compare.js: outside jest's VM). */
 async function compareStates(reference: string, ranks: string[], runningStats: boolean): Promise<Comparison> {
   const env = runningStats ? { IMLM_COMPARE_RUNNING_STATS: '1' } : {};
-  const r = await spawnNode([path.join(repoRoot, 'test/dist/fixtures/compare.js'), reference, ...ranks], env);
+  const r = await spawnNode([path.join(repoRoot, 'test/distributed/fixtures/compare.js'), reference, ...ranks], env);
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as Comparison;
 }

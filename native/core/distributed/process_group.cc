@@ -1,5 +1,5 @@
 #define IMLM_COMPAT_C10D  // this file alone pulls in the c10d headers (core/compat.h)
-#include "core/dist/process_group.h"
+#include "core/distributed/process_group.h"
 
 #include <chrono>
 #include <cstdlib>

@@ -6,7 +6,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
-#include "core/dist/process_group.h"
+#include "core/distributed/process_group.h"
 
 namespace imlm::dist {
 
