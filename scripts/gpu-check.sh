@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA check (GPU.md; docs/benchmarks.md, "GPU check"): on a CUDA server with PyTorch but no
+# The CUDA check (docs/benchmarks.md, "GPU check"): on a CUDA server with PyTorch but no
 # Node.js and no network, in a copy of the working tree plus .device/ (made here first by
 # `bash scripts/prepare-device.sh`):
 #

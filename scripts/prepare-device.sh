@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fills .device/ (ignored by git) with what scripts/gpu-check.sh needs on a GPU machine that has
-# no Node.js and no network (docs: /work/shared/GPU.md, "The CUDA check"):
+# no Node.js and no network (docs/benchmarks.md, "GPU check"):
 #
 #   .device/node.xz        this machine's Node.js binary, xz-compressed
 #   .device/dist/          the compiled TypeScript (npx tsc -p tsconfig.build.json first when

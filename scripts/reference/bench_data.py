@@ -6,7 +6,7 @@
         pixels, DIR/images.safetensors (`images` U8 [N, 3, S, S]) for imlm-native;
     /usr/bin/python3 scripts/reference/bench_data.py --images DIR --crop 128 --batch 32 --workers 2 --batches B
         times the reference pipeline: PIL decode of each PNG every time (as the reference
-        repository's datasets do), then the BCH SSL transforms of METHOD.md §5 for two views —
+        repository's datasets do), then the BCH SSL transforms of docs/method.md, "Augmentation policies" for two views —
         RandomResizedCrop(crop, scale (0.4, 1)), RandomApply(ColorJitter(0.4, 0.4, 0.4, 0.1), 0.8),
         RandomGrayscale(0.2), RandomApply(PIL GaussianBlur σ ∈ [0.1, 2], 0.5),
         RandomHorizontalFlip, ToTensor — through a DataLoader. Prints one JSON line.

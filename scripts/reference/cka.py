@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CKA in float64 NumPy, written from METHOD.md §8 (the reference's CKA.py), for imlm-native's tests.
+"""CKA in float64 NumPy, written from docs/method.md, "Metrics in the reference" (the reference's CKA.py), for imlm-native's tests.
 
 Linear kernel K = X Xᵀ; RBF K = exp(−D²/(2σ²)) with D² = diag(G) − G + (diag(G) − G)ᵀ, G = X Xᵀ,
 σ absolute or f·sqrt(median of the non-zero D²); HSIC(K, L) = Σ (HKH)∘(HLH) with H = I − 11ᵀ/n;

@@ -33,7 +33,7 @@ import schedules  # noqa: E402
 import state as state_lib  # noqa: E402
 from model import MoCo, Projection  # noqa: E402
 
-# The example configuration of the brief, shrunk (D = 16, K = 10, projectors 32 wide).
+# The kaku2021 preset (docs/method.md, "Presets"), shrunk: ResNet-18, D = 16, K = 10, projectors 32 wide.
 BASE_CONFIG = {
     "arch": "resnet18", "stem": "small", "inChannels": 3, "zeroInitResidual": True,
     "embeddingDim": 16, "head": "fc", "queueSize": 10, "temperature": 0.07,

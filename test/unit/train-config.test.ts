@@ -1,7 +1,7 @@
 import { resolveTrainConfig, kaku2021, mocov2, checkTrainConfig } from '../../lib';
 
 describe('training configuration', () => {
-  test('kaku2021 is the paper as published (METHOD.md §10)', () => {
+  test('kaku2021 is the paper as published (docs/method.md, "What imlm-native does about them")', () => {
     const c = resolveTrainConfig('kaku2021');
     expect(c).toMatchObject({
       arch: 'resnet50',
