@@ -74,6 +74,8 @@ export interface NativeInfo {
   };
   threads: { intraOp: number; interOp: number };
   build: { type: string; system: string; napiVersion: number };
+  /** The ResNets the native model table builds (native/core/models/architectures.cc). */
+  architectures: string[];
 }
 
 /** Metrics of one training step (docs/formats.md, "One training step"). */

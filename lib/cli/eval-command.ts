@@ -8,6 +8,7 @@ import { readManifest } from '../data/store';
 import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intFlag, intList, numFlag, numList, sweepFrom } from './flags';
 import { evalDistOptions, rankDevice, runEvalRank, type DistFlags, type EvalRank } from './dist-flags';
 import { ProgressDisplay } from './progress';
+import { ARCHS, archChoicesText, type Arch } from '../config/archs';
 
 interface CommonFlags {
   data: string;
@@ -38,7 +39,7 @@ interface ProbeFlags extends CommonFlags, DistFlags {
 interface FinetuneFlags extends CommonFlags {
   checkpoint?: string;
   fromScratch?: boolean;
-  arch?: 'resnet18' | 'resnet34' | 'resnet50';
+  arch?: Arch;
   stem?: 'standard' | 'small';
   augment?: string;
   lr?: number;
@@ -185,7 +186,7 @@ export function registerEval(program: Command): void {
   commonOptions(evalCommand.command('finetune').description('fine-tune the whole network at a label fraction (from a checkpoint, or --from-scratch), selected on validation'), false)
     .option('--checkpoint <file>', 'pre-trained weights: checkpoints/last.safetensors or backbone.safetensors')
     .option('--from-scratch', 'random initialisation (the supervised baseline)')
-    .option('--arch <name>', 'with --from-scratch: resnet18 | resnet34 | resnet50 (default resnet50)', choice('--arch', ['resnet18', 'resnet34', 'resnet50']))
+    .option('--arch <name>', `with --from-scratch: ${archChoicesText} (default resnet50)`, choice('--arch', ARCHS))
     .option('--stem <kind>', 'with --from-scratch: standard | small (default standard)', choice('--stem', ['standard', 'small']))
     .option('--augment <policy>', 'training augmentation: kaku2021-cxr | kaku2021-dr | kaku2021-bch | mocov2 | none (default: by the store\'s source)')
     .option('--lr <x>', 'Adam learning rate (default 1e-3)', numFlag('--lr', 0, { exclusiveMin: true }))

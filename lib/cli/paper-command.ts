@@ -10,6 +10,7 @@ import { presets } from '../config/train-config';
 import { resolvePolicy } from '../data/policies';
 import { readManifest } from '../data/store';
 import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intAtLeast, intFlag, num, numList } from './flags';
+import { ARCHS, archChoicesText } from '../config/archs';
 
 const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
 
@@ -71,7 +72,7 @@ export function registerPaper(program: Command): void {
     .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE')
     .option('--subset <sizes>', 'run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000')
     .option('--preset <name>', 'pre-training preset', 'kaku2021')
-    .option('--arch <name>', 'resnet18, resnet34 or resnet50 (pre-training and the supervised baseline)', choice('--arch', ['resnet18', 'resnet34', 'resnet50']))
+    .option('--arch <name>', `${archChoicesText} (pre-training and the supervised baseline)`, choice('--arch', ARCHS))
     .option('--stem <kind>', 'standard or small', choice('--stem', ['standard', 'small']))
     .option('--image-size <n>', 'training image side', positive)
     .option('--batch-size <n>', 'pre-training batch size', positive)

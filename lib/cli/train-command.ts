@@ -15,6 +15,7 @@ import { ProgressDisplay } from './progress';
 import { readDistEnv, type DistEnv } from '../distributed/env';
 import { launchLocal } from '../distributed/launcher';
 import { checkDistBackend, checkNprocPerNode, withoutLauncherFlag } from './dist-flags';
+import { ARCHS, archChoicesText } from '../config/archs';
 
 interface TrainFlags {
   data?: string;
@@ -174,7 +175,7 @@ export function registerTrain(program: Command): void {
     .option('--augment <policy>', 'augmentation policy: mocov2, kaku2021-cxr, kaku2021-dr, kaku2021-bch, none, or a policy file (.json/.yaml, docs/formats.md)', 'mocov2')
     .option('--preset <name>', 'kaku2021 (the paper as published) or mocov2', 'kaku2021')
     .option('--config <file>', 'JSON file of configuration fields (docs/formats.md) over the preset')
-    .option('--arch <name>', 'resnet18 | resnet34 | resnet50')
+    .option('--arch <name>', archChoicesText, choice('--arch', ARCHS))
     .option('--stem <kind>', 'standard | small (3×3, no max-pool: for small images)')
     .option('--loss <name>', 'intermediate loss: mse | barlow | none')
     .option('--steps <n>', 'train until this many steps are completed', intFlag('--steps', 1))

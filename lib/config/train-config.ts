@@ -4,8 +4,9 @@
  */
 import { validate, type Schema } from './validate';
 import { ImlmError } from '../errors';
+import { ARCHS, type Arch } from './archs';
 
-export type Arch = 'resnet18' | 'resnet34' | 'resnet50';
+export type { Arch } from './archs';
 export type IntermediateLossName = 'none' | 'mse' | 'barlow';
 export type Precision = 'fp32' | 'bf16' | 'fp16';
 
@@ -81,7 +82,7 @@ export const trainConfigSchema: Schema = {
     'batchSize', 'imageSize', 'device', 'precision', 'channelsLast', 'cudnnBenchmark', 'threads', 'seed',
   ],
   properties: {
-    arch: { type: 'string', enum: ['resnet18', 'resnet34', 'resnet50'] },
+    arch: { type: 'string', enum: [...ARCHS] },
     stem: { type: 'string', enum: ['standard', 'small'] },
     inChannels: { type: 'integer', enum: [1, 3] },
     zeroInitResidual: { type: 'boolean' },

@@ -21,6 +21,7 @@ import { resolveImageSize } from './features';
 import { readJsonFile, formatError } from '../data/json-file';
 import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
 import { writePredictions } from './predictions';
+import type { Arch } from '../config/archs';
 
 export interface FinetuneOptions {
   /** Pre-trained weights (training state or backbone). Required unless fromScratch. */
@@ -28,7 +29,7 @@ export interface FinetuneOptions {
   /** Random initialisation: the supervised baseline. */
   fromScratch?: boolean;
   /** From scratch: architecture and stem (default resnet50, standard); input channels are the store's. */
-  arch?: 'resnet18' | 'resnet34' | 'resnet50';
+  arch?: Arch;
   stem?: 'standard' | 'small';
   zeroInitResidual?: boolean;
   store: string;

@@ -5,6 +5,7 @@
 import { deviceSchema } from '../config/schemas';
 import type { Schema } from '../config/validate';
 import { policyFileSchema } from '../data/policy-file';
+import { ARCHS } from '../config/archs';
 
 const positiveInt = { type: 'integer', minimum: 1 };
 const nonNegative = { type: 'number', minimum: 0 };
@@ -51,7 +52,7 @@ export const finetuneOptionsSchema: Schema = {
   properties: {
     ...common,
     fromScratch: { type: 'boolean' },
-    arch: { type: 'string', enum: ['resnet18', 'resnet34', 'resnet50'] },
+    arch: { type: 'string', enum: [...ARCHS] },
     stem: { type: 'string', enum: ['standard', 'small'] },
     zeroInitResidual: { type: 'boolean' },
     augment: { anyOf: [{ type: 'string' }, { type: 'object' }] },

@@ -1,6 +1,7 @@
 #include "bridge/info_binding.h"
 
 #include "bridge/errors.h"
+#include "core/models/architectures.h"
 #include "core/runtime_info.h"
 
 namespace imlm::bridge {
@@ -55,6 +56,11 @@ class InfoWorker : public PromiseWorker {
     build.Set("system", info_.buildSystem);
     build.Set("napiVersion", NAPI_VERSION);
     out.Set("build", build);
+
+    const auto& table = models::architectures();
+    Napi::Array archs = Napi::Array::New(env, table.size());
+    for (size_t i = 0; i < table.size(); ++i) archs.Set(static_cast<uint32_t>(i), table[i].name);
+    out.Set("architectures", archs);
     return out;
   }
 

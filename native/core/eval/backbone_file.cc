@@ -1,8 +1,11 @@
 #include "core/eval/backbone_file.h"
 
+#include <array>
+
 #include <ATen/core/grad_mode.h>
 
 #include "core/errors.h"
+#include "core/models/architectures.h"
 #include "core/tensor_io.h"
 
 namespace imlm::eval {
@@ -43,14 +46,15 @@ BackboneWeights readBackboneWeights(const std::string& path) {
               "pass checkpoints/last.safetensors or backbone.safetensors of a run");
   }
   const bool bottleneck = out.weights.count("layer1.0.conv3.weight") > 0;
-  const int64_t layer3 = blocksIn(out.weights, 3);
-  if (layer3 == 2 && !bottleneck) {
-    out.options.arch = "resnet18";
-  } else if (layer3 == 6) {
-    out.options.arch = bottleneck ? "resnet50" : "resnet34";
-  } else {
-    bad(path, "layer3 has " + std::to_string(layer3) + " blocks; expected a ResNet-18 (2), -34 or -50 (6)");
+  std::array<int64_t, 4> blocks{};
+  for (int layer = 1; layer <= 4; ++layer) blocks[layer - 1] = blocksIn(out.weights, layer);
+  const models::Architecture* arch = models::architectureWithBlocks(bottleneck, blocks);
+  if (arch == nullptr) {
+    bad(path, std::string(bottleneck ? "Bottleneck" : "BasicBlock") + " blocks per layer [" + std::to_string(blocks[0]) + ", " +
+                  std::to_string(blocks[1]) + ", " + std::to_string(blocks[2]) + ", " + std::to_string(blocks[3]) +
+                  "] match no architecture; expected one of " + models::architectureNamesForMessage());
   }
+  out.options.arch = arch->name;
   const int64_t kernel = conv1->second.size(2);
   if (kernel != 3 && kernel != 7) bad(path, "conv1.weight has a " + std::to_string(kernel) + "×" + std::to_string(kernel) + " kernel; expected 3 (small stem) or 7");
   out.options.stem = kernel == 3 ? models::Stem::kSmall : models::Stem::kStandard;

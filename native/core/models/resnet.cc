@@ -8,6 +8,7 @@
 #include <torch/nn/modules/activation.h>
 
 #include "core/errors.h"
+#include "core/models/architectures.h"
 
 namespace imlm::models {
 namespace {
@@ -85,27 +86,6 @@ class BottleneckImpl : public nn::Module {
 };
 TORCH_MODULE(Bottleneck);
 
-struct ArchSpec {
-  const char* name;
-  bool bottleneck;
-  std::array<int64_t, 4> blocks;
-};
-
-// torchvision's table.
-constexpr ArchSpec kArchs[] = {
-    {"resnet18", false, {2, 2, 2, 2}},
-    {"resnet34", false, {3, 4, 6, 3}},
-    {"resnet50", true, {3, 4, 6, 3}},
-};
-
-const ArchSpec& specFor(const std::string& arch) {
-  for (const auto& spec : kArchs) {
-    if (arch == spec.name) return spec;
-  }
-  throw Error(ErrorCode::kInvalidArgument,
-              "expected arch 'resnet18', 'resnet34' or 'resnet50' but received '" + arch + "'");
-}
-
 template <typename Block>
 nn::Sequential makeLayer(int64_t& inPlanes, int64_t planes, int64_t count, int64_t stride) {
   nn::Sequential layer;
@@ -120,10 +100,10 @@ int64_t fanOut(const at::Tensor& w) { return w.size(0) * (w.dim() > 2 ? w[0][0].
 
 }  // namespace
 
-void checkArch(const std::string& arch) { specFor(arch); }
+void checkArch(const std::string& arch) { architectureNamed(arch); }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
-  const ArchSpec& spec = specFor(options.arch);
+  const Architecture& spec = architectureNamed(options.arch);
   if (options.inChannels != 1 && options.inChannels != 3) {
     throw Error(ErrorCode::kInvalidArgument,
                 "expected inChannels 1 or 3 but received " + std::to_string(options.inChannels));

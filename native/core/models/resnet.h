@@ -1,4 +1,4 @@
-// ResNet-18/34/50 equal to torchvision's (v1.5: the stride sits on the 3×3 conv), with
+// The ResNets of core/models/architectures.cc, equal to torchvision's (v1.5: the stride sits on the 3×3 conv), with
 // torchvision's parameter and buffer names, a `small` stem for small images, 1 or 3 input
 // channels, and a forward that returns the embedding and the four block outputs.
 #pragma once
@@ -29,7 +29,7 @@ enum class Head {
 };
 
 struct ResNetOptions {
-  std::string arch = "resnet50";  // resnet18 | resnet34 | resnet50
+  std::string arch = "resnet50";  // a name in core/models/architectures.cc
   Stem stem = Stem::kStandard;
   int64_t inChannels = 3;
   bool zeroInitResidual = false;
@@ -54,7 +54,7 @@ class ResNetImpl : public torch::nn::Module {
   /** Re-initialises every parameter from `generator` (torchvision's scheme). */
   void initialize(at::Generator& generator);
 
-  /** F: width of the pooled feature (512 for ResNet-18/34, 2048 for ResNet-50). */
+  /** F: width of the pooled feature (512 with BasicBlocks, 2048 with Bottlenecks). */
   int64_t featureDim() const { return featureDim_; }
   /** C_1..C_4: channels of the block outputs. */
   std::array<int64_t, 4> blockChannels() const { return blockChannels_; }
