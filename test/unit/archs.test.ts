@@ -10,5 +10,6 @@ test('the TypeScript list equals the native architecture table', async () => {
 });
 
 test('the configuration schema accepts exactly the listed architectures', () => {
-  expect(trainConfigSchema.properties?.arch?.enum).toEqual([...ARCHS]);
+  const properties = trainConfigSchema.properties as Record<string, { enum?: unknown[] }>;
+  expect(properties.arch.enum).toEqual([...ARCHS]);
 });
