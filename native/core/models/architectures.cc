@@ -10,6 +10,8 @@ const std::vector<Architecture>& architectures() {
       {"resnet18", false, {2, 2, 2, 2}},
       {"resnet34", false, {3, 4, 6, 3}},
       {"resnet50", true, {3, 4, 6, 3}},
+      {"resnet101", true, {3, 4, 23, 3}},
+      {"resnet152", true, {3, 8, 36, 3}},
   };
   return kTable;
 }
