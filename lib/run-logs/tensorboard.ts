@@ -1,5 +1,5 @@
 /**
- * TensorBoard event files: `events.out.tfevents.<seconds>.<host>.<pid>` in a run folder, one
+ * TensorBoard event files: `events.out.tfevents.<seconds>.<host>.<pid>.<n>` in a run folder, one
  * Event record per report step holding every scalar of that step. A file is a sequence of
  * TFRecords — u64 length, masked CRC-32C of the length, the serialized Event, masked CRC-32C of
  * the data (all little-endian) — and the first record carries `file_version: "brain.Event:2"`,
@@ -9,7 +9,7 @@
  * that TensorBoard reads up to the last complete record. A resumed run writes a new file beside
  * the old ones; TensorBoard merges all files of a folder by step.
  */
-import { promises as fs } from 'fs';
+import { existsSync, promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
 import { crc32c } from '@aws-crypto/crc32c';
@@ -68,8 +68,12 @@ export class TensorBoardWriter {
 
   /** Creates a new event file in `dir` (which must exist) and writes its version record. */
   static async create(dir: string): Promise<TensorBoardWriter> {
-    const name = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${os.hostname()}.${process.pid}`;
-    const writer = new TensorBoardWriter(path.join(dir, name));
+    // Seconds, host and process as PyTorch's SummaryWriter names them, plus a count, so two
+    // writers of one process in one second (a quick resume) get two files.
+    const stem = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${os.hostname()}.${process.pid}`;
+    let n = 0;
+    while (existsSync(path.join(dir, `${stem}.${n}`))) n++;
+    const writer = new TensorBoardWriter(path.join(dir, `${stem}.${n}`));
     await writer.append([tfRecord(eventBytes({ wallTime: Date.now() / 1000, fileVersion: 'brain.Event:2' }))]);
     return writer;
   }
