@@ -1,12 +1,12 @@
 import { existsSync } from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
-import { ensureDemoStore } from '../data/demo';
 import { ImlmError } from '../errors';
 import type { PaperMethod } from '../paper/paper-numbers';
 import { runPaper, type PaperEvent } from '../paper/run-paper';
 import { parseSubsetSizes, writeSubsetStore } from '../paper/subset-store';
-import { presets } from '../config/train-config';
+import { presetConfig } from '../config/train-config';
+import { demoStoreInstalling } from './demo-store';
 import { resolvePolicy } from '../data/policies';
 import { readManifest } from '../data/store';
 import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intAtLeast, intFlag, num, numList } from './flags';
@@ -94,16 +94,14 @@ export function registerPaper(program: Command): void {
       const methods = parseMethods(flags.methods);
       const checkpoints = flags.checkpoints ? parseCheckpoints(flags.checkpoints) : undefined;
       const subsetSizes = flags.subset ? parseSubsetSizes(flags.subset) : undefined;
-      if (!presets[flags.preset]) {
-        throw new ImlmError(`Expected a preset ${Object.keys(presets).map((p) => `'${p}'`).join(' or ')} but received '${flags.preset}'`, 'ERR_INVALID_ARG');
-      }
+      presetConfig(flags.preset);
       if (flags.fractions && flags.fractions.some((f) => !(f > 0 && f <= 1))) {
         throw new ImlmError(`Expected --fractions in (0, 1] but received '${flags.fractions.join(',')}'`, 'ERR_INVALID_ARG');
       }
       resolvePolicy(flags.augment);
       checkOutputFolder('--out', flags.out);
       if (flags.data) await readManifest(flags.data);
-      let store = flags.data ? path.resolve(flags.data) : await ensureDemoStore(log);
+      let store = flags.data ? path.resolve(flags.data) : await demoStoreInstalling(log);
       if (!store) throw new ImlmError('no --data given and the Fashion-MNIST demo store cannot be had (install dataset-fashion-mnist)', 'ERR_INVALID_ARG');
       const out = path.resolve(flags.out);
       if (flags.subset) {
