@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import path from 'path';
 import { promises as fs } from 'fs';
-import { type Arch, type IntermediateLossName, type TrainConfig, type TrainConfigOverrides } from '../config/train-config';
+import type { TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { pretrain } from '../train/pretrain';
 import { checkNewTrainRun, checkResumableTrainRun, describeTrainRun, prepareTrainRun, type TrainSettings } from '../train/train-run';
@@ -10,26 +10,18 @@ import { abortOnSignals, checkInputFile, checkOutputFolder, configNumber, intFla
 import { ProgressDisplay } from './progress';
 import { readDistEnv, type DistEnv } from '../distributed/env';
 import { launchLocal } from '../distributed/launcher';
-import { checkDistBackend, checkNprocPerNode, withoutLauncherFlag } from './dist-flags';
+import { checkDistBackend, checkNprocPerNode, rankOptions, withoutLauncherFlag } from './dist-flags';
 import { archChoicesText } from '../config/archs';
 
-interface TrainFlags {
+/** The configuration flags as commander parses them: numbers parsed, words as typed (the schema checks both). */
+type ConfigFlags = Omit<TrainSettings, 'arch' | 'stem' | 'loss' | 'precision'> & { arch?: string; stem?: string; loss?: string; precision?: string };
+
+interface TrainFlags extends ConfigFlags {
   data?: string;
   augment: string;
   preset: string;
   config?: string;
-  arch?: string;
-  stem?: string;
-  loss?: string;
-  steps?: number;
-  batchSize?: number;
-  imageSize?: number;
-  channels?: number;
-  queueSize?: number;
-  lr?: number;
   device: string;
-  precision?: string;
-  seed?: number;
   out?: string;
   resume?: boolean;
   checkpointEvery?: number;
@@ -99,22 +91,10 @@ async function checkTrainInputs(flags: TrainFlags, outDir: string): Promise<void
   await checkNewTrainRun({ outDir, preset: flags.preset, data: flags.data, overrides, settings: trainSettings(flags) });
 }
 
-/** The flags that set configuration fields, as they were typed: their ranges are the configuration schema's. */
+/** The flags that set configuration fields, as they were typed: their ranges and words are the configuration schema's to check. */
 function trainSettings(flags: TrainFlags): TrainSettings {
-  return {
-    arch: flags.arch as Arch | undefined,
-    stem: flags.stem as TrainConfig['stem'] | undefined,
-    loss: flags.loss as IntermediateLossName | undefined,
-    steps: flags.steps,
-    batchSize: flags.batchSize,
-    imageSize: flags.imageSize,
-    channels: flags.channels,
-    queueSize: flags.queueSize,
-    lr: flags.lr,
-    device: flags.device,
-    precision: flags.precision as TrainSettings['precision'],
-    seed: flags.seed,
-  };
+  const { arch, stem, loss, precision, steps, batchSize, imageSize, channels, queueSize, lr, device, seed } = flags;
+  return { arch, stem, loss, precision, steps, batchSize, imageSize, channels, queueSize, lr, device, seed } as TrainSettings;
 }
 
 export function registerTrain(program: Command): void {
@@ -196,18 +176,7 @@ export function registerTrain(program: Command): void {
           signal: controller.signal,
           onNotice: notice,
           dist: dist
-            ? {
-                rank: dist.rank,
-                worldSize: dist.worldSize,
-                localRank: dist.localRank,
-                masterAddr: dist.masterAddr,
-                masterPort: dist.masterPort,
-                backend: flags.distBackend,
-                shuffleBn: flags.shuffleBn,
-                syncBn: flags.syncBn === true,
-                timeoutSeconds: flags.distTimeout,
-                forceGroup: dist.worldSize === 1,
-              }
+            ? { ...rankOptions(dist, flags), shuffleBn: flags.shuffleBn, syncBn: flags.syncBn === true, forceGroup: dist.worldSize === 1 }
             : undefined,
           onProgress: (p) =>
             display.update({
