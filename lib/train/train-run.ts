@@ -250,10 +250,10 @@ export interface TrainRun {
 
 /**
  * Everything before training: the data (a new run's choice, or a resumed run's data.json), the
- * configuration (resolved, or a resumed run's config.json), the checks (the channels: when the
- * source is created), data.json of a new run
- * (written by rank 0 once nothing can be refused any more) and the source. Pass the result's
- * config, source, outDir, steps and resume to pretrain().
+ * configuration (resolved, or a resumed run's config.json), the checks (the batch across ranks;
+ * the channels when the source is created), the source, and a new run's data.json — written by
+ * rank 0 once nothing can be refused any more. Pass the result's config, source, outDir, steps
+ * and resume to pretrain().
  */
 export async function prepareTrainRun(r: TrainRunRequest): Promise<TrainRun> {
   const resume = r.resume === true;
