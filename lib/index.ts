@@ -7,6 +7,8 @@ export { packageVersion as version } from './version';
 export { resolveTrainConfig, checkTrainConfig, presets, kaku2021, mocov2, type TrainConfig, type TrainConfigOverrides } from './config/train-config';
 export { Trainer, syntheticSource, tensorSource, fixedBatchesSource, type RunOptions, type RunSummary, type Progress, type StepMetrics, type IntervalMeans, type StepOpCounts, type BatchSource, type DistOptions, type Shard } from './train/trainer';
 export { pretrain, type PretrainOptions, type PretrainResult } from './train/pretrain';
+export { prepareTrainRun, chooseTrainData, resolveRunConfig, describeTrainRun, type TrainRun, type TrainRunRequest, type TrainSettings, type DataChoice } from './train/train-run';
+export { demoOverlay, overlays } from './config/train-config';
 export { readDistEnv, type DistEnv } from './distributed/env';
 export { createProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './distributed/process-group';
 export { replay, type ReplayOptions } from './train/replay';

@@ -342,7 +342,7 @@ export interface NativeBinding {
   deviceMemoryPeaks(index: number, reset?: boolean): { allocatedBytes: number; reservedBytes: number } | null;
   /** Tests only (native/bridge/internals_binding.h): one job on a SerialThread shared by all calls. */
   _serialThreadProbe(fail?: boolean): Promise<{ job: string; caller: string }>;
-  createTrainer(config: object, dist?: NativeDistOptions): Promise<NativeTrainer>;
+  createTrainer(config: import('./config/train-config').TrainConfig, dist?: NativeDistOptions): Promise<NativeTrainer>;
   syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
   tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard; augmentDevice?: string }): NativeBatchSource;
   augmentBatch(images: NativeTensor, policy: object, outputSize: number, seed: number): Promise<{ images: NativeTensor; params: Record<string, NativeTensor> }>;

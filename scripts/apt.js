@@ -1,7 +1,7 @@
 'use strict';
 // Installing Debian packages when a step needs them and may (root on a Debian-like system).
 // Used by scripts/setup.js (LibTorch, build tools), scripts/setup-test-deps.js (test data and the
-// Python reference) and lib/data/demo.ts (the Fashion-MNIST demo). Only Debian's archive is used.
+// Python reference) and lib/cli/demo-store.ts (the Fashion-MNIST demo; the library itself installs nothing). Only Debian's archive is used.
 const fs = require('fs');
 const childProcess = require('child_process');
 

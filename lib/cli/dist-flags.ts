@@ -59,6 +59,19 @@ export async function rankDevice(device: string, dist: DistEnv): Promise<string>
   return augmentDeviceFor(device, (await info()).cuda.available, dist.localRank);
 }
 
+/** This rank's place and the c10d settings, as both training and the evaluation commands pass them on. */
+export function rankOptions(dist: DistEnv, flags: { distBackend: DistBackendName; distTimeout?: number }) {
+  return {
+    rank: dist.rank,
+    worldSize: dist.worldSize,
+    localRank: dist.localRank,
+    masterAddr: dist.masterAddr,
+    masterPort: dist.masterPort,
+    backend: flags.distBackend,
+    timeoutSeconds: flags.distTimeout,
+  };
+}
+
 export interface EvalRank {
   /** Null when this process runs alone. */
   group: NativeProcessGroup | null;
@@ -85,15 +98,7 @@ export async function runEvalRank(flags: DistFlags, body: (rank: EvalRank) => Pr
     await body({ group: null, dist: null, lead: true });
     return;
   }
-  const group = await createProcessGroup({
-    rank: dist.rank,
-    worldSize: dist.worldSize,
-    localRank: dist.localRank,
-    masterAddr: dist.masterAddr,
-    masterPort: dist.masterPort,
-    backend: flags.distBackend,
-    timeoutSeconds: flags.distTimeout,
-  });
+  const group = await createProcessGroup(rankOptions(dist, flags));
   try {
     if (dist.rank === 0) {
       process.stderr.write(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { finetune, type FinetuneProgress } from '../eval/finetune';
 import { layerwiseProbe, linearProbe, type ProbeOptions, type ProbeResult } from '../eval/linear';
-import type { SelectionMetric } from '../eval/data';
+import type { SelectionMetric } from '../eval/selection-metric';
 import { ImlmError } from '../errors';
 import { resolvePolicy } from '../data/policies';
 import { readManifest } from '../data/store';

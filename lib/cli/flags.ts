@@ -3,6 +3,7 @@ import { existsSync, statSync, accessSync, constants as fsConstants } from 'fs';
 import os from 'os';
 import path from 'path';
 import { ImlmError } from '../errors';
+import { numericFieldText, type NumericField } from '../config/train-config';
 
 export const int = (v: string) => {
   const n = v.trim() === '' ? NaN : Number(v);
@@ -39,6 +40,17 @@ export const numFlag = (flag: string, min = -Infinity, options: { exclusiveMin?:
     const range = [min > -Infinity ? `${options.exclusiveMin ? '>' : '>='} ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean).join(' and ');
     throw new ImlmError(`Expected a number${range ? ` ${range}` : ''} for ${flag} but received '${v}'`, 'ERR_INVALID_ARG');
   }
+  return n;
+};
+
+/**
+ * A flag that sets a numeric field of the training configuration: only parsed here — its range is
+ * checked once, by the configuration's schema, when the configuration is resolved. Text that is
+ * not a number is refused with what the field accepts ("Expected a number > 0 for --lr but received 'abc'").
+ */
+export const configNumber = (flag: string, field: NumericField) => (v: string) => {
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n)) throw new ImlmError(`Expected ${numericFieldText(field)} for ${flag} but received '${v}'`, 'ERR_INVALID_ARG');
   return n;
 };
 

@@ -1,16 +1,17 @@
 import { existsSync } from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
-import { ensureDemoStore } from '../data/demo';
 import { ImlmError } from '../errors';
 import type { PaperMethod } from '../paper/paper-numbers';
 import { runPaper, type PaperEvent } from '../paper/run-paper';
 import { parseSubsetSizes, writeSubsetStore } from '../paper/subset-store';
-import { presets } from '../config/train-config';
+import type { TrainConfigOverrides } from '../config/train-config';
+import { resolveRunConfig } from '../train/train-run';
+import { demoStoreInstalling } from './demo-store';
 import { resolvePolicy } from '../data/policies';
 import { readManifest } from '../data/store';
-import { abortOnSignals, checkInputFile, checkOutputFolder, choice, intAtLeast, intFlag, num, numList } from './flags';
-import { ARCHS, archChoicesText } from '../config/archs';
+import { abortOnSignals, checkInputFile, checkOutputFolder, choice, configNumber, intAtLeast, intFlag, num, numList } from './flags';
+import { archChoicesText } from '../config/archs';
 
 const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
 
@@ -72,11 +73,11 @@ export function registerPaper(program: Command): void {
     .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE')
     .option('--subset <sizes>', 'run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000')
     .option('--preset <name>', 'pre-training preset', 'kaku2021')
-    .option('--arch <name>', `${archChoicesText} (pre-training and the supervised baseline)`, choice('--arch', ARCHS))
-    .option('--stem <kind>', 'standard or small', choice('--stem', ['standard', 'small']))
-    .option('--image-size <n>', 'training image side', positive)
-    .option('--batch-size <n>', 'pre-training batch size', positive)
-    .option('--queue-size <n>', "MoCo's queue of negatives (the preset's by default)", positive)
+    .option('--arch <name>', `${archChoicesText} (pre-training and the supervised baseline)`)
+    .option('--stem <kind>', 'standard or small')
+    .option('--image-size <n>', 'training image side', configNumber('--image-size', 'imageSize'))
+    .option('--batch-size <n>', 'pre-training batch size', configNumber('--batch-size', 'batchSize'))
+    .option('--queue-size <n>', "MoCo's queue of negatives (the preset's by default)", configNumber('--queue-size', 'queueSize'))
     .option('--pretrain-steps <n>', 'pre-training budget per method', positive)
     .option('--finetune-steps <n>', "fine-tuning budget per cell (default: the paper's 100 epochs)", positive)
     .option('--eval-every <n>', 'fine-tuning steps between validations', positive)
@@ -94,16 +95,19 @@ export function registerPaper(program: Command): void {
       const methods = parseMethods(flags.methods);
       const checkpoints = flags.checkpoints ? parseCheckpoints(flags.checkpoints) : undefined;
       const subsetSizes = flags.subset ? parseSubsetSizes(flags.subset) : undefined;
-      if (!presets[flags.preset]) {
-        throw new ImlmError(`Expected a preset ${Object.keys(presets).map((p) => `'${p}'`).join(' or ')} but received '${flags.preset}'`, 'ERR_INVALID_ARG');
-      }
+      const pretrainOverrides = Object.fromEntries(
+        Object.entries({ arch: flags.arch, stem: flags.stem, imageSize: flags.imageSize, batchSize: flags.batchSize, queueSize: flags.queueSize }).filter(([, v]) => v !== undefined),
+      ) as TrainConfigOverrides;
+      // The pre-training fields (also the supervised baseline's network) are checked by the
+      // configuration's schema — the one place their ranges live — before anything is written.
+      resolveRunConfig({ preset: flags.preset, overrides: pretrainOverrides, cuda: false });
       if (flags.fractions && flags.fractions.some((f) => !(f > 0 && f <= 1))) {
         throw new ImlmError(`Expected --fractions in (0, 1] but received '${flags.fractions.join(',')}'`, 'ERR_INVALID_ARG');
       }
       resolvePolicy(flags.augment);
       checkOutputFolder('--out', flags.out);
       if (flags.data) await readManifest(flags.data);
-      let store = flags.data ? path.resolve(flags.data) : await ensureDemoStore(log);
+      let store = flags.data ? path.resolve(flags.data) : await demoStoreInstalling(log);
       if (!store) throw new ImlmError('no --data given and the Fashion-MNIST demo store cannot be had (install dataset-fashion-mnist)', 'ERR_INVALID_ARG');
       const out = path.resolve(flags.out);
       if (flags.subset) {
@@ -131,13 +135,7 @@ export function registerPaper(program: Command): void {
           fractions: flags.fractions,
           checkpoints,
           preset: flags.preset,
-          pretrainOverrides: {
-            ...(flags.arch ? { arch: flags.arch } : {}),
-            ...(flags.stem ? { stem: flags.stem } : {}),
-            ...(flags.imageSize ? { imageSize: flags.imageSize } : {}),
-            ...(flags.batchSize ? { batchSize: flags.batchSize } : {}),
-            ...(flags.queueSize ? { queueSize: flags.queueSize } : {}),
-          } as never,
+          pretrainOverrides,
           pretrainSteps: flags.pretrainSteps,
           finetuneSteps: flags.finetuneSteps,
           evalEvery: flags.evalEvery,

@@ -1,6 +1,9 @@
 /**
  * The training configuration (docs/formats.md, "Configuration"): its TypeScript type, its JSON
- * Schema, the two presets, and resolution (preset ← overrides → validated, complete config).
+ * Schema, the two presets, the overlays, and resolution (preset ← overrides → validated, complete
+ * config). Every default of a training run lives here: a preset holds the full set, an overlay
+ * (e.g. `demo`) the few fields a purpose changes over it; the schema is the one place a value is
+ * checked — the CLI parses its flags into numbers and words and leaves the ranges to it.
  */
 import { validate, type Schema } from './validate';
 import { ImlmError } from '../errors';
@@ -209,6 +212,39 @@ export const mocov2: TrainConfig = {
 export const presets: Record<string, TrainConfig> = { kaku2021, mocov2 };
 export type PresetName = keyof typeof presets;
 
+/**
+ * `demo`: laid over the preset when `imlm-native train` runs without --data and without --config
+ * (the Fashion-MNIST demo store, or the built-in synthetic set when that is not installed) — a
+ * run small enough to finish in a few minutes on 2 CPU cores: ResNet-18 with the small stem
+ * (3×3, no max-pool) at 32² (the demo store's own 28² when it is there, lib/train/train-run.ts),
+ * batch 32, K 4096 negatives instead of the preset's 65536, 100 steps. The user's flags still
+ * override every field.
+ */
+export const demoOverlay = {
+  arch: 'resnet18',
+  stem: 'small',
+  imageSize: 32,
+  batchSize: 32,
+  queueSize: 4096,
+  totalSteps: 100,
+} as const satisfies TrainConfigOverrides;
+
+/** The named overlays: sets of fields laid over a preset before the caller's own overrides. */
+export const overlays = { demo: demoOverlay } as const satisfies Record<string, TrainConfigOverrides>;
+export type OverlayName = keyof typeof overlays;
+
+/** The preset of that name; ERR_INVALID_ARG listing the presets otherwise. */
+export function presetConfig(name: string): TrainConfig {
+  const base = presets[name];
+  if (!base) {
+    throw new ImlmError(
+      `Expected a preset ${Object.keys(presets).map((p) => `'${p}'`).join(' or ')} but received '${name}'`,
+      'ERR_INVALID_ARG',
+    );
+  }
+  return base;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -220,6 +256,36 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
     out[key] = isPlainObject(value) && isPlainObject(base[key]) ? deepMerge(base[key] as Record<string, unknown>, value) : value;
   }
   return out;
+}
+
+/**
+ * Layers of overrides, later over earlier: objects are merged field by field (`{ optimizer: { lr } }`
+ * keeps the other optimizer fields of earlier layers), arrays and values replace, undefined is skipped.
+ */
+export function mergeOverrides(...layers: Array<TrainConfigOverrides | undefined>): TrainConfigOverrides {
+  let out: Record<string, unknown> = {};
+  for (const layer of layers) if (layer) out = deepMerge(out, layer as Record<string, unknown>);
+  return out as TrainConfigOverrides;
+}
+
+/** The numeric fields of TrainConfig that a command line sets directly. */
+export type NumericField = 'batchSize' | 'imageSize' | 'queueSize' | 'seed' | 'inChannels' | 'optimizer.lr';
+
+/**
+ * What a numeric field accepts, in words taken from its schema ("an integer >= 1", "a number > 0"):
+ * for a message about text that is not a number at all. The range itself is checked only when
+ * the configuration is resolved.
+ */
+export function numericFieldText(field: NumericField): string {
+  let node = trainConfigSchema as Record<string, unknown>;
+  for (const key of field.split('.')) node = (node.properties as Record<string, Record<string, unknown>>)[key];
+  const kind = node.type === 'integer' ? 'an integer' : 'a number';
+  if (Array.isArray(node.enum)) return `${kind}: ${node.enum.join(' or ')}`;
+  const bounds = [
+    node.minimum !== undefined ? `>= ${node.minimum}` : node.exclusiveMinimum !== undefined ? `> ${node.exclusiveMinimum}` : '',
+    node.maximum !== undefined ? `<= ${node.maximum}` : '',
+  ].filter(Boolean);
+  return bounds.length ? `${kind} ${bounds.join(' and ')}` : kind;
 }
 
 export interface ResolveOptions {
@@ -236,13 +302,7 @@ export function resolveTrainConfig(
   overrides: TrainConfigOverrides = {},
   options: ResolveOptions = {},
 ): TrainConfig {
-  const base = presets[preset];
-  if (!base) {
-    throw new ImlmError(
-      `Expected a preset ${Object.keys(presets).map((p) => `'${p}'`).join(' or ')} but received '${preset}'`,
-      'ERR_INVALID_ARG',
-    );
-  }
+  const base = presetConfig(preset);
   const merged = deepMerge(structuredClone(base) as unknown as Record<string, unknown>, overrides as Record<string, unknown>);
   const cuda = options.cuda ?? false;
   // What 'auto' (and an unset field) means. channels_last is on for the CPU as well: oneDNN's

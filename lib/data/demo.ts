@@ -1,13 +1,22 @@
 /**
  * The demo data set of `imlm-native train` without --data: Fashion-MNIST from Debian's
- * dataset-fashion-mnist package (installed with apt when missing and allowed: root on Debian),
- * prepared once into the user's cache folder.
+ * dataset-fashion-mnist package, prepared once into the user's cache folder.
+ *
+ * The library never installs system packages: when the package is missing, ensureDemoStore
+ * throws ERR_IO naming the command that installs it. The command line installs it itself where
+ * it may (lib/cli/demo-store.ts), so that `npx imlm-native train` works on a fresh machine.
  */
 import { existsSync } from 'fs';
 import os from 'os';
 import path from 'path';
+import { ImlmError } from '../errors';
 import { prepareIdx } from './prepare-idx';
-import { packageRoot } from '../version';
+
+/** Debian's package that holds Fashion-MNIST's IDX files. */
+export const kDemoPackage = 'dataset-fashion-mnist';
+
+/** The command that installs it (as root). */
+export const kDemoInstallCommand = `apt-get install ${kDemoPackage}`;
 
 /** Where Debian's package puts the IDX files (IMLM_FASHION_MNIST_DIR overrides it, for tests). */
 export function fashionMnistDir(): string {
@@ -19,26 +28,32 @@ export function demoStorePath(): string {
   return path.join(cache, 'imlm-native', 'fashion-mnist');
 }
 
-/** scripts/apt.js, shared with the install and test scripts (shipped in the package's files). */
-function tryInstallPackage(log: (message: string) => void): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const apt = require(path.join(packageRoot, 'scripts', 'apt.js')) as { canUseApt(): boolean; aptInstall(p: string[], o: { quiet: boolean }): boolean };
-  if (!apt.canUseApt()) return false;
-  log("installing Debian's dataset-fashion-mnist for the demo data set");
-  return apt.aptInstall(['dataset-fashion-mnist'], { quiet: true });
+/** Whether the demo store can be had without installing anything: prepared already, or its IDX files are there. */
+export function demoDataAvailable(): boolean {
+  return existsSync(path.join(demoStorePath(), 'manifest.json')) || existsSync(fashionMnistDir());
 }
 
 /**
- * The demo store's path, preparing it on first use; null when Fashion-MNIST cannot be had (the
- * caller then trains on the synthetic source and says so).
+ * The demo store's path, preparing it on first use. ERR_IO when Fashion-MNIST is not installed,
+ * naming the command to run (or IMLM_FASHION_MNIST_DIR, or --data, as the alternatives).
  */
-export async function ensureDemoStore(log: (message: string) => void): Promise<string | null> {
+export async function ensureDemoStore(log: (message: string) => void): Promise<string> {
   const store = demoStorePath();
   if (existsSync(path.join(store, 'manifest.json'))) return store;
   const source = fashionMnistDir();
-  if (!existsSync(source) && !tryInstallPackage(log)) return null;
-  if (!existsSync(source)) return null;
+  if (!existsSync(source)) {
+    throw new ImlmError(
+      `Expected Fashion-MNIST's IDX files in ${source} for the demo data set but that folder does not exist; ` +
+        `install Debian's package with \`${kDemoInstallCommand}\` (as root), set IMLM_FASHION_MNIST_DIR to a folder holding them, or pass a prepared data set`,
+      'ERR_IO',
+    );
+  }
   log(`preparing the demo data set (Fashion-MNIST) into ${store} — once`);
   await prepareIdx(source, store, { overwrite: true });
   return store;
+}
+
+/** The demo store when it can be had without installing anything (see demoDataAvailable), else null. */
+export async function availableDemoStore(log: (message: string) => void): Promise<string | null> {
+  return demoDataAvailable() ? ensureDemoStore(log) : null;
 }

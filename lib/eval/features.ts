@@ -11,7 +11,10 @@ import { readSafetensors, writeSafetensors } from '../safetensors';
 import type { Manifest, SplitName } from '../data/store';
 import { ImlmError } from '../errors';
 import { tensor } from '../tensor';
-import { absolute, checkpointInfo, loadEvalSplit, progressWithCancel, type EvalProgress } from './data';
+import { absolute } from './absolute-path';
+import { progressWithCancel, type EvalProgress } from './cancellation';
+import { checkpointInfo } from './checkpoint-info';
+import { loadEvalSplit } from './eval-split';
 import { extractSharded } from './sharded-features';
 
 export interface FeatureOptions {

@@ -10,15 +10,19 @@
  */
 import { existsSync, promises as fs } from 'fs';
 import path from 'path';
-import { writeJsonAtomic } from '../atomic-write';
 import { validate } from '../config/validate';
 import { ImlmError } from '../errors';
 import { native, type NativeFinetuner } from '../native';
 import { resolvePolicy, type AugmentPolicy } from '../data/policies';
 import { readManifest, type Manifest } from '../data/store';
-import { absolute, checkMetric, classCount, labelledTask, defaultMetric, disposeSplit, fractionRows, loadEvalSplit, type EvalSplit, type SelectionMetric } from './data';
+import { absolute } from './absolute-path';
+import { disposeSplit, loadEvalSplit, type EvalSplit } from './eval-split';
+import { fractionRows } from './label-fraction';
+import { checkMetric, defaultMetric, type SelectionMetric } from './selection-metric';
+import { classCount, labelledTask } from './task';
 import { resolveImageSize } from './features';
-import { readJsonFile, formatError } from '../data/json-file';
+import { formatError } from '../data/json-file';
+import { readCheckedRunJson as readJsonFile, writeRunJson as writeJsonAtomic } from '../run-folder';
 import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
 import { writePredictions } from './predictions';
 import type { Arch } from '../config/archs';

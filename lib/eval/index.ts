@@ -3,4 +3,5 @@ export { embed, computeFeatures, disposeFeatures, type EmbedOptions, type EmbedR
 export { linearProbe, layerwiseProbe, type ProbeOptions, type ProbeResult, type BlockProbeResult } from './linear';
 export { finetune, finetunePaths, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type Evaluation } from './finetune';
 export { selectionMetric } from './selection-metric';
-export type { EvalProgress, SelectionMetric } from './data';
+export type { EvalProgress } from './cancellation';
+export type { SelectionMetric } from './selection-metric';

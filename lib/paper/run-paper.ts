@@ -15,14 +15,15 @@ import { metrics as analyzeMetrics } from '../analysis/metrics';
 import { ks as analyzeKs } from '../analysis/ks';
 import { cka as analyzeCka } from '../analysis/cka';
 import { rocCurve } from '../analysis/roc';
-import { writeFileAtomic, writeJsonAtomic } from '../atomic-write';
-import { resolveTrainConfig, type TrainConfigOverrides } from '../config/train-config';
+import { writeFileAtomic } from '../atomic-write';
+import type { TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { info } from '../info';
 import { embed, finetune, finetunePaths, layerwiseProbe } from '../eval';
-import { loadSplit, readManifest, type Manifest } from '../data/store';
+import { readManifest, type Manifest } from '../data/store';
+import { hasCheckpoint, readRunJson, writeRunJson } from '../run-folder';
 import { pretrain, runPaths } from '../train/pretrain';
-import { augmentDeviceFor, tensorSource } from '../train/trainer';
+import { createTrainSource, resolveRunConfig, type DataChoice } from '../train/train-run';
 import type { PaperMethod } from './paper-numbers';
 import { renderPlots } from './plots';
 import { renderReport } from './report';
@@ -103,9 +104,9 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
     seed,
   };
   const results: PaperResults = existsSync(resultsFile)
-    ? (JSON.parse(await fs.readFile(resultsFile, 'utf8')) as PaperResults)
+    ? ((await readRunJson(resultsFile, 'the results of the finished cells')) as PaperResults)
     : emptyResults({ store: path.resolve(o.store), sourceFormat: manifest.sourceFormat, task: manifest.task as PaperResults['task'], classes: manifest.classes, metric, methods, fractions, settings });
-  const save = () => writeJsonAtomic(resultsFile, results);
+  const save = () => writeRunJson(resultsFile, results);
 
   const ssl = methods.filter((m): m is Exclude<PaperMethod, 'supervised'> => m !== 'supervised');
   const smallest = fractions[0];
@@ -129,35 +130,25 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
       run: async () => {
         const out = dir('pretrain', m);
         const cuda = o.device === 'cpu' ? false : (await info()).cuda.available;
-        const config = resolveTrainConfig(
-          o.preset ?? 'kaku2021',
-          {
-            ...o.pretrainOverrides,
-            ...(o.device ? { device: o.device } : {}),
-            inChannels: manifest.channels as 1 | 3,
-            intermediate: { ...o.pretrainOverrides?.intermediate, loss: kSslLoss[m] },
-            seed,
-          } as TrainConfigOverrides,
-          { cuda },
-        );
-        const split = await loadSplit(o.store, 'train');
-        try {
-          const source = tensorSource(split.images, {
-            batchSize: config.batchSize, imageSize: config.imageSize, seed, policy: o.augment ?? 'mocov2', augmentDevice: augmentDeviceFor(config.device, cuda),
-          });
-          const resume = existsSync(runPaths(out).last);
-          const started = Date.now();
-          const r = await pretrain({
-            config, source, outDir: out, resume, steps: o.pretrainSteps ?? config.totalSteps, signal: o.signal,
-            onProgress: (p) => o.onEvent?.({ kind: 'progress', cell: `pretrain/${m}`, done: p.step, total: o.pretrainSteps ?? config.totalSteps, detail: `loss ${p.loss.toFixed(3)}` }),
-          });
-          if (r.cancelled) throw new ImlmError('stopped; run the same command again to continue', 'ERR_CANCELLED');
-          const loss = (await fs.readFile(runPaths(out).metrics, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number }).map(({ step, loss }) => ({ step, loss }));
-          results.pretrain[m] = { checkpoint: r.backbone ?? r.checkpoint, steps: r.stepsCompleted, seconds: (Date.now() - started) / 1000, loss };
-          return `${r.stepsCompleted} steps, ${r.imagesPerSecond.toFixed(1)} img/s, final loss ${loss.at(-1)?.loss.toFixed(3)}`;
-        } finally {
-          for (const t of [split.images, split.labels, split.ids]) t.dispose();
-        }
+        const config = resolveRunConfig({
+          preset: o.preset,
+          overrides: { ...o.pretrainOverrides, intermediate: { ...o.pretrainOverrides?.intermediate, loss: kSslLoss[m] } },
+          inChannels: manifest.channels,
+          settings: { device: o.device, seed },
+          cuda,
+        });
+        const data: DataChoice = { kind: 'store', store: o.store, demo: false, augment: o.augment ?? 'mocov2' };
+        const { source } = await createTrainSource(data, config, { cuda });
+        const resume = hasCheckpoint(out);
+        const started = Date.now();
+        const r = await pretrain({
+          config, source, outDir: out, resume, steps: o.pretrainSteps ?? config.totalSteps, signal: o.signal,
+          onProgress: (p) => o.onEvent?.({ kind: 'progress', cell: `pretrain/${m}`, done: p.step, total: o.pretrainSteps ?? config.totalSteps, detail: `loss ${p.loss.toFixed(3)}` }),
+        });
+        if (r.cancelled) throw new ImlmError('stopped; run the same command again to continue', 'ERR_CANCELLED');
+        const loss = (await fs.readFile(runPaths(out).metrics, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number }).map(({ step, loss }) => ({ step, loss }));
+        results.pretrain[m] = { checkpoint: r.backbone ?? r.checkpoint, steps: r.stepsCompleted, seconds: (Date.now() - started) / 1000, loss };
+        return `${r.stepsCompleted} steps, ${r.imagesPerSecond.toFixed(1)} img/s, final loss ${loss.at(-1)?.loss.toFixed(3)}`;
       },
     });
     cells.push({
@@ -190,7 +181,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
               ? { fromScratch: true, arch: o.pretrainOverrides?.arch, stem: o.pretrainOverrides?.stem, imageSize: o.pretrainOverrides?.imageSize }
               : { checkpoint: checkpointOf(m)! }),
             store: o.store, outDir: out, fraction: f, seed, signal: o.signal, ...(o.device ? { device: o.device } : {}),
-            resume: existsSync(finetunePaths(out).last),
+            resume: hasCheckpoint(out),
             ...(o.finetuneSteps ? { maxSteps: o.finetuneSteps } : {}),
             ...(o.evalEvery ? { evalEvery: o.evalEvery } : {}),
             ...(o.patience ? { patience: o.patience } : {}),

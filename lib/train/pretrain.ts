@@ -5,11 +5,12 @@
  * folder with `resume: true` continues from the last checkpoint and gives the same losses as
  * an uninterrupted run.
  */
-import { createWriteStream, existsSync, statSync, promises as fs } from 'fs';
+import { createWriteStream, existsSync, promises as fs } from 'fs';
 import path from 'path';
-import { removeStaleTemporaries, writeJsonAtomic } from '../atomic-write';
+import { removeStaleTemporaries } from '../atomic-write';
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError, isImlmError } from '../errors';
+import { assertFreshRunFolder, assertResumableRunFolder, lastCheckpointPath, readRunJson, writeRunJson } from '../run-folder';
 import { Trainer, type BatchSource, type DistOptions, type Progress, type StepMetrics } from './trainer';
 
 export interface PretrainOptions {
@@ -56,7 +57,7 @@ export function runPaths(outDir: string) {
     config: path.join(outDir, 'config.json'),
     metrics: path.join(outDir, 'metrics.jsonl'),
     checkpoints: path.join(outDir, 'checkpoints'),
-    last: path.join(outDir, 'checkpoints', 'last.safetensors'),
+    last: lastCheckpointPath(outDir),
     backbone: path.join(outDir, 'backbone.safetensors'),
   };
 }
@@ -75,21 +76,6 @@ async function trimMetrics(file: string, upToStep: number): Promise<void> {
   await fs.writeFile(file, kept.map((l) => l + '\n').join(''));
 }
 
-/** A JSON file of a run folder, parsed: ERR_IO when missing or unreadable, ERR_FORMAT when not JSON. */
-export async function readRunJson(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw new ImlmError(`cannot read ${what} ${file}: ${(e as Error).message}; the run folder is incomplete — start a new run in another folder`, 'ERR_IO');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ImlmError(`${file} is not valid JSON (${(e as Error).message}); restore ${what} or start a new run in another folder`, 'ERR_FORMAT');
-  }
-}
-
 /** A run folder's config.json, checked: a bad one is ERR_FORMAT naming the file and the field. */
 export async function readRunConfig(outDir: string): Promise<TrainConfig> {
   const file = runPaths(outDir).config;
@@ -101,36 +87,9 @@ export async function readRunConfig(outDir: string): Promise<TrainConfig> {
   }
 }
 
-/** Refuses to resume a folder that holds no run, saying what to do instead. */
-export function assertResumableRunFolder(outDir: string): void {
-  const paths = runPaths(outDir);
-  if (!existsSync(outDir)) {
-    throw new ImlmError(`cannot resume: the run folder ${outDir} does not exist; start a new run without --resume, or pass the folder of an earlier run`, 'ERR_INVALID_ARG');
-  }
-  if (!statSync(outDir).isDirectory()) {
-    throw new ImlmError(`cannot resume: ${outDir} is a file, not a run folder; pass the folder of an earlier run`, 'ERR_INVALID_ARG');
-  }
-  if (!existsSync(paths.last)) {
-    throw new ImlmError(
-      `cannot resume: ${outDir} holds no run (no checkpoints/last.safetensors); start a new run there without --resume, or pass the folder of an earlier run`,
-      'ERR_INVALID_ARG',
-    );
-  }
-}
-
 function checkCount(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
     throw new ImlmError(`Expected an integer >= 1 for ${name} but received ${value}`, 'ERR_INVALID_ARG');
-  }
-}
-
-/** Refuses a run folder that already holds a checkpoint (a new run must not overwrite one). */
-export function assertFreshRunFolder(outDir: string): void {
-  if (existsSync(runPaths(outDir).last)) {
-    throw new ImlmError(
-      `the run folder ${outDir} already holds a checkpoint; pass --resume to continue it or choose another --out`,
-      'ERR_INVALID_ARG',
-    );
   }
 }
 
@@ -155,7 +114,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     const stale = await removeStaleTemporaries([options.outDir, paths.checkpoints]);
     if (stale.length) options.onNotice?.(`removed ${stale.length} stale temporary file(s) of an interrupted save: ${stale.join(', ')}`);
   }
-  if (!options.resume && lead) await writeJsonAtomic(paths.config, config);
+  if (!options.resume && lead) await writeRunJson(paths.config, config);
   const target = options.steps ?? config.totalSteps;
   const trainer = await Trainer.create(config, options.dist);
   if (options.resume) {

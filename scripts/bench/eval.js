@@ -18,7 +18,9 @@ const { arg, flag } = require('./args');
 const root = path.resolve(__dirname, '../..');
 const api = require(path.join(root, 'dist'));
 const { native } = require(path.join(root, 'dist', 'native'));
-const { ensureDemoStore } = require(path.join(root, 'dist', 'data', 'demo'));
+const { chooseTrainData, resolveRunConfig } = require(path.join(root, 'dist', 'train', 'train-run'));
+const { demoOverlay } = require(path.join(root, 'dist', 'config', 'train-config'));
+const { demoStoreInstalling } = require(path.join(root, 'dist', 'cli', 'demo-store'));
 const { loadSplit } = require(path.join(root, 'dist', 'data', 'store'));
 
 const o = {
@@ -60,12 +62,16 @@ function synthetic(n, seed) {
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 
 async function main() {
-  const store = await ensureDemoStore((m) => process.stderr.write(`bench:eval: ${m}\n`));
+  // The demo store (installed as the command line installs it), else synthetic images.
+  const data = await chooseTrainData({ demoStore: demoStoreInstalling, log: (m) => process.stderr.write(`bench:eval: ${m}\n`) });
+  const store = data.kind === 'store' ? data.store : null;
   const train = store ? await head(store, 'train', o.train) : synthetic(o.train, 1);
   const val = store ? await head(store, 'val', o.val) : synthetic(o.val, 2);
   const dir = require('fs').mkdtempSync(path.join(os.tmpdir(), 'imlm-bench-eval-'));
   const checkpoint = path.join(dir, 'last.safetensors');
-  const config = api.resolveTrainConfig('kaku2021', { arch: 'resnet18', stem: 'small', inChannels: 1, imageSize: train.size, batchSize: 32, queueSize: 256, device: o.device });
+  // The demo run's network (lib/config/train-config.ts demoOverlay) with a short queue for a few
+  // steps; cuda: false keeps fp32 on every device, as before.
+  const config = resolveRunConfig({ overlay: demoOverlay, imageSize: train.size, inChannels: 1, settings: { queueSize: 256, device: o.device }, cuda: false });
   const trainer = await api.Trainer.create(config);
   await trainer.run(api.tensorSource(train.images, { batchSize: 32, imageSize: train.size, prefetch: 0 }), { steps: 5 });
   await trainer.save(checkpoint);

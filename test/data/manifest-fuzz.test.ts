@@ -8,7 +8,7 @@ import { isImlmError } from '../../lib/errors';
 import { inspectStore } from '../../lib/data/inspect';
 import { prepareImages } from '../../lib/data/prepare-images';
 import { loadSplit, readManifest, readSamples, type SplitName } from '../../lib/data/store';
-import { fractionRows } from '../../lib/eval/data';
+import { fractionRows } from '../../lib/eval/label-fraction';
 import { uniformImage } from './fixtures';
 
 const kCases = 2000;

@@ -1,4 +1,5 @@
 import { resolveTrainConfig, kaku2021, mocov2, checkTrainConfig } from '../../lib';
+import { demoOverlay, mergeOverrides, numericFieldText, overlays, presetConfig } from '../../lib/config/train-config';
 
 describe('training configuration', () => {
   test('kaku2021 is the paper as published (docs/method.md, "What imlm-native does about them")', () => {
@@ -49,5 +50,35 @@ describe('training configuration', () => {
       "Expected one of 'none', 'mse', 'barlow' for config.intermediate.loss but received 'l2'",
     );
     expect(() => checkTrainConfig({ ...kaku2021, extra: 1 })).toThrow(/no option 'extra'/);
+  });
+});
+
+describe('overlays and layers', () => {
+  test('demo: a run of a few minutes on 2 CPU cores, laid over any preset', () => {
+    expect(overlays.demo).toBe(demoOverlay);
+    const c = resolveTrainConfig('kaku2021', demoOverlay);
+    expect(c).toMatchObject({ arch: 'resnet18', stem: 'small', imageSize: 32, batchSize: 32, queueSize: 4096, totalSteps: 100 });
+    expect(resolveTrainConfig('mocov2', demoOverlay)).toMatchObject({ head: 'mlp', queueSize: 4096 });
+  });
+
+  test('mergeOverrides: later layers win, objects field by field, undefined skipped', () => {
+    expect(mergeOverrides({ arch: 'resnet18', optimizer: { lr: 0.1 } }, undefined, { arch: undefined, optimizer: { momentum: 0.5 } })).toEqual({
+      arch: 'resnet18',
+      optimizer: { lr: 0.1, momentum: 0.5 },
+    });
+    expect(mergeOverrides({ optimizer: { milestones: [1, 2] } }, { optimizer: { milestones: [3] } })).toEqual({ optimizer: { milestones: [3] } });
+  });
+
+  test('presetConfig names the presets when the name is unknown', () => {
+    expect(presetConfig('mocov2')).toBe(mocov2);
+    expect(() => presetConfig('simclr')).toThrow(/Expected a preset 'kaku2021' or 'mocov2' but received 'simclr'/);
+  });
+
+  test("numericFieldText says in words what the schema accepts", () => {
+    expect(numericFieldText('queueSize')).toBe('an integer >= 1');
+    expect(numericFieldText('batchSize')).toBe('an integer >= 2');
+    expect(numericFieldText('seed')).toBe('an integer >= 0');
+    expect(numericFieldText('optimizer.lr')).toBe('a number > 0');
+    expect(numericFieldText('inChannels')).toBe('an integer: 1 or 3');
   });
 });
