@@ -1,16 +1,18 @@
 /**
- * A pre-training run in a run folder: config.json, metrics.jsonl (one line per progress
- * report), checkpoints/last.safetensors (written atomically every `checkpointEvery` steps and
+ * A pre-training run in a run folder: config.json, the logs of every progress report
+ * (metrics.jsonl, metrics.csv and a TensorBoard event file: lib/run-logs/run-log.ts), checkpoints/last.safetensors (written atomically every `checkpointEvery` steps and
  * at the end), backbone.safetensors (torchvision names) at the end. Resumable: the same
  * folder with `resume: true` continues from the last checkpoint and gives the same losses as
  * an uninterrupted run.
  */
-import { createWriteStream, existsSync, promises as fs } from 'fs';
+import { existsSync, promises as fs } from 'fs';
 import path from 'path';
 import { removeStaleTemporaries } from '../atomic-write';
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError, isImlmError } from '../errors';
 import { assertFreshRunFolder, assertResumableRunFolder, lastCheckpointPath, readRunJson, writeRunJson } from '../run-folder';
+import { RunLog } from '../run-logs/run-log';
+import { kPretrainColumns, pretrainScalars } from '../run-logs/scalars';
 import { Trainer, type BatchSource, type DistOptions, type Progress, type StepMetrics } from './trainer';
 
 export interface PretrainOptions {
@@ -62,20 +64,6 @@ export function runPaths(outDir: string) {
   };
 }
 
-/** Keeps only the metrics lines of steps the checkpoint holds (a crash may have left later ones). */
-async function trimMetrics(file: string, upToStep: number): Promise<void> {
-  if (!existsSync(file)) return;
-  const lines = (await fs.readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
-  const kept = lines.filter((l) => {
-    try {
-      return (JSON.parse(l) as { step: number }).step <= upToStep;
-    } catch {
-      return false;
-    }
-  });
-  await fs.writeFile(file, kept.map((l) => l + '\n').join(''));
-}
-
 /** A run folder's config.json, checked: a bad one is ERR_FORMAT naming the file and the field. */
 export async function readRunConfig(outDir: string): Promise<TrainConfig> {
   const file = runPaths(outDir).config;
@@ -119,12 +107,14 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const trainer = await Trainer.create(config, options.dist);
   if (options.resume) {
     await trainer.load(paths.last);
-    if (lead) await trimMetrics(paths.metrics, trainer.stepsCompleted);
   } else if (options.init) {
     await trainer.loadBackbone(options.init);
   }
   const checkpointEvery = options.checkpointEvery ?? Math.max(1, Math.ceil(target / 10));
-  const metrics = lead ? createWriteStream(paths.metrics, { flags: 'a' }) : null;
+  const log = lead ? await RunLog.open(options.outDir, { columns: kPretrainColumns, resume: options.resume ? { stepsCompleted: trainer.stepsCompleted } : undefined }) : null;
+  // Reports arrive synchronously from the native loop; their writes are chained so that they
+  // land in order, and awaited after each chunk so that an I/O error stops the run.
+  let logged = Promise.resolve();
   let last: StepMetrics | null = null;
   let cancelled = false;
   let images = 0;
@@ -139,10 +129,11 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
           reportEvery: options.reportEvery ?? 10,
           signal: options.signal,
           onProgress: (p) => {
-            metrics?.write(JSON.stringify({ ...p, time: new Date().toISOString() }) + '\n');
+            if (log) logged = logged.then(() => log.write(p.step, p, pretrainScalars(p)));
             if (lead) options.onProgress?.(p);
           },
         });
+        await logged;
         if (summary.stepsRun > 0 && lead) await trainer.save(paths.last, { world_size: String(trainer.worldSize) });
       } catch (error) {
         if (isImlmError(error) && error.code === 'ERR_NON_FINITE') {
@@ -158,7 +149,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       if (summary.stepsRun === 0 && !cancelled) break; // the source ran out
     }
   } finally {
-    if (metrics) await new Promise<void>((resolve) => metrics.end(resolve));
+    await logged;
   }
   let backbone: string | null = null;
   if (!cancelled && lead) {

@@ -66,7 +66,8 @@ export function readEventFile(file: string): DecodedEvent[] {
         for (const v of fields(f.value as Buffer).filter((x) => x.number === 1)) {
           const parts = fields(v.value as Buffer);
           const tag = (parts.find((p) => p.number === 1)!.value as Buffer).toString('utf8');
-          e.scalars[tag] = (parts.find((p) => p.number === 2)!.value as Buffer).readFloatLE(0);
+          const value = parts.find((p) => p.number === 2); // proto3: an absent field is 0
+          e.scalars[tag] = value ? (value.value as Buffer).readFloatLE(0) : 0;
         }
       }
     }

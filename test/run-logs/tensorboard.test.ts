@@ -43,3 +43,9 @@ test('a bad step is refused with ERR_INVALID_ARG; an unwritable folder is ERR_IO
   await expect(TensorBoardWriter.create(file)).rejects.toMatchObject({ code: 'ERR_IO' });
   expect(readdirSync(dir).filter((n) => n.startsWith('events.')).length).toBe(1);
 });
+
+test('a scalar of 0 reads back as 0 (proto3 leaves the field out)', async () => {
+  const w = await TensorBoardWriter.create(dir);
+  await w.scalars(1, { zero: 0, one: 1 });
+  expect(readEventFile(w.file)[1].scalars).toEqual({ zero: 0, one: 1 });
+});
