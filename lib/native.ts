@@ -50,6 +50,13 @@ export interface NativeTensor {
   dispose(): void;
 }
 
+/** One augmentation op: its policy fields (type and finite bounds; atMost: the field it may not exceed) and the per-sample parameters it draws. */
+export interface NativeAugmentOp {
+  name: string;
+  fields: Array<{ name: string; type: 'boolean' | 'number'; minimum?: number; exclusiveMinimum?: number; maximum?: number; atMost?: string }>;
+  params: string[];
+}
+
 export interface NativeCudaDevice {
   index: number;
   name: string;
@@ -346,6 +353,8 @@ export interface NativeBinding {
   syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
   tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard; augmentDevice?: string }): NativeBatchSource;
   augmentBatch(images: NativeTensor, policy: object, outputSize: number, seed: number): Promise<{ images: NativeTensor; params: Record<string, NativeTensor> }>;
+  /** The augmentation op table (native/core/augment/ops.h), in the order the ops draw and run. */
+  augmentOps(): NativeAugmentOp[];
   fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number, shard?: NativeShard): NativeBatchSource;
   selectRows(tensor: NativeTensor, indices: number[]): Promise<NativeTensor>;
   toRgbBytes(images: NativeTensor): Promise<NativeTensor>;

@@ -6,35 +6,15 @@
  * antialiasing; the blur is a true Gaussian (PIL's is a 3-pass box approximation); no uint8
  * rounding between ops. Parameter ranges and probabilities are the paper's.
  */
+import { validate } from '../config/validate';
 import { ImlmError } from '../errors';
+import { offPolicy, policyRules, type AugmentPolicy, type PolicyFields } from './augment-ops';
 import { formatError } from './json-file';
 import { isPolicyFile, readPolicyFile } from './policy-file';
 
-export interface AugmentPolicy {
-  crop: boolean;
-  scaleMin: number;
-  scaleMax: number;
-  ratioMin: number;
-  ratioMax: number;
-  hflipP: number;
-  vflipP: number;
-  rotationDegrees: number;
-  nearest: boolean;
-  jitterP: number;
-  brightness: number;
-  contrast: number;
-  saturation: number;
-  hue: number;
-  grayscaleP: number;
-  blurP: number;
-  blurSigmaMin: number;
-  blurSigmaMax: number;
-}
+export type { AugmentPolicy, PolicyFields } from './augment-ops';
 
-const none: AugmentPolicy = {
-  crop: false, scaleMin: 1, scaleMax: 1, ratioMin: 1, ratioMax: 1, hflipP: 0, vflipP: 0, rotationDegrees: 0, nearest: false,
-  jitterP: 0, brightness: 0, contrast: 0, saturation: 0, hue: 0, grayscaleP: 0, blurP: 0, blurSigmaMin: 0.1, blurSigmaMax: 2,
-};
+const none: AugmentPolicy = offPolicy;
 
 /** The colour part shared by every kaku2021 policy: jitter (0.4, 0.4, 0.4, 0.1) p 0.8, grayscale 0.2, blur σ∈[0.1, 2] p 0.5. */
 const kakuColour = { jitterP: 0.8, brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, grayscaleP: 0.2, blurP: 0.5, blurSigmaMin: 0.1, blurSigmaMax: 2 };
@@ -51,40 +31,45 @@ export const policies: Record<string, AugmentPolicy> = {
   mocov2: { ...none, ...kakuColour, crop: true, scaleMin: 0.2, scaleMax: 1, ratioMin: 3 / 4, ratioMax: 4 / 3, hflipP: 0.5 },
 };
 
-/** Ranges that one field alone cannot express (min ≤ max). */
-function checkRanges(policy: AugmentPolicy, what: string, file?: string): AugmentPolicy {
-  for (const [lo, hi] of [['scaleMin', 'scaleMax'], ['ratioMin', 'ratioMax'], ['blurSigmaMin', 'blurSigmaMax']] as const) {
+const namedList = () => Object.keys(policies).map((p) => `'${p}'`).join(', ');
+
+/** Own names only: 'constructor' or '__proto__' must not find Object's members. */
+const isNamed = (name: string) => Object.prototype.hasOwnProperty.call(policies, name);
+
+function named(name: string): AugmentPolicy {
+  if (!isNamed(name)) {
+    throw new ImlmError(`Expected an augmentation policy ${namedList()} or a policy file (.json, .yaml) but received '${name}'`, 'ERR_INVALID_ARG');
+  }
+  return policies[name];
+}
+
+/**
+ * `base` (default 'none') with `fields` over it, checked where one field alone cannot be: the
+ * base is a named policy, each range's lower end is at most its upper end. A policy file's
+ * problems are ERR_FORMAT naming the file and field; an object's are ERR_INVALID_ARG.
+ */
+function applyFields({ base, ...fields }: PolicyFields, file?: string): AugmentPolicy {
+  if (base !== undefined && !isNamed(base)) {
+    if (file) throw formatError(file, '/base', `a named policy (${namedList()})`, `'${base}'`, 'fix the policy file');
+    throw new ImlmError(`Expected policy.base to be a named policy (${namedList()}) but received '${base}'`, 'ERR_INVALID_ARG');
+  }
+  const policy = { ...named(base ?? 'none'), ...fields };
+  for (const [lo, hi] of policyRules().ordered) {
     if (policy[lo] > policy[hi]) {
-      // A policy file is a file: its problems are ERR_FORMAT naming it and the field.
       if (file) throw formatError(file, `/${lo}`, `${lo} <= ${hi} (${policy[hi]})`, `${policy[lo]}`, 'fix the policy file');
-      throw new ImlmError(`Expected ${what}.${lo} <= ${what}.${hi} but received ${policy[lo]} > ${policy[hi]}`, 'ERR_INVALID_ARG');
+      throw new ImlmError(`Expected policy.${lo} <= policy.${hi} but received ${policy[lo]} > ${policy[hi]}`, 'ERR_INVALID_ARG');
     }
   }
   return policy;
 }
 
-function named(name: string): AugmentPolicy {
-  // Own names only: 'constructor' or '__proto__' must not find Object's members.
-  const found = Object.prototype.hasOwnProperty.call(policies, name) ? policies[name] : undefined;
-  if (!found) {
-    throw new ImlmError(
-      `Expected an augmentation policy ${Object.keys(policies).map((p) => `'${p}'`).join(', ')} or a policy file (.json, .yaml) but received '${name}'`,
-      'ERR_INVALID_ARG',
-    );
-  }
-  return found;
-}
-
 /**
- * A policy by name, a policy file (.json/.yaml: `base` plus fields to change), or a custom
- * object (fields missing from it are those of 'none').
+ * A policy by name, or `base` (a named policy, default 'none') with fields changed, from a
+ * policy file (.json/.yaml) or an object. Files and objects are checked alike, against the
+ * schema built from the native op table (lib/data/augment-ops.ts).
  */
-export function resolvePolicy(policy: string | Partial<AugmentPolicy> = 'mocov2'): AugmentPolicy {
-  if (typeof policy !== 'string') return checkRanges({ ...none, ...policy }, 'policy');
+export function resolvePolicy(policy: string | PolicyFields = 'mocov2'): AugmentPolicy {
+  if (typeof policy !== 'string') return applyFields(validate<PolicyFields>(policyRules().schema, policy, 'policy'));
   if (!isPolicyFile(policy)) return named(policy);
-  const { base, ...fields } = readPolicyFile(policy);
-  if (base !== undefined && !Object.prototype.hasOwnProperty.call(policies, base)) {
-    throw formatError(policy, '/base', `a named policy (${Object.keys(policies).map((p) => `'${p}'`).join(', ')})`, `'${base}'`, 'fix the policy file');
-  }
-  return checkRanges({ ...named(base ?? 'none'), ...fields }, policy, policy);
+  return applyFields(readPolicyFile(policy), policy);
 }

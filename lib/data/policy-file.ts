@@ -5,45 +5,15 @@
  *   rotationDegrees: 10
  *   blurP: 0
  *
- * Every field of AugmentPolicy may be set; the file is validated (ranges, known fields) so a
- * typo fails before training starts rather than silently augmenting with defaults.
+ * Every field of AugmentPolicy may be set; the file is validated (ranges, known fields) against
+ * the schema built from the native op table (lib/data/augment-ops.ts), the one policy objects
+ * are checked with too, so a typo fails before training starts rather than silently augmenting
+ * with defaults.
  */
 import { JSON_SCHEMA, load as loadYaml } from 'js-yaml';
-import type { Schema } from '../config/validate';
 import { ImlmError } from '../errors';
+import { policyRules, type PolicyFields } from './augment-ops';
 import { checkJson, readRegularFileSync } from './json-file';
-import type { AugmentPolicy } from './policies';
-
-const probability = { type: 'number', minimum: 0, maximum: 1 };
-const nonNegative = { type: 'number', minimum: 0 };
-
-export const policyFileSchema: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    base: { type: 'string' },
-    crop: { type: 'boolean' },
-    scaleMin: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-    scaleMax: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-    ratioMin: { type: 'number', exclusiveMinimum: 0 },
-    ratioMax: { type: 'number', exclusiveMinimum: 0 },
-    hflipP: probability,
-    vflipP: probability,
-    rotationDegrees: { type: 'number', minimum: 0, maximum: 180 },
-    nearest: { type: 'boolean' },
-    jitterP: probability,
-    brightness: nonNegative,
-    contrast: nonNegative,
-    saturation: nonNegative,
-    hue: { type: 'number', minimum: 0, maximum: 0.5 },
-    grayscaleP: probability,
-    blurP: probability,
-    blurSigmaMin: { type: 'number', exclusiveMinimum: 0 },
-    blurSigmaMax: { type: 'number', exclusiveMinimum: 0 },
-  },
-};
-
-export type PolicyFile = Partial<AugmentPolicy> & { base?: string };
 
 /** True when `spec` names a policy file rather than a built-in policy. */
 export function isPolicyFile(spec: string): boolean {
@@ -54,7 +24,7 @@ export function isPolicyFile(spec: string): boolean {
  * Reads and validates a policy file (a regular file only: a FIFO is refused, never read); the
  * caller resolves `base`. A bad file is ERR_FORMAT naming the file and the field.
  */
-export function readPolicyFile(file: string): PolicyFile {
+export function readPolicyFile(file: string): PolicyFields {
   const text = readRegularFileSync(file, 'an augmentation policy file (.json, .yaml)').toString('utf8');
   const json = /\.json$/i.test(file);
   let parsed: unknown;
@@ -67,5 +37,5 @@ export function readPolicyFile(file: string): PolicyFile {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ImlmError(`Expected ${file} to hold a mapping of policy fields (e.g. \`base: mocov2\`) but found ${JSON.stringify(parsed)}; fix the policy file`, 'ERR_FORMAT');
   }
-  return checkJson<PolicyFile>(parsed, policyFileSchema, file, 'fix the policy file (its fields are listed in docs/formats.md)');
+  return checkJson<PolicyFields>(parsed, policyRules().schema, file, 'fix the policy file (its fields are listed in docs/formats.md)');
 }

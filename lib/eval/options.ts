@@ -4,7 +4,7 @@
  */
 import { deviceSchema } from '../config/schemas';
 import type { Schema } from '../config/validate';
-import { policyFileSchema } from '../data/policy-file';
+import { policyShapeSchema } from '../data/augment-ops';
 import { ARCHS } from '../config/archs';
 
 const positiveInt = { type: 'integer', minimum: 1 };
@@ -69,17 +69,11 @@ export const finetuneOptionsSchema: Schema = {
   additionalProperties: false,
 };
 
-/** A custom policy object (policy-file fields without `base`). */
-const policyObjectSchema: Schema = {
-  ...policyFileSchema,
-  properties: Object.fromEntries(Object.entries(policyFileSchema.properties as Record<string, Schema>).filter(([k]) => k !== 'base')),
-};
-
 /** `<out>/config.json` of eval finetune: the resolved options, read back on --resume. */
 export const savedFinetuneConfigSchema: Schema = {
   ...finetuneOptionsSchema,
   required: ['store', 'outDir', 'imageSize', 'augment'],
-  properties: { ...(finetuneOptionsSchema.properties as Record<string, Schema>), augment: { anyOf: [{ type: 'string' }, policyObjectSchema] } },
+  properties: { ...(finetuneOptionsSchema.properties as Record<string, Schema>), augment: { anyOf: [{ type: 'string' }, policyShapeSchema] } },
 };
 
 const finiteOrNull: Schema = { anyOf: [{ type: 'number' }, { type: 'null' }] };

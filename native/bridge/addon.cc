@@ -51,6 +51,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("tensorSource", Napi::Function::New<SourceWrap::fromTensor>(env, "tensorSource"));
   exports.Set("fixedBatchesSource", Napi::Function::New<SourceWrap::fixedBatches>(env, "fixedBatchesSource"));
   exports.Set("augmentBatch", Napi::Function::New<augmentBatch>(env, "augmentBatch"));
+  exports.Set("augmentOps", Napi::Function::New<augmentOps>(env, "augmentOps"));
   exports.Set("selectRows", Napi::Function::New<selectRows>(env, "selectRows"));
   exports.Set("toRgbBytes", Napi::Function::New<toRgbBytes>(env, "toRgbBytes"));
   exports.Set("lossInfoNce", Napi::Function::New<lossInfoNce>(env, "lossInfoNce"));

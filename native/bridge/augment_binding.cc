@@ -3,22 +3,36 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/TensorOperators.h>
 
+#include <cmath>
+
 #include "bridge/errors.h"
 #include "bridge/tensor_wrap.h"
+#include "core/augment/ops.h"
 
 namespace imlm::bridge {
 namespace {
 
-double numberField(Napi::Env env, const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throwInvalidArg(env, std::string("expected policy.") + key + " to be a number");
-  return v.As<Napi::Number>().DoubleValue();
+/** Sets one policy field from the object, type-checked (its range is checked with the rest). */
+void readField(Napi::Env env, const Napi::Object& o, const augment::PolicyField& field, augment::AugmentPolicy& policy) {
+  Napi::Value v = o.Get(field.name);
+  if (field.flag) {
+    if (!v.IsBoolean()) throwInvalidArg(env, std::string("expected policy.") + field.name + " to be a boolean");
+    policy.*field.flag = v.As<Napi::Boolean>().Value();
+  } else {
+    if (!v.IsNumber()) throwInvalidArg(env, std::string("expected policy.") + field.name + " to be a number");
+    policy.*field.number = v.As<Napi::Number>().DoubleValue();
+  }
 }
 
-bool boolField(Napi::Env env, const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsBoolean()) throwInvalidArg(env, std::string("expected policy.") + key + " to be a boolean");
-  return v.As<Napi::Boolean>().Value();
+/** One field of augmentOps(): name, type and the finite bounds of its range. */
+Napi::Object describeField(Napi::Env env, const augment::PolicyField& field) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", field.name);
+  out.Set("type", field.flag ? "boolean" : "number");
+  if (std::isfinite(field.minimum)) out.Set(field.exclusiveMinimum ? "exclusiveMinimum" : "minimum", field.minimum);
+  if (std::isfinite(field.maximum)) out.Set("maximum", field.maximum);
+  if (field.atMost) out.Set("atMost", field.atMost);
+  return out;
 }
 
 class AugmentTask : public PromiseWorker {
@@ -33,14 +47,10 @@ class AugmentTask : public PromiseWorker {
     result_ = augment::augmentBatch(input, policy_, generator);
   }
   Napi::Value result(Napi::Env env) override {
-    const augment::AugmentParams& p = result_.params;
     Napi::Object params = Napi::Object::New(env);
-    const std::pair<const char*, const at::Tensor*> fields[] = {
-        {"cropScale", &p.cropScale}, {"cropRatio", &p.cropRatio}, {"hflip", &p.hflip},       {"vflip", &p.vflip},
-        {"angle", &p.angle},         {"jitter", &p.jitter},       {"brightness", &p.brightness}, {"contrast", &p.contrast},
-        {"saturation", &p.saturation}, {"hue", &p.hue},           {"grayscale", &p.grayscale}, {"blurSigma", &p.blurSigma},
-    };
-    for (const auto& [name, tensor] : fields) params.Set(name, TensorWrap::wrap(env, *tensor));
+    for (const augment::AugmentOp& op : augment::augmentOps()) {
+      for (const augment::ParamField& param : op.params) params.Set(param.name, TensorWrap::wrap(env, result_.params.*param.tensor));
+    }
     Napi::Object out = Napi::Object::New(env);
     out.Set("images", TensorWrap::wrap(env, result_.images));
     out.Set("params", params);
@@ -61,28 +71,11 @@ augment::AugmentPolicy toAugmentPolicy(Napi::Env env, const Napi::Value& value, 
   Napi::Object o = value.As<Napi::Object>();
   augment::AugmentPolicy p;
   p.outputSize = outputSize;
-  p.crop = boolField(env, o, "crop");
-  p.scaleMin = numberField(env, o, "scaleMin");
-  p.scaleMax = numberField(env, o, "scaleMax");
-  p.ratioMin = numberField(env, o, "ratioMin");
-  p.ratioMax = numberField(env, o, "ratioMax");
-  p.hflipP = numberField(env, o, "hflipP");
-  p.vflipP = numberField(env, o, "vflipP");
-  p.rotationDegrees = numberField(env, o, "rotationDegrees");
-  p.nearest = boolField(env, o, "nearest");
-  p.jitterP = numberField(env, o, "jitterP");
-  p.brightness = numberField(env, o, "brightness");
-  p.contrast = numberField(env, o, "contrast");
-  p.saturation = numberField(env, o, "saturation");
-  p.hue = numberField(env, o, "hue");
-  p.grayscaleP = numberField(env, o, "grayscaleP");
-  p.blurP = numberField(env, o, "blurP");
-  p.blurSigmaMin = numberField(env, o, "blurSigmaMin");
-  p.blurSigmaMax = numberField(env, o, "blurSigmaMax");
-  if (p.crop && !(p.scaleMin > 0 && p.scaleMin <= p.scaleMax && p.scaleMax <= 1 && p.ratioMin > 0 && p.ratioMin <= p.ratioMax)) {
-    throwInvalidArg(env, "expected 0 < scaleMin ≤ scaleMax ≤ 1 and 0 < ratioMin ≤ ratioMax in the crop policy");
+  for (const augment::AugmentOp& op : augment::augmentOps()) {
+    for (const augment::PolicyField& field : op.fields) readField(env, o, field, p);
   }
-  if (p.hue < 0 || p.hue > 0.5) throwInvalidArg(env, "expected policy.hue in [0, 0.5]");
+  const std::string problem = augment::policyProblem(p);
+  if (!problem.empty()) throwInvalidArg(env, problem);
   return p;
 }
 
@@ -96,6 +89,26 @@ Napi::Value augmentBatch(const Napi::CallbackInfo& args) {
     const int64_t size = args[2].As<Napi::Number>().Int64Value();
     augment::AugmentPolicy policy = toAugmentPolicy(env, args[1], size);
     return startWorker(new AugmentTask(env, images, policy, static_cast<uint64_t>(args[3].As<Napi::Number>().Int64Value())));
+  });
+}
+
+Napi::Value augmentOps(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const std::vector<augment::AugmentOp>& ops = augment::augmentOps();
+    Napi::Array out = Napi::Array::New(env, ops.size());
+    for (uint32_t i = 0; i < ops.size(); ++i) {
+      Napi::Array fields = Napi::Array::New(env, ops[i].fields.size());
+      for (uint32_t k = 0; k < ops[i].fields.size(); ++k) fields.Set(k, describeField(env, ops[i].fields[k]));
+      Napi::Array params = Napi::Array::New(env, ops[i].params.size());
+      for (uint32_t k = 0; k < ops[i].params.size(); ++k) params.Set(k, ops[i].params[k].name);
+      Napi::Object op = Napi::Object::New(env);
+      op.Set("name", ops[i].name);
+      op.Set("fields", fields);
+      op.Set("params", params);
+      out.Set(i, op);
+    }
+    return out;
   });
 }
 

@@ -1,5 +1,6 @@
-// The augmentation policy object (lib/data/policies.ts) → augment::AugmentPolicy, and
-// augmentBatch(images, policy, outputSize, seed) for tests and inspection.
+// The augmentation policy object (lib/data/policies.ts) → augment::AugmentPolicy, read by
+// walking the op table (core/augment/ops.h); augmentBatch(images, policy, outputSize, seed) for
+// tests and inspection; augmentOps(), the table as TypeScript builds its policy schema from it.
 #pragma once
 
 #include <napi.h>
@@ -10,5 +11,6 @@ namespace imlm::bridge {
 
 augment::AugmentPolicy toAugmentPolicy(Napi::Env env, const Napi::Value& value, int64_t outputSize);
 Napi::Value augmentBatch(const Napi::CallbackInfo& args);
+Napi::Value augmentOps(const Napi::CallbackInfo& args);
 
 }  // namespace imlm::bridge

@@ -55,3 +55,29 @@ describe('policy files', () => {
     expect(() => resolvePolicy(missing)).toThrow(expect.objectContaining({ code: 'ERR_IO', message: expect.stringContaining(missing) }));
   });
 });
+
+describe('policy objects are checked as policy files are (one schema, one set of checks)', () => {
+  test.each([
+    ['unknown field', { hflip: 0.5 }, 'hflip: 0.5\n', /hflip/],
+    ['probability out of range', { blurP: 1.5 }, 'blurP: 1.5\n', /a number <= 1\b/],
+    ['rotation out of range', { rotationDegrees: 200 }, 'rotationDegrees: 200\n', /a number <= 180\b/],
+    ['a number where a boolean belongs', { crop: 1 }, 'crop: 1\n', /a value of type boolean/],
+    ['min above max', { crop: true, scaleMin: 0.9, scaleMax: 0.5 }, 'crop: true\nscaleMin: 0.9\nscaleMax: 0.5\n', /scaleMin <= (policy\.)?scaleMax/],
+    ['unknown base', { base: 'simclr' }, 'base: simclr\n', /a named policy .*'simclr'/],
+    ['a __proto__ key', JSON.parse('{"__proto__": {"blurP": 1}}'), '__proto__: {blurP: 1}\n', /__proto__/],
+  ])('%s: ERR_INVALID_ARG for the object, ERR_FORMAT for the file', (_, object, text, message) => {
+    expect(() => resolvePolicy(object)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG', message: expect.stringMatching(message) }));
+    const p = file(`same-${Math.random().toString(36).slice(2)}.yaml`, text);
+    expect(() => resolvePolicy(p)).toThrow(expect.objectContaining({ code: 'ERR_FORMAT', message: expect.stringMatching(message) }));
+  });
+
+  test('an object may start from a named base, as a file does', () => {
+    const fromFile = resolvePolicy(file('base.yaml', 'base: kaku2021-bch\nblurP: 0\n'));
+    expect(resolvePolicy({ base: 'kaku2021-bch', blurP: 0 })).toEqual(fromFile);
+    expect(fromFile).toEqual({ ...policies['kaku2021-bch'], blurP: 0 });
+  });
+
+  test("an object's missing fields are those of 'none'", () => {
+    expect(resolvePolicy({ hflipP: 0.5 })).toEqual({ ...policies.none, hflipP: 0.5 });
+  });
+});

@@ -1,8 +1,9 @@
-// Batched two-view augmentation (DESIGN.md, "Device strategy"): per-sample random parameters
-// for the whole batch at once, then tensor ops over the batch — crop + flip + rotation as one
-// affine grid_sample, colour jitter (brightness, contrast, saturation, hue, in a random order
-// per sample), random grayscale, Gaussian blur as a grouped convolution. No per-image loop, so
-// the same code runs on the GPU.
+// Batched two-view augmentation (docs/method.md, "Augmentation policies"): per-sample random
+// parameters for the whole batch at once, then tensor ops over the batch — crop + flip +
+// rotation as one affine grid_sample, colour jitter (brightness, contrast, saturation, hue, in a
+// random order per sample), random grayscale, Gaussian blur as a grouped convolution. No
+// per-image loop, so the same code runs on the GPU. The ops, their fields' ranges, draws and
+// kernels are the table in ops.cc; a policy here holds every op's fields.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 namespace imlm::augment {
 
+/** Every op's fields (ops.cc gives each its op and its range); outputSize is the caller's. */
 struct AugmentPolicy {
   int64_t outputSize = 32;
   // Random resized crop (torchvision's sampling: area share in [scaleMin, scaleMax], aspect ratio
@@ -30,7 +32,7 @@ struct AugmentPolicy {
   double blurSigmaMin = 0.1, blurSigmaMax = 2.0;
 };
 
-/** The random parameters drawn for each sample (N each), for tests and inspection. */
+/** The random parameters drawn for each sample (N each), for tests and inspection; ops.cc names each one's op. */
 struct AugmentParams {
   at::Tensor cropScale;   // area share of the crop (1 when crop is off)
   at::Tensor cropRatio;   // aspect ratio w/h of the crop
