@@ -12,6 +12,7 @@ import { readDistEnv, type DistEnv } from '../distributed/env';
 import { launchLocal } from '../distributed/launcher';
 import { checkDistBackend, checkNprocPerNode, rankOptions, withoutLauncherFlag } from './dist-flags';
 import { archChoicesText } from '../config/archs';
+import { writeLossPlot } from '../run-logs/loss-plot';
 
 /** The configuration flags as commander parses them: numbers parsed, words as typed (the schema checks both). */
 type ConfigFlags = Omit<TrainSettings, 'arch' | 'stem' | 'loss' | 'precision'> & { arch?: string; stem?: string; loss?: string; precision?: string };
@@ -185,15 +186,17 @@ export function registerTrain(program: Command): void {
             }),
         });
         display.stop();
+        const lossPlot = lead ? await writeLossPlot(outDir) : null;
         if (!lead) {
           // Only rank 0 reports; the others end quietly.
         } else if (flags.json) {
-          process.stdout.write(JSON.stringify({ outDir, ...result }) + '\n');
+          process.stdout.write(JSON.stringify({ outDir, ...result, lossPlot: lossPlot?.[1] ?? null }) + '\n');
         } else {
           process.stdout.write(
             `${result.cancelled ? 'stopped' : 'finished'} at step ${result.stepsCompleted}` +
               (result.last ? `, loss ${result.last.loss.toFixed(4)}` : '') +
               `, ${result.imagesPerSecond.toFixed(1)} img/s\ncheckpoint: ${result.checkpoint}\n` +
+              (lossPlot ? `loss plot: ${lossPlot[1]}\n` : '') +
               (result.backbone ? `backbone (torchvision names): ${result.backbone}\n` : `resume with: imlm-native train --resume --out ${outDir}\n`),
           );
         }

@@ -1,11 +1,10 @@
 /**
  * The report's plots (per-block CKA bars, layer-wise probe curves, ROC curves, pre-training loss
- * curves): Vega-Lite specifications rendered headless to SVG by Vega, and to PNG by sharp
- * (librsvg). Vega 5 / Vega-Lite 5 are used because they are CommonJS; Vega 6 is ESM-only.
+ * curves): Vega-Lite specifications, rendered by lib/render-plot.ts.
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import { loadSharp, loadVega } from '../lazy-modules';
+import { renderPlot } from '../render-plot';
 import { kMethodNames, type PaperMethod } from './paper-numbers';
 import type { PaperResults } from './results';
 
@@ -79,17 +78,6 @@ export function lossSpec(r: PaperResults): object | null {
     mark: 'line',
     encoding: { x: { field: 'step', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative', scale: { zero: false } }, color: { field: 'method', title: null } },
   };
-}
-
-/** Renders a Vega-Lite spec to `<file>.svg` and `<file>.png`; returns the two paths. */
-export async function renderPlot(spec: object, file: string): Promise<[string, string]> {
-  const { vega, vegaLite } = loadVega();
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  await fs.writeFile(`${file}.svg`, svg);
-  await loadSharp()(Buffer.from(svg), { density: 144 }).png().toFile(`${file}.png`);
-  return [`${file}.svg`, `${file}.png`];
 }
 
 /** Every plot the results allow, into `dir`; returns kind → PNG file name (relative to dir). */

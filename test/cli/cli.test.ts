@@ -1,5 +1,5 @@
 // The imlm-native command, run as a real process from bin/.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { runCli } from '../helpers/run';
@@ -108,6 +108,12 @@ describe('imlm-native train', () => {
     expect(lines.map((l) => l.step)).toEqual([2, 4]);
     expect(existsSync(path.join(out, 'checkpoints', 'last.safetensors'))).toBe(true);
     expect(existsSync(path.join(out, 'backbone.safetensors'))).toBe(true);
+    // The run's other logs: CSV, TensorBoard, and the loss plot `train` draws at the end.
+    expect(readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(readdirSync(out).some((n) => n.startsWith('events.out.tfevents.'))).toBe(true);
+    expect(JSON.parse(r.stdout).lossPlot).toBe(path.join(out, 'loss.png'));
+    expect(readFileSync(path.join(out, 'loss.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(path.join(out, 'loss.svg'), 'utf8')).toContain('<svg');
 
     const again = await runCli(['train', '--out', out, '--resume', '--steps', '6', '--json']);
     expect(again.code).toBe(0);
