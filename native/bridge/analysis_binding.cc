@@ -13,6 +13,7 @@
 #include "core/analysis/cka.h"
 #include "core/analysis/classification.h"
 #include "core/analysis/ks.h"
+#include "core/task.h"
 
 namespace imlm::bridge {
 namespace {
@@ -77,14 +78,14 @@ Napi::Object toJs(Napi::Env env, const analysis::Estimate& e) {
 
 class MetricsTask : public PromiseWorker {
  public:
-  MetricsTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, analysis::Task task, analysis::BootstrapOptions options)
+  MetricsTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, Task task, analysis::BootstrapOptions options)
       : PromiseWorker(env), probabilities_(std::move(probabilities)), labels_(std::move(labels)), task_(task), options_(options) {}
 
  protected:
   void run() override { result_ = analysis::classificationMetrics(probabilities_, labels_, task_, options_); }
   Napi::Value result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("task", analysis::taskName(result_.task));
+    o.Set("task", taskName(result_.task));
     o.Set("samples", static_cast<double>(result_.samples));
     o.Set("classes", static_cast<double>(result_.classes));
     Napi::Object bootstrap = Napi::Object::New(env);
@@ -115,7 +116,7 @@ class MetricsTask : public PromiseWorker {
  private:
   at::Tensor probabilities_;
   at::Tensor labels_;
-  analysis::Task task_;
+  Task task_;
   analysis::BootstrapOptions options_;
   analysis::ClassificationMetrics result_;
 };
@@ -229,16 +230,16 @@ class AlignTask : public PromiseWorker {
   std::vector<at::Tensor> aligned_;
 };
 
-analysis::Task taskOption(Napi::Env env, const Napi::Object& options) {
+Task taskOption(Napi::Env env, const Napi::Object& options) {
   const std::string text = stringOption(options, "task", "");
-  const std::optional<analysis::Task> task = analysis::taskFromName(text);
+  const std::optional<Task> task = taskFromName(text);
   if (!task) throwInvalidArg(env, "expected options.task to be 'multiclass', 'binary' or 'multilabel' but received '" + text + "'");
   return *task;
 }
 
 class RocTask : public PromiseWorker {
  public:
-  RocTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, analysis::Task task, int64_t maxPoints)
+  RocTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, Task task, int64_t maxPoints)
       : PromiseWorker(env), probabilities_(std::move(probabilities)), labels_(std::move(labels)), task_(task), maxPoints_(maxPoints) {}
 
  protected:
@@ -259,7 +260,7 @@ class RocTask : public PromiseWorker {
  private:
   at::Tensor probabilities_;
   at::Tensor labels_;
-  analysis::Task task_;
+  Task task_;
   int64_t maxPoints_;
   analysis::RocPoints points_;
 };
@@ -272,7 +273,7 @@ Napi::Value analysisMetrics(const Napi::CallbackInfo& args) {
     at::Tensor probabilities = TensorWrap::unwrap(env, args[0], "probabilities");
     at::Tensor labels = TensorWrap::unwrap(env, args[1], "labels");
     Napi::Object options = optionsArg(args, 2);
-    const analysis::Task task = taskOption(env, options);
+    const Task task = taskOption(env, options);
     analysis::BootstrapOptions bootstrap;
     bootstrap.resamples = integerOption(options, "resamples", bootstrap.resamples);
     bootstrap.seed = static_cast<uint64_t>(integerOption(options, "seed", 0));
@@ -342,7 +343,7 @@ Napi::Value analysisRocCurve(const Napi::CallbackInfo& args) {
     at::Tensor probabilities = TensorWrap::unwrap(env, args[0], "probabilities");
     at::Tensor labels = TensorWrap::unwrap(env, args[1], "labels");
     Napi::Object options = optionsArg(args, 2);
-    const analysis::Task task = taskOption(env, options);
+    const Task task = taskOption(env, options);
     return startWorker(new RocTask(env, probabilities, labels, task, integerOption(options, "maxPoints", 200)));
   });
 }
