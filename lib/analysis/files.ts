@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor';
 export type Task = 'multiclass' | 'binary' | 'multilabel';
 const kTasks: readonly Task[] = ['multiclass', 'binary', 'multilabel'];
 
-/** The tensors of a features file that hold representations (CONTRACTS: block1..4, embedding). */
+/** The tensors of a features file that hold representations (docs/formats.md: block1..4, embedding). */
 export const kFeatureTensors = ['block1', 'block2', 'block3', 'block4', 'embedding'] as const;
 
 export interface PredictionsFile {
