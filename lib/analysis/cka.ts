@@ -7,7 +7,7 @@ import { validate, type Schema } from '../config/validate';
 import { ImlmError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { alignRows, kFeatureTensors, readFeatures } from './files';
+import { alignRows, kFeatureTensors, readBoth, readFeatures } from './files';
 
 export interface CkaOptions {
   /** Representations to compare (default: every block, block1..block4, that both files hold; name 'embedding' to compare the head's output). */
@@ -112,14 +112,7 @@ async function ckaPair(x: Tensor, y: Tensor, opts: ResolvedCkaOptions): Promise<
 /** CKA of each representation two features files share, rows paired by sample id. */
 export async function cka(a: string, b: string, options: CkaOptions = {}): Promise<CkaReport> {
   const opts = resolve(options);
-  const fa = await readFeatures(a);
-  let fb;
-  try {
-    fb = await readFeatures(b);
-  } catch (e) {
-    fa.dispose();
-    throw e;
-  }
+  const [fa, fb] = await readBoth(a, b, readFeatures);
   try {
     const shared = kFeatureTensors.filter((name) => name !== 'embedding' && fa.representations[name] && fb.representations[name]);
     const names = opts.tensors ?? shared;

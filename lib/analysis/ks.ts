@@ -8,7 +8,7 @@ import { validate, type Schema } from '../config/validate';
 import { ImlmError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { alignRows, readPredictions, type Task } from './files';
+import { alignRows, readBoth, readPredictions, type Task } from './files';
 import type { NativeKsColumn } from './native-types';
 
 export interface KsOptions {
@@ -60,14 +60,7 @@ function mean(values: number[]): number {
 /** KS between two predictions files of the same task and classes. */
 export async function ks(a: string, b: string, options: KsOptions = {}): Promise<KsReport> {
   const opts = validate<KsOptions>(ksOptionsSchema, options, 'options');
-  const fa = await readPredictions(a);
-  let fb;
-  try {
-    fb = await readPredictions(b);
-  } catch (e) {
-    fa.dispose();
-    throw e;
-  }
+  const [fa, fb] = await readBoth(a, b, readPredictions);
   try {
     if (fa.task !== fb.task || fa.classes.join('\u0000') !== fb.classes.join('\u0000')) {
       throw new ImlmError(
