@@ -2,6 +2,7 @@
  * The one loader of the native addon and the one TypeScript description of what it exports.
  * Nothing else in lib/ requires the .node file.
  */
+import type { NativeAnalysis } from './analysis/native-types';
 import { ImlmError } from './errors';
 import { packageRoot } from './version';
 
@@ -213,45 +214,6 @@ export interface NativeTrainer {
   loadBackbone(path: string): Promise<void>;
 }
 
-/** One metric's value and bootstrap summaries (native/core/analysis/classification.h). */
-export interface NativeEstimate {
-  /** null when undefined (reason says why). */
-  value: number | null;
-  reason: string | null;
-  /** Percentile bootstrap interval; null without resamples. */
-  ci: { low: number; high: number; confidence: number } | null;
-  /** The reference's mean ± 1.96·std/√B over the B resampled values (for comparison only). */
-  paperInterval: { mean: number; low: number; high: number; values: number } | null;
-  resamplesUsed: number;
-}
-
-export interface NativeClassificationMetrics {
-  task: 'multiclass' | 'binary' | 'multilabel';
-  samples: number;
-  classes: number;
-  bootstrap: { resamples: number; seed: number; confidence: number };
-  aucPerClass: Array<{ classIndex: number; positives: number; negatives: number; included: boolean; reason: string | null; auc: NativeEstimate }>;
-  aucMacro: NativeEstimate;
-  f1: NativeEstimate;
-  f1Positive: NativeEstimate;
-  accuracy: NativeEstimate;
-}
-
-export interface NativeKsColumn {
-  statistic: number;
-  pvalue: number;
-  n1: number;
-  n2: number;
-  effectiveN: number;
-  /** The method that gave the p-value ('auto' resolves to one of the two). */
-  method: 'asymp' | 'exact';
-}
-
-export interface NativeCkaResult {
-  full: { cka: number; sigmaX: number | null; sigmaY: number | null } | null;
-  bootstrap: { mean: number; std: number; sets: number; setSize: number; seed: number; values: number[] } | null;
-}
-
 /** Progress of an evaluation task: `stage` features | fit | sweep | train | predict; `value` is stage-specific (loss, metric). */
 export interface NativeEvalProgress {
   stage: string;
@@ -342,7 +304,8 @@ export interface NativeFinetuner {
   load(path: string): Promise<void>;
 }
 
-export interface NativeBinding {
+/** Its analysis functions are typed beside them, in lib/analysis/native-types.ts. */
+export interface NativeBinding extends NativeAnalysis {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
   /** The CUDA caching allocator's peaks on cuda:index since the last reset (null without CUDA). */
@@ -367,19 +330,6 @@ export interface NativeBinding {
   lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting?: 'kaku2021' | 'original'): Promise<{ loss: number }>;
   readSafetensors(path: string, options?: { mmap?: boolean }): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
   writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
-  analysisMetrics(
-    probabilities: NativeTensor,
-    labels: NativeTensor,
-    options: { task: string; resamples?: number; seed?: number; confidence?: number },
-  ): Promise<NativeClassificationMetrics>;
-  analysisKs(a: NativeTensor, b: NativeTensor, options?: { probabilities?: boolean; method?: 'asymp' | 'exact' | 'auto' }): Promise<{ columns: NativeKsColumn[] }>;
-  analysisCka(
-    x: NativeTensor,
-    y: NativeTensor,
-    options: { kernel: 'linear' | 'rbf'; sigma?: number; sigmaMedianFraction?: number; full?: boolean; sets?: number; setSize?: number; seed?: number },
-  ): Promise<NativeCkaResult>;
-  analysisAlign(idsA: NativeTensor, idsB: NativeTensor, tensorsB: NativeTensor[]): Promise<NativeTensor[]>;
-  analysisRocCurve(probabilities: NativeTensor, labels: NativeTensor, options: { task: string; maxPoints?: number }): Promise<{ fpr: Float64Array; tpr: Float64Array; of: string }>;
   extractFeatures(
     options: { checkpoint: string; images: NativeTensor; batchSize?: number; imageSize?: number; embedding?: boolean; device?: string; threads?: number },
     onProgress?: (p: NativeEvalProgress) => void,

@@ -1,14 +1,13 @@
 /**
- * CKA between two features files of the same samples (METHOD.md §8; docs/evaluation.md), per
+ * CKA between two features files of the same samples (docs/method.md, metrics; docs/evaluation.md), per
  * representation (block1..block4, embedding): on all rows where the kernel fits in memory, and
  * the paper's bootstrap over seeded sets drawn without replacement (mean and population std).
  */
-import { validate } from '../config/validate';
+import { validate, type Schema } from '../config/validate';
 import { ImlmError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { alignRows, kFeatureTensors, readFeatures } from './files';
-import { ckaOptionsSchema } from './schemas';
+import { alignRows, kFeatureTensors, readBoth, readFeatures } from './files';
 
 export interface CkaOptions {
   /** Representations to compare (default: every block, block1..block4, that both files hold; name 'embedding' to compare the head's output). */
@@ -25,6 +24,22 @@ export interface CkaOptions {
   /** RBF on all rows needs n×n kernels: above this many rows it is skipped with a reason (default 4096). */
   maxFullSamples?: number;
 }
+
+/** The options of `cka` and `ckaOfTensors`, validated before anything reaches native code. */
+export const ckaOptionsSchema: Schema = {
+  type: 'object',
+  properties: {
+    tensors: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+    kernel: { type: 'string', enum: ['linear', 'rbf'] },
+    sigma: { type: 'number', exclusiveMinimum: 0 },
+    sigmaMedianFraction: { type: 'number', exclusiveMinimum: 0 },
+    sets: { type: 'integer', minimum: 0, maximum: 100000 },
+    setSize: { type: 'integer', minimum: 2 },
+    seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    maxFullSamples: { type: 'integer', minimum: 0 },
+  },
+  additionalProperties: false,
+};
 
 export interface CkaEntry {
   tensor: string;
@@ -97,14 +112,7 @@ async function ckaPair(x: Tensor, y: Tensor, opts: ResolvedCkaOptions): Promise<
 /** CKA of each representation two features files share, rows paired by sample id. */
 export async function cka(a: string, b: string, options: CkaOptions = {}): Promise<CkaReport> {
   const opts = resolve(options);
-  const fa = await readFeatures(a);
-  let fb;
-  try {
-    fb = await readFeatures(b);
-  } catch (e) {
-    fa.dispose();
-    throw e;
-  }
+  const [fa, fb] = await readBoth(a, b, readFeatures);
   try {
     const shared = kFeatureTensors.filter((name) => name !== 'embedding' && fa.representations[name] && fb.representations[name]);
     const names = opts.tensors ?? shared;

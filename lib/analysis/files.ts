@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor';
 export type Task = 'multiclass' | 'binary' | 'multilabel';
 const kTasks: readonly Task[] = ['multiclass', 'binary', 'multilabel'];
 
-/** The tensors of a features file that hold representations (CONTRACTS: block1..4, embedding). */
+/** The tensors of a features file that hold representations (docs/formats.md: block1..4, embedding). */
 export const kFeatureTensors = ['block1', 'block2', 'block3', 'block4', 'embedding'] as const;
 
 export interface PredictionsFile {
@@ -77,15 +77,31 @@ function checkLabels(path: string, labels: Tensor, task: Task, rows: number, cla
   }
 }
 
-/** A predictions file (format imlm-native/predictions); ERR_FORMAT naming what is wrong. */
-export async function readPredictions(path: string): Promise<PredictionsFile> {
+/**
+ * A safetensors file whose metadata `format` is `format`, turned into what `check` returns
+ * (`check` throws ERR_FORMAT for whatever else is wrong); its tensors are freed when a check fails.
+ */
+async function readFormatted<Parsed>(
+  path: string,
+  format: string,
+  kind: string,
+  check: (content: SafetensorsContent, dispose: () => void) => Parsed,
+): Promise<Parsed> {
   const content = await readSafetensors(path);
   const dispose = disposer(content);
   try {
-    const { tensors, metadata } = content;
-    if (metadata.format !== 'imlm-native/predictions') {
-      throw formatError(path, `expected a predictions file (metadata format 'imlm-native/predictions') but found format '${metadata.format ?? '(none)'}'`);
-    }
+    const found = content.metadata.format;
+    if (found !== format) throw formatError(path, `expected a ${kind} file (metadata format '${format}') but found format '${found ?? '(none)'}'`);
+    return check(content, dispose);
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+}
+
+/** A predictions file (format imlm-native/predictions); ERR_FORMAT naming what is wrong. */
+export function readPredictions(path: string): Promise<PredictionsFile> {
+  return readFormatted(path, 'imlm-native/predictions', 'predictions', ({ tensors, metadata }, dispose) => {
     const task = metadata.task as Task;
     if (!kTasks.includes(task)) throw formatError(path, `metadata 'task' must be one of ${kTasks.join(', ')} but is '${metadata.task ?? '(none)'}'`);
     const ids = checkIds(path, tensors.ids);
@@ -101,21 +117,12 @@ export async function readPredictions(path: string): Promise<PredictionsFile> {
     if (classes.length !== k) throw formatError(path, `metadata 'classes' names ${classes.length} classes but 'probabilities' has ${k} columns`);
     if (tensors.labels) checkLabels(path, tensors.labels, task, ids.shape[0], k);
     return { path, task, classes, ids, probabilities, labels: tensors.labels, metadata, dispose };
-  } catch (e) {
-    dispose();
-    throw e;
-  }
+  });
 }
 
 /** A features file (format imlm-native/features) with at least one representation. */
-export async function readFeatures(path: string): Promise<FeaturesFile> {
-  const content = await readSafetensors(path);
-  const dispose = disposer(content);
-  try {
-    const { tensors, metadata } = content;
-    if (metadata.format !== 'imlm-native/features') {
-      throw formatError(path, `expected a features file (metadata format 'imlm-native/features') but found format '${metadata.format ?? '(none)'}'`);
-    }
+export function readFeatures(path: string): Promise<FeaturesFile> {
+  return readFormatted(path, 'imlm-native/features', 'features', ({ tensors, metadata }, dispose) => {
     const ids = checkIds(path, tensors.ids);
     const representations: Record<string, Tensor> = {};
     for (const name of kFeatureTensors) {
@@ -128,8 +135,16 @@ export async function readFeatures(path: string): Promise<FeaturesFile> {
     }
     if (Object.keys(representations).length === 0) throw formatError(path, `holds none of ${kFeatureTensors.join(', ')}`);
     return { path, ids, representations, metadata, dispose };
+  });
+}
+
+/** Two files read with `read`; when the second fails, the first is disposed before the error goes on. */
+export async function readBoth<Parsed extends { dispose(): void }>(a: string, b: string, read: (path: string) => Promise<Parsed>): Promise<[Parsed, Parsed]> {
+  const fa = await read(a);
+  try {
+    return [fa, await read(b)];
   } catch (e) {
-    dispose();
+    fa.dispose();
     throw e;
   }
 }

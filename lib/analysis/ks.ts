@@ -1,15 +1,15 @@
 /**
  * Kolmogorov–Smirnov distance between the output probabilities of two models on the same
- * samples (METHOD.md §8; docs/evaluation.md): binary on the positive class, multiclass and
+ * samples (docs/method.md, metrics; docs/evaluation.md): binary on the positive class, multiclass and
  * multilabel per class and their mean. Statistic and p-value as scipy.stats.ks_2samp with the
- * same method ('asymp' by default, as the issue asks; 'exact'; or 'auto', SciPy's default).
+ * same method ('asymp' by default; 'exact'; or 'auto', SciPy's default).
  */
-import { validate } from '../config/validate';
+import { validate, type Schema } from '../config/validate';
 import { ImlmError } from '../errors';
-import { native, type NativeKsColumn } from '../native';
+import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { alignRows, readPredictions, type Task } from './files';
-import { ksOptionsSchema } from './schemas';
+import { alignRows, readBoth, readPredictions, type Task } from './files';
+import type { NativeKsColumn } from './native-types';
 
 export interface KsOptions {
   /** Require both files to hold the same sample ids (default true: the same test set). */
@@ -17,6 +17,13 @@ export interface KsOptions {
   /** p-value method, as scipy.stats.ks_2samp's: 'asymp' (default), 'exact', or 'auto' (exact when both samples ≤ 10,000). */
   method?: 'asymp' | 'exact' | 'auto';
 }
+
+/** The options of `ks` (its `method` also of `ksOfTensors`), validated before anything reaches native code. */
+export const ksOptionsSchema: Schema = {
+  type: 'object',
+  properties: { sameSamples: { type: 'boolean' }, method: { type: 'string', enum: ['asymp', 'exact', 'auto'] } },
+  additionalProperties: false,
+};
 
 export interface KsClass extends NativeKsColumn {
   classIndex: number;
@@ -53,14 +60,7 @@ function mean(values: number[]): number {
 /** KS between two predictions files of the same task and classes. */
 export async function ks(a: string, b: string, options: KsOptions = {}): Promise<KsReport> {
   const opts = validate<KsOptions>(ksOptionsSchema, options, 'options');
-  const fa = await readPredictions(a);
-  let fb;
-  try {
-    fb = await readPredictions(b);
-  } catch (e) {
-    fa.dispose();
-    throw e;
-  }
+  const [fa, fb] = await readBoth(a, b, readPredictions);
   try {
     if (fa.task !== fb.task || fa.classes.join('\u0000') !== fb.classes.join('\u0000')) {
       throw new ImlmError(

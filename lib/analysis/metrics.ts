@@ -3,13 +3,13 @@
  * F1, accuracy, each with a seeded percentile bootstrap interval and the paper's interval beside
  * it. Classes whose AUC is undefined are listed in `excludedClasses` with the reason.
  */
-import { validate } from '../config/validate';
+import { validate, type Schema } from '../config/validate';
 import { ImlmError } from '../errors';
 import type { SplitName } from '../data/store';
-import { native, type NativeEstimate } from '../native';
+import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { alignRows, checkLabels, readLabels, readPredictions, type Task } from './files';
-import { metricsOptionsSchema } from './schemas';
+import type { NativeEstimate } from './native-types';
 
 export interface MetricsOptions {
   /** Labels from a prepared store folder (its `split`) or a safetensors file with `ids` and `labels`; default: the predictions file's own. */
@@ -23,6 +23,19 @@ export interface MetricsOptions {
   /** Confidence level of the percentile intervals (default 0.95). */
   confidence?: number;
 }
+
+/** The options of `metrics` (and, without labels/split, of `metricsOfTensors`), validated before anything reaches native code. */
+export const metricsOptionsSchema: Schema = {
+  type: 'object',
+  properties: {
+    labels: { type: 'string', minLength: 1 },
+    split: { type: 'string', enum: ['train', 'val', 'test'] },
+    resamples: { type: 'integer', minimum: 0, maximum: 1000000 },
+    seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    confidence: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+  },
+  additionalProperties: false,
+};
 
 /** A metric's value on all rows with its bootstrap summaries; `value` null with a `reason` when undefined. */
 export type Estimate = NativeEstimate;

@@ -14,7 +14,7 @@ import type { SplitName } from '../data/store';
 import { ImlmError } from '../errors';
 import { embed } from '../eval';
 import { finetunePaths } from '../eval/finetune';
-import { ckaJson, ckaTable, ksJson, ksTable } from './analyze-command';
+import { ckaJson, ckaTable, ksJson, ksTable } from '../analysis/commands';
 import { readManifest } from '../data/store';
 import { checkInputFile, checkOutputFolder, choice, intAtLeast, num } from './flags';
 

@@ -59,11 +59,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lossBarlowTwins", Napi::Function::New<lossBarlowTwins>(env, "lossBarlowTwins"));
   exports.Set("readSafetensors", Napi::Function::New<readSafetensors>(env, "readSafetensors"));
   exports.Set("writeSafetensors", Napi::Function::New<writeSafetensors>(env, "writeSafetensors"));
-  exports.Set("analysisMetrics", Napi::Function::New<analysisMetrics>(env, "analysisMetrics"));
-  exports.Set("analysisKs", Napi::Function::New<analysisKs>(env, "analysisKs"));
-  exports.Set("analysisCka", Napi::Function::New<analysisCka>(env, "analysisCka"));
-  exports.Set("analysisAlign", Napi::Function::New<analysisAlign>(env, "analysisAlign"));
-  exports.Set("analysisRocCurve", Napi::Function::New<analysisRocCurve>(env, "analysisRocCurve"));
+  registerAnalysis(env, exports);
   exports.Set("extractFeatures", Napi::Function::New<extractFeatures>(env, "extractFeatures"));
   exports.Set("fitLinearProbe", Napi::Function::New<fitLinearProbe>(env, "fitLinearProbe"));
   exports.Set("fitLinearProbeThroughBackbone", Napi::Function::New<fitLinearProbeThroughBackbone>(env, "fitLinearProbeThroughBackbone"));

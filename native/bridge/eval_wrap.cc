@@ -22,8 +22,8 @@ Napi::Value progressArg(const Napi::CallbackInfo& args) { return args.Length() >
 
 eval::LinearProbeOptions toProbeOptions(Napi::Env env, const OptionFields& o) {
   eval::LinearProbeOptions p;
-  p.task = eval::taskFromName(o.string("task", "multiclass"));
-  p.metric = eval::metricFromName(o.string("metric", p.task == eval::Task::kMultilabel ? "auc" : "accuracy"));
+  p.task = requireTask(o.string("task", "multiclass"));
+  p.metric = eval::metricFromName(o.string("metric", p.task == Task::kMultilabel ? "auc" : "accuracy"));
   p.numClasses = o.integer("numClasses", 2, 1);
   const std::string method = o.string("method", "lbfgs");
   if (method != "lbfgs" && method != "adam") throwInvalidArg(env, "expected " + o.name("method") + " 'lbfgs' or 'adam' but received '" + method + "'");
@@ -167,7 +167,7 @@ class ThroughBackboneTask : public EvalTask {
 
 class MetricTask : public PromiseWorker {
  public:
-  MetricTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, eval::Task task, eval::Metric metric)
+  MetricTask(Napi::Env env, at::Tensor probabilities, at::Tensor labels, Task task, eval::Metric metric)
       : PromiseWorker(env), probabilities_(std::move(probabilities)), labels_(std::move(labels)), task_(task), metric_(metric) {}
 
  protected:
@@ -176,7 +176,7 @@ class MetricTask : public PromiseWorker {
 
  private:
   at::Tensor probabilities_, labels_;
-  eval::Task task_;
+  Task task_;
   eval::Metric metric_;
   double value_ = 0;
 };
@@ -232,7 +232,7 @@ Napi::Value selectionMetric(const Napi::CallbackInfo& args) {
       throwInvalidArg(env, "expected selectionMetric(probabilities, labels, task, metric)");
     }
     return startWorker(new MetricTask(env, TensorWrap::unwrap(env, args[0], "probabilities"), TensorWrap::unwrap(env, args[1], "labels"),
-                                      eval::taskFromName(args[2].As<Napi::String>().Utf8Value()),
+                                      requireTask(args[2].As<Napi::String>().Utf8Value()),
                                       eval::metricFromName(args[3].As<Napi::String>().Utf8Value())));
   });
 }

@@ -24,7 +24,7 @@ eval::FinetuneConfig toFinetuneConfig(Napi::Env env, const Napi::Value& value) {
   c.backbone.stem = stem == "small" ? models::Stem::kSmall : models::Stem::kStandard;
   c.backbone.inChannels = o.integer("inChannels", 3, 1);
   c.backbone.zeroInitResidual = o.boolean("zeroInitResidual", false);
-  c.task = eval::taskFromName(o.string("task", "multiclass"));
+  c.task = requireTask(o.string("task", "multiclass"));
   c.numClasses = o.integer("numClasses", 2, 1);
   c.lr = o.number("lr", 1e-3);
   c.weightDecay = o.number("weightDecay", 0.0);

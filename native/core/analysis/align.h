@@ -1,6 +1,6 @@
 // Pairing the rows of two files by sample id (features before/after fine-tuning, predictions of
 // two models, predictions and a labels file), so that no analysis depends on row order (the
-// reference's NIH misalignment, METHOD.md Q9).
+// reference's NIH misalignment, docs/method.md Q9).
 #pragma once
 
 #include <vector>

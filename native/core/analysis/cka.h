@@ -1,4 +1,4 @@
-// Centered kernel alignment between two representations of the same rows (METHOD.md §8, the
+// Centered kernel alignment between two representations of the same rows (docs/method.md, metrics; the
 // reference's CKA.py): K = XXᵀ (linear) or exp(−D²/(2σ²)) with D²ᵢⱼ = ‖xᵢ − xⱼ‖² (RBF);
 // HSIC(K, L) = Σ (HKH)∘(HLH), H = I − 11ᵀ/n (the 1/(n−1)² factor cancels);
 // CKA = HSIC(K, L) / √(HSIC(K, K)·HSIC(L, L)). All in float64.

@@ -221,22 +221,6 @@ void summarise(Estimate& e, const std::vector<double>& values, double confidence
 
 }  // namespace
 
-std::optional<Task> taskFromName(std::string_view name) {
-  if (name == "multiclass") return Task::kMulticlass;
-  if (name == "binary") return Task::kBinary;
-  if (name == "multilabel") return Task::kMultilabel;
-  return std::nullopt;
-}
-
-const char* taskName(Task task) {
-  switch (task) {
-    case Task::kMulticlass: return "multiclass";
-    case Task::kBinary: return "binary";
-    case Task::kMultilabel: return "multilabel";
-  }
-  return "multiclass";
-}
-
 ClassificationMetrics classificationMetrics(const at::Tensor& probabilities, const at::Tensor& labels, Task task,
                                             const BootstrapOptions& options) {
   if (options.resamples < 0) throw Error(ErrorCode::kInvalidArgument, "expected resamples ≥ 0 but received " + std::to_string(options.resamples));

@@ -1,5 +1,5 @@
 // Classification metrics of a model's output probabilities against labels, each with a seeded
-// percentile bootstrap interval and, for comparison, the paper's interval (METHOD.md §8, §10):
+// percentile bootstrap interval and, for comparison, the paper's interval (docs/method.md, metrics and Q11):
 // ROC AUC per class and macro, F1 (macro over classes; binary also the positive class's) and
 // accuracy. A class whose AUC is undefined (one label value only) is excluded with a reason,
 // never turned into NaN.
@@ -8,23 +8,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
 #include "core/analysis/summary.h"
+#include "core/task.h"
 
 namespace imlm::analysis {
-
-/** How labels and probabilities are laid out (CONTRACTS.md, predictions file). */
-enum class Task {
-  kMulticlass,  // labels I64 [N] in 0..K−1; probabilities: softmax [N, K]; prediction: argmax
-  kBinary,      // labels I64 [N] in {0, 1}; probabilities [N, 2], positive = column 1; prediction: p1 > 0.5
-  kMultilabel,  // labels 0/1 [N, K]; probabilities: sigmoid per class [N, K]; prediction: p > 0.5
-};
-std::optional<Task> taskFromName(std::string_view name);
-const char* taskName(Task task);
 
 struct BootstrapOptions {
   int64_t resamples = 1000;  // 0: no intervals

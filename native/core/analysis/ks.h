@@ -1,4 +1,4 @@
-// Two-sample Kolmogorov–Smirnov distance between two sets of model outputs (METHOD.md §8, "KS
+// Two-sample Kolmogorov–Smirnov distance between two sets of model outputs (docs/method.md, metrics, "KS
 // distance"): D = sup_x |F_a(x) − F_b(x)| and its two-sided p-value, as
 // scipy.stats.ks_2samp(a, b, method=...) computes them: 'asymp' (kstwo.sf of the effective n),
 // 'exact' (the lattice-path count of Hodges' inside method) or 'auto' (SciPy's default: exact

@@ -8,7 +8,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "core/analysis/classification.h"
+#include "core/task.h"
 
 namespace imlm::analysis {
 

@@ -29,7 +29,7 @@ struct PercentileInterval {
 PercentileInterval percentileInterval(const std::vector<double>& values, double confidence);
 
 /**
- * The reference code's interval (METHOD.md §8, Q11): mean ± 1.96·std/√B with population std over
+ * The reference code's interval (docs/method.md Q11): mean ± 1.96·std/√B with population std over
  * the B values. It is a standard-error interval of the bootstrap mean, not a 95% CI of the
  * metric; imlm-native reports it only for comparison with the paper.
  */

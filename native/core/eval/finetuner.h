@@ -15,11 +15,11 @@
 
 #include "core/augment/augment.h"
 #include "core/eval/progress.h"
-#include "core/eval/task.h"
 #include "core/io/safetensors.h"
 #include "core/models/resnet.h"
 #include "core/optim/adam.h"
 #include "core/serial_thread.h"
+#include "core/task.h"
 
 namespace imlm::eval {
 

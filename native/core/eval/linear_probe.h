@@ -14,7 +14,8 @@
 #include <c10/core/Device.h>
 
 #include "core/eval/progress.h"
-#include "core/eval/task.h"
+#include "core/eval/selection_metric.h"
+#include "core/task.h"
 
 namespace imlm::eval {
 

@@ -14,26 +14,10 @@
 
 namespace imlm::eval {
 
-Task taskFromName(const std::string& name) {
-  if (name == "multiclass") return Task::kMulticlass;
-  if (name == "binary") return Task::kBinary;
-  if (name == "multilabel") return Task::kMultilabel;
-  throw Error(ErrorCode::kInvalidArgument, "expected task 'multiclass', 'binary' or 'multilabel' but received '" + name + "'");
-}
-
 Metric metricFromName(const std::string& name) {
   if (name == "accuracy") return Metric::kAccuracy;
   if (name == "auc") return Metric::kAuc;
   throw Error(ErrorCode::kInvalidArgument, "expected metric 'accuracy' or 'auc' but received '" + name + "'");
-}
-
-const char* taskName(Task task) {
-  switch (task) {
-    case Task::kMulticlass: return "multiclass";
-    case Task::kBinary: return "binary";
-    case Task::kMultilabel: return "multilabel";
-  }
-  return "multiclass";
 }
 
 double rocAuc(const at::Tensor& scores, const at::Tensor& positive) {

@@ -3,11 +3,22 @@
 // half, as sklearn's roc_auc_score), in double precision.
 #pragma once
 
+#include <string>
+
 #include <ATen/core/Tensor.h>
 
-#include "core/eval/task.h"
+#include "core/task.h"
 
 namespace imlm::eval {
+
+/** Which validation metric chooses between models. */
+enum class Metric {
+  kAccuracy,  // share of arg-max predictions equal to the label (multiclass, binary)
+  kAuc,       // binary: ROC AUC of column 1; multilabel: macro ROC AUC over the labels
+};
+
+/** Throws imlm::Error(kInvalidArgument) for names other than 'accuracy' and 'auc'. */
+Metric metricFromName(const std::string& name);
 
 /**
  * ROC AUC of `scores` (N, any float dtype) against `positive` (N, 0/1 of any dtype). NaN when
