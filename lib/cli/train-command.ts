@@ -19,8 +19,8 @@ type ConfigFlags = Omit<TrainSettings, 'arch' | 'stem' | 'loss' | 'precision'> &
 
 interface TrainFlags extends ConfigFlags {
   data?: string;
-  augment: string;
-  preset: string;
+  augment?: string;
+  preset?: string;
   config?: string;
   device: string;
   out?: string;
@@ -85,6 +85,7 @@ const notice = (m: string) => process.stderr.write(`imlm-native: ${m}\n`);
 async function checkTrainInputs(flags: TrainFlags, outDir: string): Promise<void> {
   checkDistBackend(flags.distBackend);
   if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
+  if (flags.resume && flags.init) throw new ImlmError(`--init starts a new run from other weights; --resume ${outDir} continues from the run's own checkpoint: drop one of them`, 'ERR_INVALID_ARG');
   if (flags.resume) return checkResumableTrainRun(outDir);
   checkOutputFolder('--out', outDir);
   const overrides = flags.config ? await readConfigFile(flags.config) : undefined;
@@ -103,8 +104,8 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('pre-train an encoder with MoCo v2 + an intermediate-layer loss (mse | barlow | none)')
     .option('--data <store>', 'a prepared data set (imlm-native prepare); default: the Fashion-MNIST demo')
-    .option('--augment <policy>', 'augmentation policy: mocov2, kaku2021-cxr, kaku2021-dr, kaku2021-bch, none, or a policy file (.json/.yaml, docs/formats.md)', 'mocov2')
-    .option('--preset <name>', 'kaku2021 (the paper as published) or mocov2', 'kaku2021')
+    .option('--augment <policy>', 'augmentation policy: mocov2 (default), kaku2021-cxr, kaku2021-dr, kaku2021-bch, none, or a policy file (.json/.yaml, docs/formats.md)')
+    .option('--preset <name>', 'kaku2021 (the paper as published; default) or mocov2')
     .option('--config <file>', 'JSON file of configuration fields (docs/formats.md) over the preset')
     .option('--arch <name>', archChoicesText)
     .option('--stem <kind>', 'standard | small (3×3, no max-pool: for small images)')
@@ -115,7 +116,7 @@ export function registerTrain(program: Command): void {
     .option('--channels <n>', 'input channels: 1 or 3', configNumber('--channels', 'inChannels'))
     .option('--queue-size <n>', 'K, the number of negatives', configNumber('--queue-size', 'queueSize'))
     .option('--lr <x>', 'base learning rate', configNumber('--lr', 'optimizer.lr'))
-    .option('--device <d>', 'auto | cpu | cuda | cuda:N', 'auto')
+    .option('--device <d>', 'auto | cpu | cuda | cuda:N (default: the preset\'s, auto)')
     .option('--precision <p>', 'auto | fp32 | bf16 | fp16 (CUDA autocast)')
     .option('--seed <n>', 'seed of initialisation and data order', configNumber('--seed', 'seed'))
     .option('--out <dir>', 'run folder (default runs/<date-time>)')

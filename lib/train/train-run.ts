@@ -55,6 +55,50 @@ export interface TrainSettings {
   seed?: number;
 }
 
+/**
+ * What a --resume request asks that the run's own record (config.json, data.json) does not say:
+ * one line per difference. Only the run length (`settings.steps`) may change on resume (the
+ * checkpoint cadence is pretrain's option and not part of the request).
+ */
+export function resumeConflicts(r: Pick<TrainRunRequest, 'data' | 'augment' | 'preset' | 'overrides' | 'settings'>, config: TrainConfig, data: DataChoice): string[] {
+  const out: string[] = [];
+  const differs = (flag: string, asked: unknown, has: unknown) => {
+    if (asked !== undefined && JSON.stringify(asked) !== JSON.stringify(has)) out.push(`${flag} ${JSON.stringify(asked)} (the run has ${JSON.stringify(has)})`);
+  };
+  if (r.data !== undefined) {
+    const has = data.kind === 'store' ? data.store : 'the built-in synthetic set';
+    if (path.resolve(r.data) !== has) out.push(`--data ${r.data} (the run trains on ${has})`);
+  }
+  differs('--augment', r.augment, data.augment);
+  if (r.preset !== undefined) out.push(`--preset ${r.preset} (a resumed run keeps its own configuration, config.json)`);
+  const s = r.settings ?? {};
+  differs('--arch', s.arch, config.arch);
+  differs('--stem', s.stem, config.stem);
+  differs('--loss', s.loss, config.intermediate.loss);
+  differs('--batch-size', s.batchSize, config.batchSize);
+  differs('--image-size', s.imageSize, config.imageSize);
+  differs('--channels', s.channels, config.inChannels);
+  differs('--queue-size', s.queueSize, config.queueSize);
+  differs('--lr', s.lr, config.optimizer.lr);
+  differs('--precision', s.precision === 'auto' ? undefined : s.precision, config.precision);
+  differs('--seed', s.seed, config.seed);
+  differs('--device', s.device, config.device);
+  if (r.overrides !== undefined) out.push('--config (a resumed run keeps its own configuration, config.json)');
+  return out;
+}
+
+/** Refuses a --resume request that would change the run (ERR_INVALID_ARG listing every difference). */
+export function checkResumeRequest(outDir: string, r: Parameters<typeof resumeConflicts>[0], config: TrainConfig, data: DataChoice): void {
+  const conflicts = resumeConflicts(r, config, data);
+  if (conflicts.length) {
+    throw new ImlmError(
+      `--resume ${outDir} continues that run as it was configured, but this command asks for ${conflicts.join('; ')}. ` +
+        'Only --steps and --checkpoint-every may change on --resume: drop the other flags, or start a new run in another folder',
+      'ERR_INVALID_ARG',
+    );
+  }
+}
+
 /** Finds the demo store for a run without data; null trains on the synthetic set instead. */
 export type DemoStoreFinder = (log: (message: string) => void) => Promise<string | null>;
 
@@ -89,7 +133,7 @@ export async function checkResumableTrainRun(outDir: string): Promise<void> {
  * value is refused before the demo store is prepared), the run folder (no checkpoint), the
  * store's manifest.
  */
-export async function checkNewTrainRun(o: { outDir: string; preset: string; data?: string; overrides?: TrainConfigOverrides; settings?: TrainSettings }): Promise<void> {
+export async function checkNewTrainRun(o: { outDir: string; preset?: string; data?: string; overrides?: TrainConfigOverrides; settings?: TrainSettings }): Promise<void> {
   resolveRunConfig({ preset: o.preset, overrides: o.overrides, settings: o.settings, cuda: false });
   assertFreshRunFolder(o.outDir);
   if (o.data) await readManifest(o.data);
@@ -215,7 +259,7 @@ export async function createTrainSource(
 export interface TrainRunRequest {
   /** The run folder. */
   outDir: string;
-  /** Continue the run in outDir: its own data.json and config.json are used, only `steps` may change. */
+  /** Continue the run in outDir: its own data.json and config.json are used; only `steps` may change (resumeConflicts). */
   resume?: boolean;
   /** A prepared store; without it the demo store or the synthetic set (see chooseTrainData). */
   data?: string;
@@ -276,6 +320,7 @@ export async function prepareTrainRun(r: TrainRunRequest): Promise<TrainRun> {
         settings,
         cuda,
       });
+  if (resume) checkResumeRequest(r.outDir, r, config, data);
   const steps = settings.steps ?? config.totalSteps;
   if (r.shard) checkBatchAcrossRanks(config, r.shard.worldSize, resume);
   const { source, description } = await createTrainSource(data, config, {
