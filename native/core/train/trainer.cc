@@ -87,7 +87,7 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
   makeCurrentDevice(device_);
   thread_.call([this] { makeCurrentDevice(device_); });
   models::checkArch(config_.backbone.arch);
-  model_ = ssl::Moco(config_);
+  model_ = ssl::Moco(config_.backbone, config_.moco);
   model_->initialize(generator_);
   model_->to(device_);
   model_->keepQueuePointerOnHost();
@@ -110,15 +110,11 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
   for (const auto& item : model_->named_parameters()) {
     if (item.value().requires_grad()) trainable.emplace_back(item.key(), item.value());
   }
-  optim::SgdOptions sgd;
-  sgd.momentum = config_.optimizer.momentum;
-  sgd.weightDecay = config_.optimizer.weightDecay;
-  sgd.nesterov = config_.optimizer.nesterov;
   std::vector<at::Tensor> trainableTensors;
   for (const auto& [name, p] : trainable) trainableTensors.push_back(p);
-  optimizer_ = std::make_unique<optim::Sgd>(std::move(trainable), sgd);
+  optimizer_ = std::make_unique<optim::Sgd>(std::move(trainable), config_.optimizer.sgd);
   if (dist.distributed()) {
-    if (config_.shuffleGroups != 1) {
+    if (config_.moco.shuffleGroups != 1) {
       throw Error(ErrorCode::kInvalidArgument,
                   "shuffleGroups emulates shuffle-BN in one process; across ranks use the real one (the default) "
                   "and leave shuffleGroups at 1");
@@ -210,8 +206,8 @@ StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& k
                     std::to_string(config_.batchSize / group_->size()) +
                     ": create the source with shard {rank, worldSize}");
   }
-  const double m = optim::keyMomentumAt(config_, stepsCompleted_);
-  const double lr = optim::learningRateAt(config_.optimizer, config_.totalSteps, stepsCompleted_);
+  const double m = optim::keyMomentumAt(config_.keyMomentum, config_.totalSteps, stepsCompleted_);
+  const double lr = optim::learningRateAt(config_.optimizer.lrSchedule, config_.totalSteps, stepsCompleted_);
   model_->train();
   const auto layout = config_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   at::Tensor q = queryImages.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
@@ -427,8 +423,8 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   auto pointer = state.find("queue_ptr");
   if (pointer != state.end()) {
     const int64_t at = pointer->second.item<int64_t>();
-    if (at < 0 || at >= config_.queueSize) {
-      badState(origin, "tensor 'queue_ptr' should be in [0, " + std::to_string(config_.queueSize) + ") but is " +
+    if (at < 0 || at >= config_.moco.queueSize) {
+      badState(origin, "tensor 'queue_ptr' should be in [0, " + std::to_string(config_.moco.queueSize) + ") but is " +
                            std::to_string(at));
     }
   }
