@@ -27,9 +27,9 @@ enum class BarlowWeighting {
 };
 
 struct BarlowWeights {
-  double lambda = 5e-5;
-  double scale = 1.0 / 32.0;  // multiplies both sums
-  BarlowWeighting weighting = BarlowWeighting::kKaku2021;
+  double lambda = 0;
+  double scale = 0;  // multiplies both sums
+  BarlowWeighting weighting{};
 };
 
 /** As config.intermediate.barlow (docs/formats.md). */

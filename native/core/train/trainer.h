@@ -66,8 +66,9 @@ struct RunOptions {
   /**
    * Metrics are read on the host every this many steps and after the last: the only
    * device→host transfers of a run (the steps between run without a synchronisation).
+   * Callers always set it (TypeScript's default is 10); below 1 it reads as 1.
    */
-  int64_t reportEvery = 10;
+  int64_t reportEvery = 0;
   bool countOps = false;  // fill RunSummary::opCounts (a diagnostic: slows every operator)
 };
 
