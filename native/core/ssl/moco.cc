@@ -1,5 +1,7 @@
 #include "core/ssl/moco.h"
 
+#include <string>
+
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 
@@ -20,6 +22,14 @@ namespace {
 at::Tensor toDeviceAsync(const at::Tensor& host, const c10::Device& device) {
   if (device.is_cpu()) return host;
   return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+
+/** Throws unless `groups` (the option `option`) divides `size`, the size of `batch`. */
+void requireDivides(const char* option, int64_t groups, const char* batch, int64_t size) {
+  if (size % groups != 0) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(option) + " " + std::to_string(groups) + " must divide " + batch +
+                                                 ", which is " + std::to_string(size));
+  }
 }
 
 }  // namespace
@@ -111,17 +121,10 @@ models::EncoderOutput MocoImpl::encode(models::ResNet& encoder, const at::Tensor
   return out;
 }
 
-models::EncoderOutput MocoImpl::encodeInGroups(models::ResNet& encoder, const at::Tensor& images) {
-  const int64_t groups = options_.bnGroups;
-  if (groups == 1) return encode(encoder, images);
-  const int64_t n = images.size(0);
-  if (n % groups != 0) {
-    throw Error(ErrorCode::kInvalidArgument, "bnGroups " + std::to_string(groups) +
-                                                 " must divide the batch size per rank, which is " + std::to_string(n));
-  }
+models::EncoderOutput MocoImpl::encodeChunks(models::ResNet& encoder, const std::vector<at::Tensor>& chunks) {
   std::vector<at::Tensor> embeddings;
   std::array<std::vector<at::Tensor>, 4> blocks;
-  for (const at::Tensor& chunk : images.chunk(groups, 0)) {
+  for (const at::Tensor& chunk : chunks) {
     models::EncoderOutput out = encode(encoder, chunk);
     embeddings.push_back(out.embedding);
     for (size_t i = 0; i < 4; ++i) blocks[i].push_back(out.blocks[i]);
@@ -132,29 +135,26 @@ models::EncoderOutput MocoImpl::encodeInGroups(models::ResNet& encoder, const at
   return out;
 }
 
+models::EncoderOutput MocoImpl::encodeInGroups(models::ResNet& encoder, const at::Tensor& images) {
+  const int64_t groups = options_.bnGroups;
+  if (groups == 1) return encode(encoder, images);
+  requireDivides("bnGroups", groups, "the batch size per rank", images.size(0));
+  return encodeChunks(encoder, images.chunk(groups, 0));
+}
+
 models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Generator& generator) {
   if (group_ && shuffleBn_) return keyForwardShuffledAcrossRanks(keyImages, generator);
   const int64_t groups = options_.shuffleGroups;
   if (groups == 1) return encodeInGroups(encoderK, keyImages);
   const int64_t n = keyImages.size(0);
-  if (n % groups != 0) {
-    throw Error(ErrorCode::kInvalidArgument, "shuffleGroups " + std::to_string(groups) +
-                                                 " must divide the batch size, which is " + std::to_string(n));
-  }
+  requireDivides("shuffleGroups", groups, "the batch size", n);
   // Shuffle, run G independent sub-batches (BN statistics per sub-batch, like G GPUs), unshuffle
   // the keys and every block feature.
   at::Tensor perm = toDeviceAsync(at::randperm(n, generator, at::TensorOptions().dtype(at::kLong)), keyImages.device());
   at::Tensor inverse = perm.argsort();
-  std::vector<at::Tensor> embeddings;
-  std::array<std::vector<at::Tensor>, 4> blocks;
-  for (const at::Tensor& chunk : keyImages.index_select(0, perm).chunk(groups, 0)) {
-    models::EncoderOutput out = encode(encoderK, chunk);
-    embeddings.push_back(out.embedding);
-    for (size_t i = 0; i < 4; ++i) blocks[i].push_back(out.blocks[i]);
-  }
-  models::EncoderOutput out;
-  out.embedding = at::cat(embeddings, 0).index_select(0, inverse);
-  for (size_t i = 0; i < 4; ++i) out.blocks[i] = at::cat(blocks[i], 0).index_select(0, inverse);
+  models::EncoderOutput out = encodeChunks(encoderK, keyImages.index_select(0, perm).chunk(groups, 0));
+  out.embedding = out.embedding.index_select(0, inverse);
+  for (auto& block : out.blocks) block = block.index_select(0, inverse);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
@@ -88,6 +89,8 @@ class MocoImpl : public torch::nn::Module {
   models::EncoderOutput keyForwardShuffledAcrossRanks(const at::Tensor& keyImages, at::Generator& generator);
   /** encode() over options.bnGroups consecutive sub-batches (BN statistics per sub-batch). */
   models::EncoderOutput encodeInGroups(models::ResNet& encoder, const at::Tensor& images);
+  /** encode() of each of `chunks` in turn, the outputs concatenated in that order. */
+  models::EncoderOutput encodeChunks(models::ResNet& encoder, const std::vector<at::Tensor>& chunks);
 
   /** An encoder forward, under autocast when enabled, with float32 outputs. */
   models::EncoderOutput encode(models::ResNet& encoder, const at::Tensor& images);
