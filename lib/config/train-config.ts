@@ -10,7 +10,12 @@ import { ImlmError } from '../errors';
 import { ARCHS, type Arch } from './archs';
 
 export type { Arch } from './archs';
-export type IntermediateLossName = 'none' | 'mse' | 'barlow';
+/**
+ * The intermediate losses: the TypeScript side of the registry in
+ * native/core/losses/intermediate_loss.cc. The type and the schema derive from this list.
+ */
+export const INTERMEDIATE_LOSSES = ['none', 'mse', 'barlow'] as const;
+export type IntermediateLossName = (typeof INTERMEDIATE_LOSSES)[number];
 export type Precision = 'fp32' | 'bf16' | 'fp16';
 
 export interface TrainConfig {
@@ -102,7 +107,7 @@ export const trainConfigSchema: Schema = {
       additionalProperties: false,
       required: ['loss', 'mse', 'barlow'],
       properties: {
-        loss: { type: 'string', enum: ['none', 'mse', 'barlow'] },
+        loss: { type: 'string', enum: [...INTERMEDIATE_LOSSES] },
         mse: {
           type: 'object',
           additionalProperties: false,

@@ -96,7 +96,6 @@ std::array<int64_t, N> toIntegers(Napi::Env env, const std::array<double, N>& va
 }  // namespace
 
 train::TrainConfig toTrainConfig(Napi::Env env, const Napi::Value& value) {
-  using train::IntermediateLoss;
   Fields f(env, value, "config");
   train::TrainConfig c;
   c.backbone.arch = f.string("arch");
@@ -105,36 +104,37 @@ train::TrainConfig toTrainConfig(Napi::Env env, const Napi::Value& value) {
   c.backbone.zeroInitResidual = f.boolean("zeroInitResidual");
   c.backbone.embeddingDim = f.integer("embeddingDim");
   c.backbone.head = f.choice<models::Head>("head", {{"fc", models::Head::kFc}, {"mlp", models::Head::kMlp}});
-  c.queueSize = f.integer("queueSize");
-  c.temperature = f.number("temperature");
-  c.keyMomentum = f.number("keyMomentum");
-  c.keyMomentumSchedule = f.choice<train::MomentumSchedule>(
-      "keyMomentumSchedule", {{"constant", train::MomentumSchedule::kConstant}, {"cosine", train::MomentumSchedule::kCosine}});
-  c.shuffleGroups = f.integer("shuffleGroups");
+  c.moco.queueSize = f.integer("queueSize");
+  c.moco.temperature = f.number("temperature");
+  c.keyMomentum.base = f.number("keyMomentum");
+  c.keyMomentum.kind = f.choice<optim::MomentumSchedule>(
+      "keyMomentumSchedule", {{"constant", optim::MomentumSchedule::kConstant}, {"cosine", optim::MomentumSchedule::kCosine}});
+  c.moco.shuffleGroups = f.integer("shuffleGroups");
 
   Fields inter = f.child("intermediate");
-  c.intermediate = inter.choice<IntermediateLoss>(
-      "loss", {{"none", IntermediateLoss::kNone}, {"mse", IntermediateLoss::kMse}, {"barlow", IntermediateLoss::kBarlow}});
+  c.moco.intermediate.name = inter.string("loss");  // checked against the registry (core/losses/intermediate_loss.cc)
   Fields mse = inter.child("mse");
-  c.msePoolSizes = toIntegers(env, mse.fixedNumbers<4>("poolSizes"), "config.intermediate.mse.poolSizes");
-  c.mseWeights = mse.fixedNumbers<4>("weights");
+  c.moco.intermediate.mse.poolSizes =
+      toIntegers(env, mse.fixedNumbers<4>("poolSizes"), "config.intermediate.mse.poolSizes");
+  c.moco.intermediate.mse.weights = mse.fixedNumbers<4>("weights");
   Fields barlow = inter.child("barlow");
-  c.barlowProjectorDims = toIntegers(env, barlow.fixedNumbers<3>("projectorDims"), "config.intermediate.barlow.projectorDims");
-  c.barlow.lambda = barlow.number("lambda");
-  c.barlow.scale = barlow.number("scale");
-  c.barlow.weighting = barlow.choice<losses::BarlowWeighting>(
+  c.moco.intermediate.barlow.projectorDims =
+      toIntegers(env, barlow.fixedNumbers<3>("projectorDims"), "config.intermediate.barlow.projectorDims");
+  c.moco.intermediate.barlow.weights.lambda = barlow.number("lambda");
+  c.moco.intermediate.barlow.weights.scale = barlow.number("scale");
+  c.moco.intermediate.barlow.weights.weighting = barlow.choice<losses::BarlowWeighting>(
       "weighting", {{"kaku2021", losses::BarlowWeighting::kKaku2021}, {"original", losses::BarlowWeighting::kOriginal}});
 
   Fields opt = f.child("optimizer");
-  c.optimizer.lr = opt.number("lr");
-  c.optimizer.momentum = opt.number("momentum");
-  c.optimizer.weightDecay = opt.number("weightDecay");
-  c.optimizer.nesterov = opt.boolean("nesterov");
-  c.optimizer.schedule = opt.choice<train::LrSchedule>(
-      "schedule", {{"constant", train::LrSchedule::kConstant}, {"step", train::LrSchedule::kStep}, {"cosine", train::LrSchedule::kCosine}});
-  c.optimizer.warmupSteps = opt.integer("warmupSteps");
-  for (double m : opt.numbers("milestones")) c.optimizer.milestones.push_back(static_cast<int64_t>(m));
-  c.optimizer.gamma = opt.number("gamma");
+  c.optimizer.lrSchedule.lr = opt.number("lr");
+  c.optimizer.sgd.momentum = opt.number("momentum");
+  c.optimizer.sgd.weightDecay = opt.number("weightDecay");
+  c.optimizer.sgd.nesterov = opt.boolean("nesterov");
+  c.optimizer.lrSchedule.kind = opt.choice<optim::LrSchedule>(
+      "schedule", {{"constant", optim::LrSchedule::kConstant}, {"step", optim::LrSchedule::kStep}, {"cosine", optim::LrSchedule::kCosine}});
+  c.optimizer.lrSchedule.warmupSteps = opt.integer("warmupSteps");
+  for (double m : opt.numbers("milestones")) c.optimizer.lrSchedule.milestones.push_back(static_cast<int64_t>(m));
+  c.optimizer.lrSchedule.gamma = opt.number("gamma");
   c.optimizer.gradClip = opt.number("gradClip");
 
   c.totalSteps = f.integer("totalSteps");
@@ -149,7 +149,7 @@ train::TrainConfig toTrainConfig(Napi::Env env, const Napi::Value& value) {
   // Optional (configurations written before it existed lack it): 0 = one thread per core.
   Napi::Object object = value.As<Napi::Object>();
   if (object.Has("threads") && !object.Get("threads").IsUndefined()) c.threads = f.integer("threads");
-  if (object.Has("bnGroups") && !object.Get("bnGroups").IsUndefined()) c.bnGroups = f.integer("bnGroups");
+  if (object.Has("bnGroups") && !object.Get("bnGroups").IsUndefined()) c.moco.bnGroups = f.integer("bnGroups");
 
   Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
   c.json = json.Get("stringify").As<Napi::Function>().Call(json, {value}).As<Napi::String>().Utf8Value();

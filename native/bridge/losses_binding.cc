@@ -92,9 +92,8 @@ Napi::Value lossBarlowTwins(const Napi::CallbackInfo& args) {
     losses::BarlowWeights w;
     w.lambda = numberArg(args, 2, "lambda");
     w.scale = numberArg(args, 3, "scale");
-    if (args.Length() > 4 && args[4].IsString() && args[4].As<Napi::String>().Utf8Value() == "original") {
-      w.weighting = losses::BarlowWeighting::kOriginal;
-    }
+    const bool original = args.Length() > 4 && args[4].IsString() && args[4].As<Napi::String>().Utf8Value() == "original";
+    w.weighting = original ? losses::BarlowWeighting::kOriginal : losses::BarlowWeighting::kKaku2021;
     return startWorker(new LossTask(env, [=] { return std::make_pair(losses::barlowTwinsLoss(z1, z2, w), at::Tensor()); }));
   });
 }

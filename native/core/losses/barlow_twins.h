@@ -1,10 +1,12 @@
-// The Barlow Twins redundancy-reduction loss on one block, and its projector. The loss is a
-// pure function of the two normalised projections; the projector is an nn::Module (its
-// weights and BN statistics are part of the training state, names as in docs/formats.md).
+// The Barlow Twins redundancy-reduction loss on one block, its projector, and the intermediate
+// loss "barlow" that applies them to every block. The loss is a pure function of the two
+// normalised projections; the projector is an nn::Module (its weights and BN statistics are
+// part of the training state, names as in docs/formats.md).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
@@ -15,15 +17,25 @@
 
 namespace imlm::losses {
 
+class IntermediateLoss;
+struct IntermediateLossOptions;
+struct EncoderBlocks;
+
 enum class BarlowWeighting {
   kKaku2021,  // λ·(on + off): the paper's code
   kOriginal,  // on + λ·off: Zbontar et al. 2021
 };
 
 struct BarlowWeights {
-  double lambda = 5e-5;
-  double scale = 1.0 / 32.0;  // multiplies both sums
-  BarlowWeighting weighting = BarlowWeighting::kKaku2021;
+  double lambda = 0;
+  double scale = 0;  // multiplies both sums
+  BarlowWeighting weighting{};
+};
+
+/** As config.intermediate.barlow (docs/formats.md). */
+struct BarlowTwinsOptions {
+  std::array<int64_t, 3> projectorDims{};  // h1, h2, h3 of BarlowProjector
+  BarlowWeights weights;
 };
 
 /**
@@ -55,5 +67,13 @@ class BarlowProjectorImpl : public torch::nn::Module {
   models::BatchNorm1d bn{nullptr};
 };
 TORCH_MODULE(BarlowProjector);
+
+/**
+ * The intermediate loss "barlow": per block, a projector (registered as p1…p4) and the loss on
+ * the two views' pooled, projected, normalised block outputs, with options.barlow. Its batch
+ * norms normalise encoder.bnGroups sub-batches apart, as the encoders do; across ranks the
+ * cross-correlation is summed over them, as the original Barlow Twins does.
+ */
+std::unique_ptr<IntermediateLoss> makeBarlowTwinsLoss(const IntermediateLossOptions& options, const EncoderBlocks& encoder);
 
 }  // namespace imlm::losses

@@ -13,10 +13,12 @@
 namespace imlm::optim {
 
 struct AdamOptions {
+  // torch.optim.Adam's defaults, kept here: no JavaScript caller sets them (docs/method.md's
+  // fine-tuning and probing use them as they are).
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double weightDecay = 0.0;
+  double weightDecay = 0;  // the fine-tuner sets it; the linear probe uses none
 };
 
 class Adam {

@@ -8,30 +8,30 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 }
 
-double learningRateAt(const train::OptimizerConfig& config, int64_t totalSteps, int64_t completed) {
+double learningRateAt(const LrScheduleOptions& options, int64_t totalSteps, int64_t completed) {
   const double t = static_cast<double>(completed);
-  if (completed < config.warmupSteps) return config.lr * (t + 1.0) / static_cast<double>(config.warmupSteps);
-  switch (config.schedule) {
-    case train::LrSchedule::kConstant: return config.lr;
-    case train::LrSchedule::kStep: {
-      const auto passed = std::count_if(config.milestones.begin(), config.milestones.end(),
+  if (completed < options.warmupSteps) return options.lr * (t + 1.0) / static_cast<double>(options.warmupSteps);
+  switch (options.kind) {
+    case LrSchedule::kConstant: return options.lr;
+    case LrSchedule::kStep: {
+      const auto passed = std::count_if(options.milestones.begin(), options.milestones.end(),
                                         [&](int64_t m) { return m <= completed; });
-      return config.lr * std::pow(config.gamma, static_cast<double>(passed));
+      return options.lr * std::pow(options.gamma, static_cast<double>(passed));
     }
-    case train::LrSchedule::kCosine: {
-      const double span = static_cast<double>(std::max<int64_t>(1, totalSteps - config.warmupSteps));
-      const double progress = std::min(1.0, (t - static_cast<double>(config.warmupSteps)) / span);
-      return config.lr * 0.5 * (1.0 + std::cos(kPi * progress));
+    case LrSchedule::kCosine: {
+      const double span = static_cast<double>(std::max<int64_t>(1, totalSteps - options.warmupSteps));
+      const double progress = std::min(1.0, (t - static_cast<double>(options.warmupSteps)) / span);
+      return options.lr * 0.5 * (1.0 + std::cos(kPi * progress));
     }
   }
-  return config.lr;
+  return options.lr;
 }
 
-double keyMomentumAt(const train::TrainConfig& config, int64_t completed) {
-  if (config.keyMomentumSchedule == train::MomentumSchedule::kConstant) return config.keyMomentum;
+double keyMomentumAt(const KeyMomentumOptions& options, int64_t totalSteps, int64_t completed) {
+  if (options.kind == MomentumSchedule::kConstant) return options.base;
   const double progress =
-      std::min(1.0, static_cast<double>(completed) / static_cast<double>(std::max<int64_t>(1, config.totalSteps)));
-  return 1.0 - (1.0 - config.keyMomentum) * (std::cos(kPi * progress) + 1.0) / 2.0;
+      std::min(1.0, static_cast<double>(completed) / static_cast<double>(std::max<int64_t>(1, totalSteps)));
+  return 1.0 - (1.0 - options.base) * (std::cos(kPi * progress) + 1.0) / 2.0;
 }
 
 }  // namespace imlm::optim

@@ -13,10 +13,11 @@
 
 namespace imlm::optim {
 
+/** As config.optimizer's momentum, weightDecay and nesterov (docs/formats.md). */
 struct SgdOptions {
-  double momentum = 0.9;
-  double dampening = 0.0;
-  double weightDecay = 1e-4;
+  double momentum = 0;
+  double dampening = 0;  // torch.optim.SGD's; no configuration sets it, so it stays 0 (off)
+  double weightDecay = 0;
   bool nesterov = false;
 };
 

@@ -1,31 +1,18 @@
 #include "core/ssl/moco.h"
 
+#include <string>
+
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
-#include <torch/nn/modules/linear.h>
 
 #include "core/compat.h"
-#include "core/distributed/differentiable.h"
 #include "core/distributed/sync_batch_norm.h"
 #include "core/errors.h"
 #include "core/l2_normalize.h"
 #include "core/losses/info_nce.h"
-#include "core/losses/layer_mse.h"
 
 namespace imlm::ssl {
 namespace {
-
-/** Every Linear under `module` gets PyTorch's default init, drawn from `generator`. */
-void initializeLinears(torch::nn::Module& module, at::Generator& generator) {
-  at::NoGradGuard noGrad;
-  for (auto& child : module.modules(/*include_self=*/false)) {
-    if (auto* l = child->as<torch::nn::Linear>()) {
-      const double bound = 1.0 / std::sqrt(static_cast<double>(l->weight.size(1)));
-      l->weight.uniform_(-bound, bound, generator);
-      if (l->bias.defined()) l->bias.uniform_(-bound, bound, generator);
-    }
-  }
-}
 
 /**
  * A host tensor (a permutation drawn from the CPU generator) on `device` without making the host
@@ -37,39 +24,40 @@ at::Tensor toDeviceAsync(const at::Tensor& host, const c10::Device& device) {
   return host.pin_memory().to(device, /*non_blocking=*/true);
 }
 
+/** Throws unless `groups` (the option `option`) divides `size`, the size of `batch`. */
+void requireDivides(const char* option, int64_t groups, const char* batch, int64_t size) {
+  if (size % groups != 0) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(option) + " " + std::to_string(groups) + " must divide " + batch +
+                                                 ", which is " + std::to_string(size));
+  }
+}
+
 }  // namespace
 
-MocoImpl::MocoImpl(const train::TrainConfig& config) : config_(config) {
-  if (config.queueSize < 1) {
-    throw Error(ErrorCode::kInvalidArgument, "expected queueSize >= 1 but received " + std::to_string(config.queueSize));
+MocoImpl::MocoImpl(const models::ResNetOptions& backbone, const MocoOptions& options) : options_(options) {
+  if (options.queueSize < 1) {
+    throw Error(ErrorCode::kInvalidArgument, "expected queueSize >= 1 but received " + std::to_string(options.queueSize));
   }
-  if (config.bnGroups < 1) {
-    throw Error(ErrorCode::kInvalidArgument, "expected bnGroups >= 1 but received " + std::to_string(config.bnGroups));
+  if (options.bnGroups < 1) {
+    throw Error(ErrorCode::kInvalidArgument, "expected bnGroups >= 1 but received " + std::to_string(options.bnGroups));
   }
-  if (config.shuffleGroups < 1) {
+  if (options.shuffleGroups < 1) {
     throw Error(ErrorCode::kInvalidArgument,
-                "expected shuffleGroups >= 1 but received " + std::to_string(config.shuffleGroups));
+                "expected shuffleGroups >= 1 but received " + std::to_string(options.shuffleGroups));
   }
-  encoderQ = register_module("encoder_q", models::ResNet(config.backbone));
-  encoderK = register_module("encoder_k", models::ResNet(config.backbone));
+  encoderQ = register_module("encoder_q", models::ResNet(backbone));
+  encoderK = register_module("encoder_k", models::ResNet(backbone));
   for (auto& p : encoderK->parameters()) p.set_requires_grad(false);
-  queue = register_buffer("queue", at::zeros({config.backbone.embeddingDim, config.queueSize}));
+  queue = register_buffer("queue", at::zeros({backbone.embeddingDim, options.queueSize}));
   queuePtr = register_buffer("queue_ptr", at::zeros({1}, at::TensorOptions().dtype(at::kLong)));
-  if (config.intermediate == train::IntermediateLoss::kBarlow) {
-    const auto channels = encoderQ->blockChannels();
-    for (size_t i = 0; i < 4; ++i) {
-      projectors[i] = register_module("p" + std::to_string(i + 1),
-                                      losses::BarlowProjector(channels[i], config.barlowProjectorDims));
-    }
-  }
+  intermediate_ = losses::makeIntermediateLoss(options.intermediate, {encoderQ->blockChannels(), options.bnGroups});
+  for (const auto& [name, module] : intermediate_->modules()) register_module(name, module);
 }
 
 void MocoImpl::initialize(at::Generator& generator) {
   at::NoGradGuard noGrad;
   encoderQ->initialize(generator);
-  for (auto& projector : projectors) {
-    if (projector) initializeLinears(*projector, generator);
-  }
+  intermediate_->initialize(generator);
   syncKeyEncoder();
   queue.copy_(l2Normalize(at::randn(queue.sizes(), generator, queue.options()).t()).t());
   queuePtr.zero_();
@@ -133,17 +121,10 @@ models::EncoderOutput MocoImpl::encode(models::ResNet& encoder, const at::Tensor
   return out;
 }
 
-models::EncoderOutput MocoImpl::encodeInGroups(models::ResNet& encoder, const at::Tensor& images) {
-  const int64_t groups = config_.bnGroups;
-  if (groups == 1) return encode(encoder, images);
-  const int64_t n = images.size(0);
-  if (n % groups != 0) {
-    throw Error(ErrorCode::kInvalidArgument, "bnGroups " + std::to_string(groups) +
-                                                 " must divide the batch size per rank, which is " + std::to_string(n));
-  }
+models::EncoderOutput MocoImpl::encodeChunks(models::ResNet& encoder, const std::vector<at::Tensor>& chunks) {
   std::vector<at::Tensor> embeddings;
   std::array<std::vector<at::Tensor>, 4> blocks;
-  for (const at::Tensor& chunk : images.chunk(groups, 0)) {
+  for (const at::Tensor& chunk : chunks) {
     models::EncoderOutput out = encode(encoder, chunk);
     embeddings.push_back(out.embedding);
     for (size_t i = 0; i < 4; ++i) blocks[i].push_back(out.blocks[i]);
@@ -154,38 +135,26 @@ models::EncoderOutput MocoImpl::encodeInGroups(models::ResNet& encoder, const at
   return out;
 }
 
-at::Tensor MocoImpl::keyFeatureForLoss(size_t block, const at::Tensor& feature) const {
-  // layerMse pools to the pool size itself, and pooling a map already of that size is the
-  // identity; Barlow Twins pools to a vector. So the loss reads the same numbers either way.
-  if (config_.intermediate == train::IntermediateLoss::kMse) {
-    return at::adaptive_avg_pool2d(feature, {config_.msePoolSizes[block], config_.msePoolSizes[block]});
-  }
-  return at::adaptive_avg_pool2d(feature, {1, 1});
+models::EncoderOutput MocoImpl::encodeInGroups(models::ResNet& encoder, const at::Tensor& images) {
+  const int64_t groups = options_.bnGroups;
+  if (groups == 1) return encode(encoder, images);
+  requireDivides("bnGroups", groups, "the batch size per rank", images.size(0));
+  return encodeChunks(encoder, images.chunk(groups, 0));
 }
 
 models::EncoderOutput MocoImpl::keyForward(const at::Tensor& keyImages, at::Generator& generator) {
   if (group_ && shuffleBn_) return keyForwardShuffledAcrossRanks(keyImages, generator);
-  const int64_t groups = config_.shuffleGroups;
+  const int64_t groups = options_.shuffleGroups;
   if (groups == 1) return encodeInGroups(encoderK, keyImages);
   const int64_t n = keyImages.size(0);
-  if (n % groups != 0) {
-    throw Error(ErrorCode::kInvalidArgument, "shuffleGroups " + std::to_string(groups) +
-                                                 " must divide the batch size, which is " + std::to_string(n));
-  }
+  requireDivides("shuffleGroups", groups, "the batch size", n);
   // Shuffle, run G independent sub-batches (BN statistics per sub-batch, like G GPUs), unshuffle
   // the keys and every block feature.
   at::Tensor perm = toDeviceAsync(at::randperm(n, generator, at::TensorOptions().dtype(at::kLong)), keyImages.device());
   at::Tensor inverse = perm.argsort();
-  std::vector<at::Tensor> embeddings;
-  std::array<std::vector<at::Tensor>, 4> blocks;
-  for (const at::Tensor& chunk : keyImages.index_select(0, perm).chunk(groups, 0)) {
-    models::EncoderOutput out = encode(encoderK, chunk);
-    embeddings.push_back(out.embedding);
-    for (size_t i = 0; i < 4; ++i) blocks[i].push_back(out.blocks[i]);
-  }
-  models::EncoderOutput out;
-  out.embedding = at::cat(embeddings, 0).index_select(0, inverse);
-  for (size_t i = 0; i < 4; ++i) out.blocks[i] = at::cat(blocks[i], 0).index_select(0, inverse);
+  models::EncoderOutput out = encodeChunks(encoderK, keyImages.index_select(0, perm).chunk(groups, 0));
+  out.embedding = out.embedding.index_select(0, inverse);
+  for (auto& block : out.blocks) block = block.index_select(0, inverse);
   return out;
 }
 
@@ -204,41 +173,17 @@ models::EncoderOutput MocoImpl::keyForwardShuffledAcrossRanks(const at::Tensor& 
   models::EncoderOutput shuffled = encodeInGroups(encoderK, mine);
   // _batch_unshuffle_ddp: global sample g sits at position inverse[g] of the shuffled order;
   // this rank's samples are g = rank·n … rank·n + n − 1. The same for the keys and for every
-  // block feature (the reference un-shuffles only the keys: METHOD.md §10).
+  // block feature (the reference un-shuffles only the keys: docs/method.md, "What imlm-native
+  // does about them").
   at::Tensor own = perm.argsort().narrow(0, rank * n, n);
   models::EncoderOutput out;
   out.embedding = group_->allGather(shuffled.embedding).index_select(0, own);
-  if (config_.intermediate != train::IntermediateLoss::kNone) {
+  if (intermediate_->addsTerms()) {
     for (size_t i = 0; i < 4; ++i) {
-      out.blocks[i] = group_->allGather(keyFeatureForLoss(i, shuffled.blocks[i])).index_select(0, own);
+      out.blocks[i] = group_->allGather(intermediate_->reduceKeyFeature(i, shuffled.blocks[i])).index_select(0, own);
     }
   }
   return out;
-}
-
-at::Tensor MocoImpl::barlowTerm(size_t i, const at::Tensor& queryFeature, const at::Tensor& keyFeature) {
-  at::Tensor yq = at::adaptive_avg_pool2d(queryFeature, {1, 1}).flatten(1);
-  at::Tensor yk = at::adaptive_avg_pool2d(keyFeature, {1, 1}).flatten(1);
-  // Same call order as the reference: project both views, then normalise both; with bnGroups
-  // the projector's BNs see the same sub-batches the encoders did.
-  const int64_t groups = config_.bnGroups;
-  auto inGroups = [groups](const at::Tensor& x, auto&& fn) {
-    if (groups == 1) return fn(x);
-    std::vector<at::Tensor> parts;
-    for (const at::Tensor& chunk : x.chunk(groups, 0)) parts.push_back(fn(chunk));
-    return at::cat(parts, 0);
-  };
-  auto project = [&](const at::Tensor& y) { return projectors[i]->project(y); };
-  auto normalize = [&](const at::Tensor& z) { return projectors[i]->normalize(z); };
-  at::Tensor z1 = inGroups(yq, project);
-  at::Tensor z2 = inGroups(yk, project);
-  at::Tensor n1 = inGroups(z1, normalize);
-  at::Tensor n2 = inGroups(z2, normalize);
-  if (!group_) return losses::barlowTwinsLoss(n1, n2, config_.barlow);
-  // c = Σ_ranks n1ᵀ·n2 / N_global, as the original Barlow Twins all-reduces it.
-  const double globalBatch = static_cast<double>(n1.size(0) * group_->size());
-  at::Tensor c = dist::allReduceSumForSharedLoss(*group_, at::mm(n1.t(), n2) / globalBatch);
-  return losses::barlowTwinsLossFromCorrelation(c, config_.barlow);
 }
 
 StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor& keyImages, double keyMomentum,
@@ -262,7 +207,7 @@ StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor
   // 3. InfoNCE against a snapshot of the queue (the enqueue below must not alter what the
   //    backward pass reads), 4. enqueue: the current keys are never their own negatives.
   StepLosses out;
-  losses::InfoNceResult nce = losses::infoNce(q, k, queue.clone(), config_.temperature);
+  losses::InfoNceResult nce = losses::infoNce(q, k, queue.clone(), options_.temperature);
   // Across ranks every rank enqueues the keys of all ranks in rank order, the order one process
   // with the global batch would enqueue them in, so the queues stay identical.
   enqueue(group_ ? group_->allGather(k) : k);
@@ -272,16 +217,8 @@ StepLosses MocoImpl::forwardStep(const at::Tensor& queryImages, const at::Tensor
   // 5. block terms
   at::Tensor total = nce.loss;
   for (size_t i = 0; i < 4; ++i) {
-    at::Tensor term;
-    if (config_.intermediate == train::IntermediateLoss::kMse) {
-      term = losses::layerMse(qOut.blocks[i], kOut.blocks[i], config_.msePoolSizes[i], config_.mseWeights[i]);
-    } else if (config_.intermediate == train::IntermediateLoss::kBarlow) {
-      term = barlowTerm(i, qOut.blocks[i], kOut.blocks[i]);
-    } else {
-      term = at::zeros({}, nce.loss.options());
-    }
-    out.blocks[i] = term;
-    if (config_.intermediate != train::IntermediateLoss::kNone) total = total + term;
+    out.blocks[i] = intermediate_->term(i, qOut.blocks[i], kOut.blocks[i], group_.get());
+    if (intermediate_->addsTerms()) total = total + out.blocks[i];
   }
   out.total = total;
   return out;

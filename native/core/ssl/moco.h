@@ -1,21 +1,22 @@
 // MoCo v2 with an intermediate-layer term (Kaku et al. 2021): query and key encoders, the
-// queue, the Barlow Twins projectors, and one forward step in the order of docs/formats.md.
-// The optimiser step is the trainer's.
+// queue, the intermediate loss (core/losses/intermediate_loss.h) with its modules, and one
+// forward step in the order of docs/formats.md. The optimiser step is the trainer's.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
 #include "core/distributed/process_group.h"
-#include "core/losses/barlow_twins.h"
+#include "core/losses/intermediate_loss.h"
 #include "core/models/resnet.h"
-#include "core/train/train_config.h"
+#include "core/ssl/moco_options.h"
 
 namespace imlm::ssl {
 
@@ -28,7 +29,7 @@ struct StepLosses {
 
 class MocoImpl : public torch::nn::Module {
  public:
-  explicit MocoImpl(const train::TrainConfig& config);
+  MocoImpl(const models::ResNetOptions& backbone, const MocoOptions& options);
 
   /** Initialises every weight from `generator`, copies encoder_q into encoder_k, fills the queue. */
   void initialize(at::Generator& generator);
@@ -44,8 +45,9 @@ class MocoImpl : public torch::nn::Module {
    * Data-parallel mode (docs/distributed.md): the keys of all ranks are gathered before the
    * enqueue, so every rank's queue stays identical; with `shuffleBn` the key batch is shuffled
    * across ranks (MoCo's shuffle-BN) and the keys and every block feature the intermediate loss
-   * reads are un-shuffled with the same permutation; Barlow Twins' cross-correlation is summed
-   * over ranks. With `syncBn` every batch norm (both encoders, Barlow's projectors) uses the
+   * reads are un-shuffled with the same permutation; the intermediate loss gets the group (Barlow
+   * Twins sums its cross-correlation over ranks). With `syncBn` every batch norm (both encoders,
+   * the intermediate loss's) uses the
    * global batch's statistics instead (SyncBatchNorm) and the key batch is not shuffled.
    * Null: one process, no collectives.
    */
@@ -80,23 +82,21 @@ class MocoImpl : public torch::nn::Module {
   models::ResNet encoderK{nullptr};
   at::Tensor queue;     // D×K
   at::Tensor queuePtr;  // int64 [1], on the CPU (keepQueuePointerOnHost)
-  std::array<losses::BarlowProjector, 4> projectors{nullptr, nullptr, nullptr, nullptr};
 
  private:
   models::EncoderOutput keyForward(const at::Tensor& keyImages, at::Generator& generator);
   /** keyForward across ranks: gather, shuffle by rank 0's permutation, encode, un-shuffle. */
   models::EncoderOutput keyForwardShuffledAcrossRanks(const at::Tensor& keyImages, at::Generator& generator);
-  /** encode() over config.bnGroups consecutive sub-batches (BN statistics per sub-batch). */
+  /** encode() over options.bnGroups consecutive sub-batches (BN statistics per sub-batch). */
   models::EncoderOutput encodeInGroups(models::ResNet& encoder, const at::Tensor& images);
-  /** A key block feature reduced to what its loss reads (pooled), so gathering it is cheap. */
-  at::Tensor keyFeatureForLoss(size_t block, const at::Tensor& feature) const;
-  /** Barlow Twins term of block i (per-rank BN, cross-correlation summed over ranks). */
-  at::Tensor barlowTerm(size_t block, const at::Tensor& queryFeature, const at::Tensor& keyFeature);
+  /** encode() of each of `chunks` in turn, the outputs concatenated in that order. */
+  models::EncoderOutput encodeChunks(models::ResNet& encoder, const std::vector<at::Tensor>& chunks);
 
   /** An encoder forward, under autocast when enabled, with float32 outputs. */
   models::EncoderOutput encode(models::ResNet& encoder, const at::Tensor& images);
 
-  train::TrainConfig config_;
+  MocoOptions options_;
+  std::unique_ptr<losses::IntermediateLoss> intermediate_;
   std::optional<c10::ScalarType> autocast_;
   std::shared_ptr<dist::ProcessGroup> group_;
   bool shuffleBn_ = true;

@@ -87,7 +87,7 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
   makeCurrentDevice(device_);
   thread_.call([this] { makeCurrentDevice(device_); });
   models::checkArch(config_.backbone.arch);
-  model_ = ssl::Moco(config_);
+  model_ = ssl::Moco(config_.backbone, config_.moco);
   model_->initialize(generator_);
   model_->to(device_);
   model_->keepQueuePointerOnHost();
@@ -110,15 +110,11 @@ Trainer::Trainer(TrainConfig config, dist::DistOptions dist)
   for (const auto& item : model_->named_parameters()) {
     if (item.value().requires_grad()) trainable.emplace_back(item.key(), item.value());
   }
-  optim::SgdOptions sgd;
-  sgd.momentum = config_.optimizer.momentum;
-  sgd.weightDecay = config_.optimizer.weightDecay;
-  sgd.nesterov = config_.optimizer.nesterov;
   std::vector<at::Tensor> trainableTensors;
   for (const auto& [name, p] : trainable) trainableTensors.push_back(p);
-  optimizer_ = std::make_unique<optim::Sgd>(std::move(trainable), sgd);
+  optimizer_ = std::make_unique<optim::Sgd>(std::move(trainable), config_.optimizer.sgd);
   if (dist.distributed()) {
-    if (config_.shuffleGroups != 1) {
+    if (config_.moco.shuffleGroups != 1) {
       throw Error(ErrorCode::kInvalidArgument,
                   "shuffleGroups emulates shuffle-BN in one process; across ranks use the real one (the default) "
                   "and leave shuffleGroups at 1");
@@ -164,7 +160,24 @@ RunSummary Trainer::run(BatchSource& source, const RunOptions& options, const Pr
   return summary;
 }
 
-at::Tensor Trainer::backwardAndUpdate(const at::Tensor& total, double lr) {
+void Trainer::requireRankShare(const at::Tensor& queryImages) const {
+  if (group_ && queryImages.size(0) * group_->size() != config_.batchSize) {
+    // A source without a shard would hand every rank the whole global batch, silently
+    // multiplying the batch by the number of ranks.
+    throw Error(ErrorCode::kInvalidArgument,
+                "rank " + std::to_string(group_->rank()) + " received a batch of " + std::to_string(queryImages.size(0)) +
+                    " but its share of the global batch " + std::to_string(config_.batchSize) + " is " +
+                    std::to_string(config_.batchSize / group_->size()) +
+                    ": create the source with shard {rank, worldSize}");
+  }
+}
+
+at::Tensor Trainer::toModelInput(const at::Tensor& images) const {
+  const auto layout = config_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  return images.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
+}
+
+void Trainer::backward(const at::Tensor& total) {
   optimizer_->zeroGrad();
   if (reducer_) reducer_->begin();
   if (lossScale_.defined()) {
@@ -173,6 +186,9 @@ at::Tensor Trainer::backwardAndUpdate(const at::Tensor& total, double lr) {
     total.backward();
   }
   if (reducer_) reducer_->finish();
+}
+
+at::Tensor Trainer::updateIfFinite(const at::Tensor& total, double lr) {
   // Whether to apply the update, decided on the device (no host read): AMP's found_inf, for
   // every precision. Across ranks the gradients are already all-reduced, so a NaN on one rank
   // reaches every rank's check and all of them skip the same step.
@@ -200,35 +216,28 @@ at::Tensor Trainer::backwardAndUpdate(const at::Tensor& total, double lr) {
   return failed;
 }
 
-StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages, bool report) {
-  if (group_ && queryImages.size(0) * group_->size() != config_.batchSize) {
-    // A source without a shard would hand every rank the whole global batch, silently
-    // multiplying the batch by the number of ranks.
-    throw Error(ErrorCode::kInvalidArgument,
-                "rank " + std::to_string(group_->rank()) + " received a batch of " + std::to_string(queryImages.size(0)) +
-                    " but its share of the global batch " + std::to_string(config_.batchSize) + " is " +
-                    std::to_string(config_.batchSize / group_->size()) +
-                    ": create the source with shard {rank, worldSize}");
-  }
-  const double m = optim::keyMomentumAt(config_, stepsCompleted_);
-  const double lr = optim::learningRateAt(config_.optimizer, config_.totalSteps, stepsCompleted_);
-  model_->train();
-  const auto layout = config_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  at::Tensor q = queryImages.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
-  at::Tensor k = keyImages.to(device_, at::kFloat, /*non_blocking=*/true).contiguous(layout);
-  ssl::StepLosses losses = model_->forwardStep(q, k, m, generator_);
-
-  const at::Tensor failed = backwardAndUpdate(losses.total, lr);
+void Trainer::accumulateInterval(const ssl::StepLosses& losses, const at::Tensor& failed) {
+  at::NoGradGuard noGrad;
+  // The first failed step since the last report (0: none), kept on the device.
   const int64_t stepNumber = stepsCompleted_ + 1;
-  {
-    at::NoGradGuard noGrad;
-    // The first failed step since the last report (0: none), kept on the device.
-    firstBadStep_.masked_fill_(failed.logical_and(firstBadStep_.eq(0)), stepNumber);
-    std::vector<at::Tensor> terms{losses.total.detach(), losses.infoNce.detach()};
-    for (const at::Tensor& block : losses.blocks) terms.push_back(block.detach());
-    lossSums_.add_(at::stack(terms));
-  }
+  firstBadStep_.masked_fill_(failed.logical_and(firstBadStep_.eq(0)), stepNumber);
+  std::vector<at::Tensor> terms{losses.total.detach(), losses.infoNce.detach()};
+  for (const at::Tensor& block : losses.blocks) terms.push_back(block.detach());
+  lossSums_.add_(at::stack(terms));
   ++stepsSinceReport_;
+}
+
+StepMetrics Trainer::stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages, bool report) {
+  requireRankShare(queryImages);
+  const double m = optim::keyMomentumAt(config_.keyMomentum, config_.totalSteps, stepsCompleted_);
+  const double lr = optim::learningRateAt(config_.optimizer.lrSchedule, config_.totalSteps, stepsCompleted_);
+  model_->train();
+  const at::Tensor q = toModelInput(queryImages);
+  const at::Tensor k = toModelInput(keyImages);
+  const ssl::StepLosses losses = model_->forwardStep(q, k, m, generator_);
+  backward(losses.total);
+  const at::Tensor failed = updateIfFinite(losses.total, lr);
+  accumulateInterval(losses, failed);
   ++stepsCompleted_;
 
   StepMetrics metrics;
@@ -427,8 +436,8 @@ void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   auto pointer = state.find("queue_ptr");
   if (pointer != state.end()) {
     const int64_t at = pointer->second.item<int64_t>();
-    if (at < 0 || at >= config_.queueSize) {
-      badState(origin, "tensor 'queue_ptr' should be in [0, " + std::to_string(config_.queueSize) + ") but is " +
+    if (at < 0 || at >= config_.moco.queueSize) {
+      badState(origin, "tensor 'queue_ptr' should be in [0, " + std::to_string(config_.moco.queueSize) + ") but is " +
                            std::to_string(at));
     }
   }

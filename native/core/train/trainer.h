@@ -66,8 +66,9 @@ struct RunOptions {
   /**
    * Metrics are read on the host every this many steps and after the last: the only
    * device→host transfers of a run (the steps between run without a synchronisation).
+   * Callers always set it (TypeScript's default is 10); below 1 it reads as 1.
    */
-  int64_t reportEvery = 10;
+  int64_t reportEvery = 0;
   bool countOps = false;  // fill RunSummary::opCounts (a diagnostic: slows every operator)
 };
 
@@ -159,10 +160,21 @@ class Trainer {
 
   /** Rank 0's parameters, buffers and optimiser state to every rank. */
   void broadcastState();
-  /** One step; `report`: read its metrics (and the interval's) on the host. */
+  /**
+   * One step: forward, backward, the update unless non-finite, the interval's sums (the steps
+   * below, in this order); `report`: read its metrics (and the interval's) on the host.
+   */
   StepMetrics stepHere(const at::Tensor& queryImages, const at::Tensor& keyImages, bool report);
-  /** Backward and the masked optimiser step; returns the 0-d bool "this step failed". */
-  at::Tensor backwardAndUpdate(const at::Tensor& total, double lr);
+  /** Across ranks: throws unless the views are this rank's share of the global batch. */
+  void requireRankShare(const at::Tensor& queryImages) const;
+  /** Views as the model takes them: float32, on the trainer's device, in its memory layout. */
+  at::Tensor toModelInput(const at::Tensor& images) const;
+  /** Gradients of `total` (scaled for fp16), all-reduced across ranks. */
+  void backward(const at::Tensor& total);
+  /** The optimiser step, masked on the device unless finite; returns the 0-d bool "this step failed". */
+  at::Tensor updateIfFinite(const at::Tensor& total, double lr);
+  /** Adds the step's losses (and whether it failed) to the interval's sums, on the device. */
+  void accumulateInterval(const ssl::StepLosses& losses, const at::Tensor& failed);
   /** The one device→host read of a report step (and, across ranks, the agreement on stopping). */
   /** `losses` null: a run stopped between reports; the metrics become the interval's means. */
   void readReport(const ssl::StepLosses* losses, StepMetrics& metrics);
