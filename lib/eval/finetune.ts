@@ -1,11 +1,11 @@
 /**
- * Full fine-tuning at a label fraction (`eval finetune`, METHOD.md §6): from a pre-trained
+ * Full fine-tuning at a label fraction (`eval finetune`, docs/method.md, "Fine-tuning in the reference"): from a pre-trained
  * checkpoint or from scratch (the supervised baseline), the paper's settings by default (Adam
  * 1e-3, no weight decay, batch 16, the data set's augmentation), evaluated on the validation
  * split every `evalEvery` steps (default one epoch), the best evaluation's network kept
  * (checkpoints/best.safetensors), early stopping after `patience` evaluations without
  * improvement, and the test predictions made by the selected network — not the last one
- * (METHOD.md Q7). The steps run natively on a worker thread; checkpoints are atomic and the run
+ * (docs/method.md Q7). The steps run natively on a worker thread; checkpoints are atomic and the run
  * resumes from checkpoints/last.safetensors + progress.json.
  */
 import { existsSync, promises as fs } from 'fs';
@@ -305,7 +305,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     let test: FinetuneResult['test'] = null;
     let predictions: string | null = null;
     if (!cancelled && state.best) {
-      await ft.load(paths.best); // the selected network, not the last one (METHOD.md Q7)
+      await ft.load(paths.best); // the selected network, not the last one (docs/method.md Q7)
       const probabilities = await ft.predict(testSplit.images, { batchSize: predictBatchSize });
       try {
         await writePredictions(paths.predictions, {

@@ -1,7 +1,7 @@
 /**
  * Linear probing (`eval linear`) and layer-wise probing (`eval probe`) of a frozen network. The
  * backbone runs once per split, in eval mode (the reference ran it in train mode every epoch,
- * METHOD.md Q14), and its pooled block features are cached in the run folder; a linear head is
+ * docs/method.md Q14), and its pooled block features are cached in the run folder; a linear head is
  * then trained per sweep point on the label fraction's rows, the point chosen on validation,
  * and its test predictions written (predictions file + results.json).
  */
@@ -213,7 +213,7 @@ export function linearProbe(options: ProbeOptions): Promise<ProbeResult | null> 
   return probe('linear', options);
 }
 
-/** `eval probe`: a linear head per block (layer-wise probing, METHOD.md §7), the same way as linearProbe. */
+/** `eval probe`: a linear head per block (layer-wise probing, docs/method.md, "Layer-wise probing in the reference"), the same way as linearProbe. */
 export function layerwiseProbe(options: ProbeOptions & { group?: undefined }): Promise<ProbeResult>;
 export function layerwiseProbe(options: ProbeOptions): Promise<DistributedProbeResult>;
 export function layerwiseProbe(options: ProbeOptions): Promise<ProbeResult | null> {

@@ -114,7 +114,7 @@ export const kAdamSweep = [
   { lr: 1e-2, weightDecay: 0 },
 ];
 
-/** The paper's fine-tuning (METHOD.md §6): Adam 1e-3, no weight decay, batch 16, 100 epochs. */
+/** The paper's fine-tuning (docs/method.md, "Fine-tuning in the reference"): Adam 1e-3, no weight decay, batch 16, 100 epochs. */
 export const kFinetuneDefaults = { lr: 1e-3, weightDecay: 0, batchSize: 16, epochs: 100, patience: 10, predictBatchSize: 256 };
 
 /** The paper's fine-tuning augmentation per data set (by the store's source format); others get `light`. */

@@ -1,4 +1,4 @@
-// CKA against the float64 NumPy implementation of METHOD.md §8 (scripts/reference/cka.py), its
+// CKA against the float64 NumPy implementation of docs/method.md, "Metrics in the reference" (scripts/reference/cka.py), its
 // invariances, the seeded set bootstrap, and the files API (rows paired by id).
 import path from 'path';
 import { analysis, tensor, type Tensor } from '../../lib';
@@ -59,7 +59,7 @@ async function ours(x: Float32Array | Float64Array, dx: number, y: Float32Array 
   }
 }
 
-describe('analysis.cka: equal to the float64 NumPy implementation (METHOD.md §8) to 1e-6', () => {
+describe('analysis.cka: equal to the float64 NumPy implementation (docs/method.md, "Metrics in the reference") to 1e-6', () => {
   // [name, n, dx, dy, kernel, sigma, fraction]: the linear kernel both in sample space (n small)
   // and feature space (n large); RBF with the median σ, a fraction of it, and the paper's absolute 0.8.
   const cases: Array<[string, number, number, number, 'linear' | 'rbf', number | null, number | undefined]> = [
@@ -107,7 +107,7 @@ describe('analysis.cka: properties', () => {
     const base = (await ours(x, d, y, 7, { kernel: 'rbf' })).cka!;
     const scaled = (await ours(x.map((v) => 10 * v), d, y, 7, { kernel: 'rbf' })).cka!;
     expect(Math.abs(scaled - base)).toBeLessThan(1e-6);
-    // (At unit-variance scale D² ≈ 24 ≫ 2σ² and both kernels are ≈ I — the saturation METHOD.md
+    // (At unit-variance scale D² ≈ 24 ≫ 2σ² and both kernels are ≈ I — the saturation docs/method.md
     // warns of — so compare at scales where σ = 0.8 is comparable to the distances.)
     const absolute = (await ours(x.map((v) => 0.1 * v), d, y, 7, { kernel: 'rbf', sigma: 0.8 })).cka!;
     const absoluteScaled = (await ours(x.map((v) => 0.3 * v), d, y, 7, { kernel: 'rbf', sigma: 0.8 })).cka!;

@@ -185,7 +185,7 @@ describe('analysis.metrics: bootstrap intervals', () => {
       expect(e.resamplesUsed).toBe(400);
       const width = e.ci!.high - e.ci!.low;
       const paperWidth = e.paperInterval!.high - e.paperInterval!.low;
-      // ≈ width / √B (the factor METHOD.md Q11 describes); generous bounds.
+      // ≈ width / √B (the factor docs/method.md Q11 describes); generous bounds.
       expect(paperWidth).toBeLessThan(width / 8);
       expect(paperWidth).toBeGreaterThan(0);
     }

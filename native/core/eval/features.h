@@ -1,6 +1,6 @@
 // Features of a frozen network: one pass over the images in eval mode (BatchNorm uses its
 // running statistics and nothing is updated: the reference's probes ran the frozen backbone in
-// train mode, METHOD.md Q14), without gradients, in batches.
+// train mode, docs/method.md Q14), without gradients, in batches.
 #pragma once
 
 #include <array>

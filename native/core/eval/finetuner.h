@@ -1,4 +1,4 @@
-// Full fine-tuning (METHOD.md §6): a ResNet whose fc is replaced by a classifier Linear(F, K),
+// Full fine-tuning (docs/method.md, "Fine-tuning in the reference"): a ResNet whose fc is replaced by a classifier Linear(F, K),
 // every parameter trained with Adam on augmented batches of the labelled subset, on the
 // calling (worker) thread. Batches are functions of the step (epoch permutation from
 // (seed, epoch), augmentation from (seed, step)), so a resumed run sees the same batches as an
