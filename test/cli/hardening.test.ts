@@ -67,6 +67,10 @@ describe('bad command lines: one coded line, nothing written', () => {
     ['train --resume with a config.json that is not JSON', () => ['train', '--resume', '--out', f('run-badcfg')], /ERR_FORMAT: .*run-badcfg\/config\.json is not valid JSON/],
     ['train --resume with a bad config.json field', () => ['train', '--resume', '--out', f('run-badfield')], /ERR_FORMAT: .*config\.json: Expected a number >= 2 for config\.batchSize/],
     ['train --resume with a bad data.json', () => ['train', '--resume', '--out', f('run-baddata')], /ERR_FORMAT: .*data\.json: Expected 'store' or 'synthetic' for kind/],
+    ['train --resume with another architecture and loss', () => ['train', '--resume', '--out', run, '--arch', 'resnet50', '--loss', 'barlow'], /ERR_INVALID_ARG: --resume .* asks for --arch "resnet50" \(the run has "resnet18"\); --loss "barlow" \(the run has "mse"\)\. Only --steps and --checkpoint-every may change/],
+    ['train --resume with other data and batch size', () => ['train', '--resume', '--out', run, '--data', f('src'), '--batch-size', '16'], /ERR_INVALID_ARG: --resume .* asks for --data .*src \(the run trains on .*store\); --batch-size 16 \(the run has 8\)/],
+    ['train --resume with a --config', () => ['train', '--resume', '--out', run, '--config', f('array.json')], /ERR_INVALID_ARG: --resume .* asks for --config \(a resumed run keeps its own configuration/],
+    ['train --resume with --init', () => ['train', '--resume', '--out', run, '--init', path.join(run, 'backbone.safetensors')], /ERR_INVALID_ARG: --init starts a new run/],
     ['train --config missing', () => ['train', '--data', store, ...tiny, '--config', f('missing.json'), '--out', f('o')], /ERR_IO: --config .* does not exist/],
     ['train --config bad JSON', () => ['train', '--data', store, ...tiny, '--config', f('bad.json'), '--out', f('o')], /ERR_FORMAT: --config .* is not valid JSON/],
     ['train --config an array', () => ['train', '--data', store, ...tiny, '--config', f('array.json'), '--out', f('o')], /ERR_FORMAT: --config .* holds an array/],
@@ -82,6 +86,7 @@ describe('bad command lines: one coded line, nothing written', () => {
     ['train an unknown option', () => ['train', '--bogus'], /ERR_INVALID_ARG: unknown option '--bogus'/],
     ['an unknown command', () => ['trian'], /ERR_INVALID_ARG: unknown command 'trian'/],
     ['prepare --patient-pattern "("', () => ['prepare', 'folder', f('src'), f('p'), '--patient-pattern', '('], /ERR_INVALID_ARG: Expected a regular expression for --patient-pattern/],
+    ['prepare idx --channels 3', () => ['prepare', 'idx', f('src'), f('p'), '--channels', '3'], /ERR_INVALID_ARG: Expected no --channels \(or 1\) for idx/],
     ['prepare into a folder under a file', () => ['prepare', 'idx', f('src'), f('afile/sub')], /ERR_IO: <out> .* is a file/],
     ['prepare --size 12abc', () => ['prepare', 'idx', f('src'), f('p'), '--size', '12abc'], /ERR_INVALID_ARG: Expected an integer >= 1 for --size/],
     ['inspect --samples 0', () => ['inspect', store, '--samples', '0', '--out', f('i')], /ERR_INVALID_ARG: Expected an integer >= 1 for --samples/],
@@ -108,6 +113,13 @@ describe('bad command lines: one coded line, nothing written', () => {
     expect(tree(root)).toEqual(before);
     expect(readdirSync(cwd)).toEqual([]); // no default runs/ folder either
   }, 60000);
+
+  test('train --resume repeating the run\'s own flags continues it', async () => {
+    const r = await runCli(['train', '--resume', '--out', run, '--data', store, ...tiny, '--augment', 'mocov2', '--steps', '2', '--json'], { env: env(root) });
+    expect(r.stderr).not.toMatch(/ERR_/);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).stepsCompleted).toBe(2);
+  }, 120000);
 });
 
 /** Starts train, waits for a logged step (metrics.jsonl), sends `signal`; resolves with the outcome. */
