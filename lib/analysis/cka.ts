@@ -60,6 +60,14 @@ export interface CkaReport {
   results: CkaEntry[];
 }
 
+/**
+ * The one set of CKA defaults, for `analyze cka`, `eval cka` and `paper`: the paper's RBF kernel,
+ * with σ the median distance (a fraction 1; the reference's absolute σ = 0.8 saturates on
+ * unnormalised features: docs/method.md, "Metrics in the reference"), and its bootstrap of 50
+ * sets of 1,000 rows.
+ */
+export const kCkaDefaults = { kernel: 'rbf', sigmaMedianFraction: 1, sets: 50, setSize: 1000, seed: 0, maxFullSamples: 4096 } as const;
+
 type ResolvedCkaOptions = Required<Pick<CkaOptions, 'kernel' | 'sets' | 'setSize' | 'seed' | 'maxFullSamples'>> & CkaOptions;
 
 /** CKA of two representations [n, d1], [n, d2] whose rows are already paired. */
@@ -71,7 +79,7 @@ export async function ckaOfTensors(x: Tensor, y: Tensor, options: CkaOptions = {
 function resolve(options: CkaOptions): ResolvedCkaOptions {
   const opts = validate<ResolvedCkaOptions>(
     ckaOptionsSchema,
-    { kernel: 'linear', sets: 50, setSize: 1000, seed: 0, maxFullSamples: 4096, ...options },
+    { kernel: kCkaDefaults.kernel, sets: kCkaDefaults.sets, setSize: kCkaDefaults.setSize, seed: kCkaDefaults.seed, maxFullSamples: kCkaDefaults.maxFullSamples, ...options },
     'options',
   );
   if (opts.sigma !== undefined && opts.sigmaMedianFraction !== undefined) {
@@ -80,6 +88,7 @@ function resolve(options: CkaOptions): ResolvedCkaOptions {
   if (opts.kernel === 'linear' && (opts.sigma !== undefined || opts.sigmaMedianFraction !== undefined)) {
     throw new ImlmError("sigma and sigmaMedianFraction apply to the RBF kernel only; choose kernel 'rbf' (--kernel rbf)", 'ERR_INVALID_ARG');
   }
+  if (opts.kernel === 'rbf' && opts.sigma === undefined && opts.sigmaMedianFraction === undefined) opts.sigmaMedianFraction = kCkaDefaults.sigmaMedianFraction;
   return opts;
 }
 

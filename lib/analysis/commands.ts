@@ -7,7 +7,7 @@
 import type { Schema } from '../config/validate';
 import type { SplitName } from '../data/store';
 import { ImlmError } from '../errors';
-import { cka, ckaOptionsSchema, type CkaReport } from './cka';
+import { cka, ckaOptionsSchema, kCkaDefaults, type CkaReport } from './cka';
 import { ks, ksOptionsSchema, type KsReport } from './ks';
 import { metrics, metricsOptionsSchema, type Estimate, type MetricsReport } from './metrics';
 
@@ -257,7 +257,7 @@ const ckaCommand = command({
     { flags: '--block <n>', description: 'compare block N only (1–4)', parse: 'integer' },
     { flags: '--all-blocks', description: 'compare every block both files hold (the default)' },
     { flags: '--tensor <name>', description: 'compare one named tensor (block1..block4, embedding)' },
-    { flags: '--kernel <kind>', description: 'linear or rbf', default: 'linear' },
+    { flags: '--kernel <kind>', description: 'rbf (the paper\'s) or linear', default: kCkaDefaults.kernel },
     { flags: '--sigma <x>', description: 'RBF: absolute σ (the paper: 0.8)', parse: 'number' },
     { flags: '--sigma-median-fraction <f>', description: 'RBF: σ = f × √(median non-zero squared distance) (default 1)', parse: 'number' },
     { flags: '--sets <n>', description: 'bootstrap sets (0: none)', parse: 'integer', default: 50 },

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, statSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import type { Command } from 'commander';
-import { cka } from '../analysis/cka';
+import { cka, kCkaDefaults } from '../analysis/cka';
 import { ks } from '../analysis/ks';
 import type { SplitName } from '../data/store';
 import { ImlmError } from '../errors';
@@ -41,7 +41,7 @@ export function registerEvalCompare(program: Command): void {
     .requiredOption('--data <store>', 'the prepared store')
     .option('--split <name>', 'the split to embed: train | val | test', choice('--split', ['train', 'val', 'test']), 'test')
     .option('--out <dir>', 'where the two features files are written (default: a temporary folder)')
-    .option('--kernel <kind>', 'linear or rbf', choice('--kernel', ['linear', 'rbf']), 'rbf')
+    .option('--kernel <kind>', "rbf (the paper's) or linear", choice('--kernel', ['linear', 'rbf']), kCkaDefaults.kernel)
     .option('--sigma <x>', 'RBF: absolute σ (the paper: 0.8)', num)
     .option('--sigma-median-fraction <f>', 'RBF: σ = f × the median distance (default 1)', num)
     .option('--sets <n>', 'bootstrap sets (the paper: 50)', count, 50)
@@ -62,7 +62,7 @@ export function registerEvalCompare(program: Command): void {
         tensors: ['block1', 'block2', 'block3', 'block4'],
         kernel: flags.kernel as 'linear' | 'rbf',
         sigma: flags.sigma,
-        sigmaMedianFraction: flags.sigma === undefined && flags.kernel === 'rbf' ? (flags.sigmaMedianFraction ?? 1) : flags.sigmaMedianFraction,
+        sigmaMedianFraction: flags.sigmaMedianFraction,
         sets: flags.sets,
         setSize: Math.min(flags.setSize, embedded.count),
         seed: flags.seed,

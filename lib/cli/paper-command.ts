@@ -12,6 +12,7 @@ import { resolvePolicy } from '../data/policies';
 import { readManifest } from '../data/store';
 import { abortOnSignals, checkInputFile, checkOutputFolder, choice, configNumber, intAtLeast, intFlag, num, numList } from './flags';
 import { archChoicesText } from '../config/archs';
+import { kCkaDefaults } from '../analysis/cka';
 
 const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
 
@@ -83,7 +84,7 @@ export function registerPaper(program: Command): void {
     .option('--eval-every <n>', 'fine-tuning steps between validations', positive)
     .option('--patience <n>', 'validations without improvement before stopping early', positive)
     .option('--resamples <n>', 'bootstrap resamples for the test metrics', positive, 1000)
-    .option('--cka-kernel <kind>', 'linear or rbf', choice('--cka-kernel', ['linear', 'rbf']), 'rbf')
+    .option('--cka-kernel <kind>', "rbf (the paper's) or linear", choice('--cka-kernel', ['linear', 'rbf']), kCkaDefaults.kernel)
     .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8); default: the median distance', num)
     .option('--cka-sets <n>', 'CKA bootstrap sets (the paper: 50 × 1000 samples)', positive, 50)
     .option('--augment <policy>', 'pre-training augmentation (name or policy file)', 'mocov2')

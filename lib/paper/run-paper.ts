@@ -13,7 +13,7 @@ import { existsSync, promises as fs } from 'fs';
 import path from 'path';
 import { metrics as analyzeMetrics } from '../analysis/metrics';
 import { ks as analyzeKs } from '../analysis/ks';
-import { cka as analyzeCka } from '../analysis/cka';
+import { cka as analyzeCka, kCkaDefaults } from '../analysis/cka';
 import { rocCurve } from '../analysis/roc';
 import { writeFileAtomic } from '../atomic-write';
 import type { TrainConfigOverrides } from '../config/train-config';
@@ -228,14 +228,14 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
         const after = dir('cka', m, 'after-test.safetensors');
         await fs.mkdir(path.dirname(after), { recursive: true });
         await embed({ checkpoint: finetunePaths(finetuneDir(m, smallest)).best, store: o.store, split: 'test', out: after });
-        const kernel = o.cka?.kernel ?? 'rbf';
-        const setSize = Math.min(o.cka?.setSize ?? 1000, manifest.splits.test?.count ?? 0);
+        const kernel = o.cka?.kernel ?? kCkaDefaults.kernel;
+        const setSize = Math.min(o.cka?.setSize ?? kCkaDefaults.setSize, manifest.splits.test?.count ?? 0);
         const r = await analyzeCka(before, after, {
           tensors: ['block1', 'block2', 'block3', 'block4'], kernel,
-          ...(kernel === 'rbf' ? (o.cka?.sigma !== undefined ? { sigma: o.cka.sigma } : { sigmaMedianFraction: o.cka?.sigmaMedianFraction ?? 1 }) : {}),
-          sets: o.cka?.sets ?? 50, setSize, seed,
+          ...(kernel === 'rbf' ? { sigma: o.cka?.sigma, sigmaMedianFraction: o.cka?.sigmaMedianFraction } : {}),
+          sets: o.cka?.sets ?? kCkaDefaults.sets, setSize, seed,
         });
-        const kernelText = kernel === 'linear' ? 'linear' : o.cka?.sigma !== undefined ? `RBF σ ${o.cka.sigma}` : `RBF σ ${o.cka?.sigmaMedianFraction ?? 1}× median`;
+        const kernelText = kernel === 'linear' ? 'linear' : o.cka?.sigma !== undefined ? `RBF σ ${o.cka.sigma}` : `RBF σ ${o.cka?.sigmaMedianFraction ?? kCkaDefaults.sigmaMedianFraction}× median`;
         results.cka[m] = { fraction: smallest, kernel: kernelText, blocks: r.results.map((e) => ({ mean: e.bootstrap?.mean ?? e.cka ?? NaN, std: e.bootstrap?.std ?? 0 })) };
         return results.cka[m]!.blocks.map((b) => b.mean.toFixed(2)).join(' / ');
       },

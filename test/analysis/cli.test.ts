@@ -69,7 +69,7 @@ describe('imlm-native analyze', () => {
     }
     const one = await runCli(['analyze', 'cka', featuresA, featuresB, '--block', '2', '--sets', '3', '--set-size', '30', '--json']);
     const single = JSON.parse(one.stdout);
-    expect(single.kernel).toBe('linear');
+    expect(single.kernel).toBe('rbf'); // the one default of analyze cka, eval cka and paper (kCkaDefaults)
     expect(single.results).toHaveLength(1);
     expect(typeof single.cka).toBe('number');
     expect(typeof single.mean).toBe('number');
