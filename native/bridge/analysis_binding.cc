@@ -6,7 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/analysis/roc_curve.h"
 #include "core/analysis/align.h"

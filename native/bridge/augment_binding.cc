@@ -3,7 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/TensorOperators.h>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 
 namespace imlm::bridge {

@@ -10,7 +10,8 @@
 #include <functional>
 #include <memory>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/promise_worker.h"
 
 namespace imlm::bridge {
 
