@@ -19,7 +19,7 @@ import { readManifest, type Manifest } from '../data/store';
 import { absolute, checkMetric, classCount, labelledTask, defaultMetric, disposeSplit, fractionRows, loadEvalSplit, type EvalSplit, type SelectionMetric } from './data';
 import { resolveImageSize } from './features';
 import { readJsonFile, formatError } from '../data/json-file';
-import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
+import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kEvalDefaults, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
 import { writePredictions } from './predictions';
 import type { Arch } from '../config/archs';
 
@@ -206,10 +206,10 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     const ft = await native().createFinetuner(
       {
         checkpoint: o.checkpoint,
-        arch: o.arch ?? 'resnet50',
-        stem: o.stem ?? 'standard',
+        arch: o.arch ?? defaults.arch,
+        stem: o.stem ?? defaults.stem,
         inChannels: manifest.channels,
-        zeroInitResidual: o.zeroInitResidual ?? false,
+        zeroInitResidual: o.zeroInitResidual ?? defaults.zeroInitResidual,
         task: labelledTask(manifest),
         numClasses: classCount(manifest),
         lr: o.lr ?? defaults.lr,
@@ -217,9 +217,9 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         batchSize: o.batchSize ?? defaults.batchSize,
         policy,
         imageSize: o.imageSize,
-        device: o.device ?? 'auto',
-        seed: o.seed ?? 0,
-        threads: o.threads ?? 0,
+        device: o.device ?? kEvalDefaults.device,
+        seed: o.seed ?? kEvalDefaults.seed,
+        threads: o.threads ?? kEvalDefaults.threads,
       },
       train.images,
       train.labels,
