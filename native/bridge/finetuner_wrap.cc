@@ -196,10 +196,7 @@ Napi::Value FinetunerWrap::run(const Napi::CallbackInfo& args) {
     const int64_t reportEvery = o.integer("reportEvery", 1);
     Napi::Value onProgress = o.optionalFunction("onProgress");
     BusyLease lease = BusyLease::acquire(env, busy_, "this Finetuner");
-    cancel_->store(false);
-    auto* task = new RunTask(env, onProgress, finetuner_, std::move(lease), steps, reportEvery);
-    task->useCancelFlag(cancel_);
-    return startWorker(task);
+    return startCancellable(new RunTask(env, onProgress, finetuner_, std::move(lease), steps, reportEvery), cancel_);
   });
 }
 

@@ -259,10 +259,8 @@ Napi::Value TrainerWrap::run(const Napi::CallbackInfo& args) {
     Napi::Value onProgress = o.optionalFunction("onProgress");
     BusyLease trainerLease = BusyLease::acquire(env, busy_, "this Trainer");
     BusyLease sourceLease = BusyLease::acquire(env, source->busy(), "this BatchSource");
-    cancel_->store(false);
-    auto* task = new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), options, onProgress);
-    task->useCancelFlag(cancel_);
-    return startWorker(task);
+    return startCancellable(
+        new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), options, onProgress), cancel_);
   });
 }
 
