@@ -150,25 +150,28 @@ export interface NativeBatchSource {
   measure(
     batches: number,
     threads: number,
-    hostOnly?: boolean,
+    hostOnly: boolean,
   ): Promise<{ imagesPerSecond: number; seconds: number; bytesPerSecond?: number; pinned?: boolean }>;
 }
 
-/** A rank's place in a data-parallel run (lib/distributed/env.ts). */
+/**
+ * A rank's place in a data-parallel run, every field resolved (lib/distributed/dist-options.ts;
+ * the native layer takes no defaults).
+ */
 export interface NativeDistOptions {
   rank: number;
   worldSize: number;
-  localRank?: number;
-  masterAddr?: string;
-  masterPort?: number;
-  backend?: 'auto' | 'gloo' | 'nccl';
-  timeoutSeconds?: number;
-  bucketMb?: number;
-  shuffleBn?: boolean;
+  localRank: number;
+  masterAddr: string;
+  masterPort: number;
+  backend: 'auto' | 'gloo' | 'nccl';
+  timeoutSeconds: number;
+  bucketMb: number;
+  shuffleBn: boolean;
   /** SyncBatchNorm (global-batch statistics in every BN) instead of shuffle-BN. */
-  syncBn?: boolean;
+  syncBn: boolean;
   /** Join a process group even with worldSize 1 (checks a backend on one GPU). */
-  forceGroup?: boolean;
+  forceGroup: boolean;
 }
 
 /**
@@ -205,7 +208,7 @@ export interface NativeTrainer {
   readonly worldSize: number;
   run(
     source: NativeBatchSource,
-    options: { steps: number; reportEvery?: number; countOps?: boolean; onProgress?: (p: NativeProgress) => void },
+    options: { steps: number; reportEvery: number; countOps: boolean; onProgress?: (p: NativeProgress) => void },
   ): Promise<NativeRunSummary>;
   cancel(): void;
   save(path: string, metadata?: Record<string, string>, extra?: Record<string, NativeTensor>): Promise<void>;
@@ -239,15 +242,15 @@ export interface NativeProbeOptions {
   task: 'multiclass' | 'binary' | 'multilabel';
   metric: 'accuracy' | 'auc';
   numClasses: number;
-  method?: 'lbfgs' | 'adam';
-  sweep?: Array<{ lr?: number; weightDecay?: number }>;
-  maxIterations?: number;
-  epochs?: number;
-  batchSize?: number;
-  standardize?: boolean;
-  seed?: number;
-  device?: string;
-  threads?: number;
+  method: 'lbfgs' | 'adam';
+  sweep: Array<{ lr: number; weightDecay: number }>;
+  maxIterations: number;
+  epochs: number;
+  batchSize: number;
+  standardize: boolean;
+  seed: number;
+  device: string;
+  threads: number;
   /** I64 [m]: rows of the training features/images to train on (a label fraction); default all. */
   trainRows?: NativeTensor;
 }
@@ -264,11 +267,12 @@ export interface NativeProbeResult {
 }
 
 export interface NativeFinetuneConfig {
+  /** Left out: from scratch. */
   checkpoint?: string;
-  arch?: string;
-  stem?: string;
-  inChannels?: number;
-  zeroInitResidual?: boolean;
+  arch: string;
+  stem: 'standard' | 'small';
+  inChannels: number;
+  zeroInitResidual: boolean;
   task: 'multiclass' | 'binary' | 'multilabel';
   numClasses: number;
   lr: number;
@@ -278,7 +282,7 @@ export interface NativeFinetuneConfig {
   imageSize: number;
   device: string;
   seed: number;
-  threads?: number;
+  threads: number;
 }
 
 export interface NativeFinetuneSummary {
@@ -297,9 +301,9 @@ export interface NativeFinetuner {
   readonly device: string;
   readonly initialisation: string;
   readonly network: { arch: string; stem: string; inChannels: number };
-  run(options: { steps: number; reportEvery?: number; onProgress?: (p: NativeEvalProgress) => void }): Promise<NativeFinetuneSummary>;
+  run(options: { steps: number; reportEvery: number; onProgress?: (p: NativeEvalProgress) => void }): Promise<NativeFinetuneSummary>;
   cancel(): void;
-  predict(images: NativeTensor, options?: { batchSize?: number; onProgress?: (p: NativeEvalProgress) => void }): Promise<NativeTensor>;
+  predict(images: NativeTensor, options: { batchSize: number; onProgress?: (p: NativeEvalProgress) => void }): Promise<NativeTensor>;
   save(path: string, metadata?: Record<string, string>): Promise<void>;
   load(path: string): Promise<void>;
 }
@@ -309,16 +313,16 @@ export interface NativeBinding extends NativeAnalysis {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
   info(): Promise<NativeInfo>;
   /** The CUDA caching allocator's peaks on cuda:index since the last reset (null without CUDA). */
-  deviceMemoryPeaks(index: number, reset?: boolean): { allocatedBytes: number; reservedBytes: number } | null;
+  deviceMemoryPeaks(index: number, reset: boolean): { allocatedBytes: number; reservedBytes: number } | null;
   /** Tests only (native/bridge/internals_binding.h): one job on a SerialThread shared by all calls. */
   _serialThreadProbe(fail?: boolean): Promise<{ job: string; caller: string }>;
-  createTrainer(config: import('./config/train-config').TrainConfig, dist?: NativeDistOptions): Promise<NativeTrainer>;
-  syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard }): NativeBatchSource;
-  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch?: number; shard?: NativeShard; augmentDevice?: string }): NativeBatchSource;
+  createTrainer(config: import('./config/train-config').TrainConfig, dist: NativeDistOptions): Promise<NativeTrainer>;
+  syntheticSource(options: { poolSize: number; channels: number; imageSize: number; batchSize: number; seed: number; policy: object; prefetch: number; shard: NativeShard }): NativeBatchSource;
+  tensorSource(images: NativeTensor, options: { batchSize: number; imageSize: number; seed: number; policy: object; prefetch: number; shard: NativeShard; augmentDevice: string }): NativeBatchSource;
   augmentBatch(images: NativeTensor, policy: object, outputSize: number, seed: number): Promise<{ images: NativeTensor; params: Record<string, NativeTensor> }>;
   /** The augmentation op table (native/core/augment/ops.h), in the order the ops draw and run. */
   augmentOps(): NativeAugmentOp[];
-  fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number, shard?: NativeShard): NativeBatchSource;
+  fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep: number, shard: NativeShard): NativeBatchSource;
   selectRows(tensor: NativeTensor, indices: number[]): Promise<NativeTensor>;
   toRgbBytes(images: NativeTensor): Promise<NativeTensor>;
   /** The c10d backends this build has: 'gloo' (CPU), 'nccl' (CUDA builds with nccl.h). */
@@ -327,11 +331,12 @@ export interface NativeBinding extends NativeAnalysis {
   createProcessGroup(dist: NativeDistOptions): Promise<NativeProcessGroup>;
   lossInfoNce(q: NativeTensor, k: NativeTensor, queue: NativeTensor, temperature: number): Promise<{ loss: number; logits: NativeTensor }>;
   lossLayerMse(q: NativeTensor, k: NativeTensor, poolSize: number, weight: number): Promise<{ loss: number }>;
-  lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting?: 'kaku2021' | 'original'): Promise<{ loss: number }>;
-  readSafetensors(path: string, options?: { mmap?: boolean }): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
+  lossBarlowTwins(z1: NativeTensor, z2: NativeTensor, lambda: number, scale: number, weighting: 'kaku2021' | 'original'): Promise<{ loss: number }>;
+  readSafetensors(path: string, options: { mmap: boolean }): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
   writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata?: Record<string, string>): Promise<void>;
   extractFeatures(
-    options: { checkpoint: string; images: NativeTensor; batchSize?: number; imageSize?: number; embedding?: boolean; device?: string; threads?: number },
+    /** imageSize 0: as stored. */
+    options: { checkpoint: string; images: NativeTensor; batchSize: number; imageSize: number; embedding: boolean; device: string; threads: number },
     onProgress?: (p: NativeEvalProgress) => void,
   ): Promise<NativeFeatures>;
   fitLinearProbe(
@@ -346,8 +351,8 @@ export interface NativeBinding extends NativeAnalysis {
       trainLabels: NativeTensor;
       valImages: NativeTensor;
       valLabels: NativeTensor;
-      imageSize?: number;
-      featureBatchSize?: number;
+      imageSize: number;
+      featureBatchSize: number;
     },
     onProgress?: (p: NativeEvalProgress) => void,
   ): Promise<NativeProbeResult>;

@@ -12,7 +12,7 @@ export interface SafetensorsContent {
  * when touched) instead of being copied.
  */
 export function readSafetensors(path: string, options: { mmap?: boolean } = {}): Promise<SafetensorsContent> {
-  return native().readSafetensors(path, options);
+  return native().readSafetensors(path, { mmap: options.mmap ?? false });
 }
 
 /** Writes atomically: a failure or crash leaves the previous file at `path` intact. */

@@ -4,11 +4,12 @@
  * rank's GPU (cuda:localRank) when named.
  */
 import { ImlmError } from '../errors';
-import { native, type NativeDistOptions, type NativeProcessGroup } from '../native';
+import { native, type NativeProcessGroup } from '../native';
+import { resolveDistOptions, type DistOptions } from './dist-options';
 
 export type ProcessGroup = NativeProcessGroup;
 
-export type ProcessGroupOptions = Pick<NativeDistOptions, 'rank' | 'worldSize' | 'localRank' | 'masterAddr' | 'masterPort' | 'backend' | 'timeoutSeconds'>;
+export type ProcessGroupOptions = Pick<DistOptions, 'rank' | 'worldSize' | 'localRank' | 'masterAddr' | 'masterPort' | 'backend' | 'timeoutSeconds'>;
 
 /**
  * Joins the run; the Promise settles when every rank has arrived (ERR_DISTRIBUTED after
@@ -19,5 +20,5 @@ export function createProcessGroup(options: ProcessGroupOptions): Promise<Proces
     throw new ImlmError(`Expected backend 'auto', 'gloo' or 'nccl' but received '${options.backend}'`, 'ERR_INVALID_ARG');
   }
   // Evaluation tensors live on the CPU: 'auto' is Gloo here, whatever the device.
-  return native().createProcessGroup({ ...options, backend: options.backend === 'nccl' ? 'nccl' : 'gloo' });
+  return native().createProcessGroup(resolveDistOptions({ ...options, backend: options.backend === 'nccl' ? 'nccl' : 'gloo' }));
 }

@@ -16,6 +16,7 @@ import { progressWithCancel, type EvalProgress } from './cancellation';
 import { checkpointInfo } from './checkpoint-info';
 import { loadEvalSplit } from './eval-split';
 import { extractSharded } from './sharded-features';
+import { kEvalDefaults, kProbeDefaults } from './options';
 
 export interface FeatureOptions {
   /** A training state (checkpoints/last.safetensors), a backbone.safetensors or a fine-tuned state. */
@@ -71,11 +72,11 @@ export async function computeFeatures(o: FeatureOptions): Promise<SplitFeatures>
   const split = await loadEvalSplit(o.store, o.split);
   try {
     const imageSize = await resolveImageSize(o.checkpoint, split.manifest, o.imageSize);
-    const batchSize = o.batchSize ?? 256;
+    const batchSize = o.batchSize ?? kProbeDefaults.featureBatchSize;
     const onProgress = isLead(o.group) ? o.onProgress : undefined;
     const extract = (images: NativeTensor) =>
       native().extractFeatures(
-        { checkpoint: o.checkpoint, images, batchSize, imageSize, device: o.device ?? 'auto', threads: o.threads ?? 0 },
+        { checkpoint: o.checkpoint, images, batchSize, imageSize, embedding: true, device: o.device ?? kEvalDefaults.device, threads: o.threads ?? kEvalDefaults.threads },
         progressWithCancel(onProgress, o.signal),
       );
     const f = o.group && o.group.worldSize > 1 ? await extractSharded(o.group, split.images, split.ids, batchSize, extract) : await extract(split.images);

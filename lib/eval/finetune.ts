@@ -22,8 +22,8 @@ import { checkMetric, defaultMetric, type SelectionMetric } from './selection-me
 import { classCount, labelledTask } from './task';
 import { resolveImageSize } from './features';
 import { formatError } from '../data/json-file';
-import { readCheckedRunJson as readJsonFile, writeRunJson as writeJsonAtomic } from '../run-folder';
-import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
+import { readCheckedRunJson, writeRunJson } from '../run-folder';
+import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kEvalDefaults, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
 import { writePredictions } from './predictions';
 import type { Arch } from '../config/archs';
 
@@ -111,7 +111,7 @@ export interface FinetuneResult {
 async function readProgress(file: string): Promise<RunState> {
   const todo = 'the run folder is damaged; start a new run in another --out';
   type Stored = { history: Array<Record<keyof Evaluation, number | null>>; best: Record<keyof Evaluation, number | null> | null; sinceBest: number; stoppedEarly: boolean };
-  const stored = await readJsonFile<Stored>(file, finetuneProgressSchema, todo);
+  const stored = await readCheckedRunJson<Stored>(file, finetuneProgressSchema, todo);
   const restore = (e: Record<keyof Evaluation, number | null>): Evaluation => ({ step: e.step!, epoch: e.epoch!, trainLoss: e.trainLoss ?? NaN, valMetric: e.valMetric ?? NaN });
   if (stored.sinceBest > stored.history.length) throw formatError(file, '/sinceBest', `at most the ${stored.history.length} validations of /history`, `${stored.sinceBest}`, todo);
   if (stored.best !== null && !stored.history.some((h) => h.step === stored.best!.step)) {
@@ -175,14 +175,14 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       throw new ImlmError(`cannot resume: ${paths.last} does not exist; start a new run without --resume`, 'ERR_INVALID_ARG');
     }
     // The run's own settings; only the budget (epochs, maxSteps, patience) may be changed.
-    const saved = await readJsonFile<ResolvedOptions>(paths.config, savedFinetuneConfigSchema, 'the run folder is damaged; start a new run in another --out');
+    const saved = await readCheckedRunJson<ResolvedOptions>(paths.config, savedFinetuneConfigSchema, 'the run folder is damaged; start a new run in another --out');
     const budget = Object.fromEntries(
       (['epochs', 'maxSteps', 'patience'] as const).filter((k) => rest[k] !== undefined).map((k) => [k, rest[k]]),
     );
     if (budget.epochs !== undefined && budget.maxSteps === undefined) delete saved.maxSteps;
     o = { ...saved, ...budget, resume: true };
     policy = resolvePolicy(o.augment);
-    await writeJsonAtomic(paths.config, { ...o, resume: undefined });
+    await writeRunJson(paths.config, { ...o, resume: undefined });
   } else {
     const validated = validate<Validated>(finetuneOptionsSchema, rest, 'options');
     if (existsSync(paths.last)) {
@@ -190,7 +190,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     }
     ({ options: o, policy } = await resolveOptions(validated, await readManifest(validated.store)));
     await fs.mkdir(path.dirname(paths.last), { recursive: true });
-    await writeJsonAtomic(paths.config, { ...o, resume: undefined });
+    await writeRunJson(paths.config, { ...o, resume: undefined });
   }
   const fraction = o.fraction ?? 1;
   const defaults = kFinetuneDefaults;
@@ -210,10 +210,10 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     const ft = await native().createFinetuner(
       {
         checkpoint: o.checkpoint,
-        arch: o.arch ?? 'resnet50',
-        stem: o.stem ?? 'standard',
+        arch: o.arch ?? defaults.arch,
+        stem: o.stem ?? defaults.stem,
         inChannels: manifest.channels,
-        zeroInitResidual: o.zeroInitResidual ?? false,
+        zeroInitResidual: o.zeroInitResidual ?? defaults.zeroInitResidual,
         task: labelledTask(manifest),
         numClasses: classCount(manifest),
         lr: o.lr ?? defaults.lr,
@@ -221,9 +221,9 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         batchSize: o.batchSize ?? defaults.batchSize,
         policy,
         imageSize: o.imageSize,
-        device: o.device ?? 'auto',
-        seed: o.seed ?? 0,
-        threads: o.threads ?? 0,
+        device: o.device ?? kEvalDefaults.device,
+        seed: o.seed ?? kEvalDefaults.seed,
+        threads: o.threads ?? kEvalDefaults.threads,
       },
       train.images,
       train.labels,
@@ -263,7 +263,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       state.stoppedEarly = state.sinceBest >= patience;
       // Order matters for resuming: the checkpoint first, then the record that refers to it.
       await saveState(ft, paths.last, o, manifest, fraction);
-      await writeJsonAtomic(paths.progress, state);
+      await writeRunJson(paths.progress, state);
       onProgress?.({ stage: 'validate', step: evaluation.step, epoch: evaluation.epoch, valMetric, best: state.best?.valMetric ?? null });
     };
 
@@ -291,7 +291,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
           cancelled = true;
           if (summary.stepsRun > 0) {
             await saveState(ft, paths.last, o, manifest, fraction);
-            await writeJsonAtomic(paths.progress, state);
+            await writeRunJson(paths.progress, state);
           }
           break;
         }
@@ -353,7 +353,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       predictions,
       seconds: (Date.now() - start) / 1000,
     };
-    if (!cancelled) await writeJsonAtomic(paths.results, { ...result, created: new Date().toISOString() });
+    if (!cancelled) await writeRunJson(paths.results, { ...result, created: new Date().toISOString() });
     return result;
   } finally {
     rows?.dispose();

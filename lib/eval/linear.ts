@@ -17,7 +17,7 @@ import { fractionRows } from './label-fraction';
 import { checkMetric, defaultMetric, type SelectionMetric } from './selection-metric';
 import { classCount, labelledTask } from './task';
 import { cachedFeatures, disposeFeatures, isLead, type SplitFeatures } from './features';
-import { kAdamSweep, kLbfgsSweep, probeOptionsSchema } from './options';
+import { kAdamSweep, kEvalDefaults, kLbfgsSweep, kProbeDefaults, kSweepPointDefaults, probeOptionsSchema } from './options';
 import { writePredictions } from './predictions';
 
 export interface ProbeOptions {
@@ -94,7 +94,7 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
   const o = validate<ValidatedProbe>(probeOptionsSchema, rest, 'options');
   const start = Date.now();
   const blocks = kind === 'linear' ? [o.block ?? 4] : (o.blocks ?? [1, 2, 3, 4]);
-  const method = o.method ?? 'lbfgs';
+  const method = o.method ?? kProbeDefaults.method;
   const fraction = o.fraction ?? 1;
   const lead = isLead(group);
   if (lead) await fs.mkdir(path.join(o.outDir, 'features'), { recursive: true });
@@ -145,14 +145,14 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
           metric,
           numClasses: classCount(manifest),
           method,
-          sweep: o.sweep ?? (method === 'lbfgs' ? kLbfgsSweep : kAdamSweep),
-          maxIterations: o.maxIterations,
-          epochs: o.epochs,
-          batchSize: o.batchSize,
-          standardize: o.standardize ?? true,
-          seed: o.seed ?? 0,
-          device: o.device ?? 'auto',
-          threads: o.threads ?? 0,
+          sweep: (o.sweep ?? (method === 'lbfgs' ? kLbfgsSweep : kAdamSweep)).map((p) => ({ ...kSweepPointDefaults, ...p })),
+          maxIterations: o.maxIterations ?? kProbeDefaults.maxIterations,
+          epochs: o.epochs ?? kProbeDefaults.epochs,
+          batchSize: o.batchSize ?? kProbeDefaults.batchSize,
+          standardize: o.standardize ?? kProbeDefaults.standardize,
+          seed: o.seed ?? kEvalDefaults.seed,
+          device: o.device ?? kEvalDefaults.device,
+          threads: o.threads ?? kEvalDefaults.threads,
         },
         progressWithCancel((p) => onProgress?.({ ...p, block }), signal),
       );

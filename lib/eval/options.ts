@@ -115,7 +115,29 @@ export const kAdamSweep = [
 ];
 
 /** The paper's fine-tuning (docs/method.md, "Fine-tuning in the reference"): Adam 1e-3, no weight decay, batch 16, 100 epochs. */
-export const kFinetuneDefaults = { lr: 1e-3, weightDecay: 0, batchSize: 16, epochs: 100, patience: 10, predictBatchSize: 256 };
+export const kFinetuneDefaults = {
+  lr: 1e-3,
+  weightDecay: 0,
+  batchSize: 16,
+  epochs: 100,
+  patience: 10,
+  predictBatchSize: 256,
+  arch: 'resnet50',
+  stem: 'standard',
+  zeroInitResidual: false,
+} as const;
+
+/**
+ * The probes' head training: L-BFGS for at most 200 iterations per sweep point on standardised
+ * features, or Adam for 30 epochs of batch 256; features computed 256 images at a time.
+ */
+export const kProbeDefaults = { method: 'lbfgs', maxIterations: 200, epochs: 30, batchSize: 256, standardize: true, featureBatchSize: 256 } as const;
+
+/** A sweep point's fields left out: Adam's reference lr 1e-3, no L2. */
+export const kSweepPointDefaults = { lr: 1e-3, weightDecay: 0 } as const;
+
+/** Shared by every evaluation: the device picked automatically, one CPU thread per core, seed 0. */
+export const kEvalDefaults = { device: 'auto', threads: 0, seed: 0 } as const;
 
 /** The paper's fine-tuning augmentation per data set (by the store's source format); others get `light`. */
 export const kPolicyBySource: Record<string, string> = { 'nih-cxr14': 'kaku2021-cxr', 'eyepacs-dr': 'kaku2021-dr', 'bch-idc': 'kaku2021-bch' };

@@ -3,7 +3,8 @@
  * from a resolved configuration; run() returns a Promise, reports progress every K steps, and
  * stops after the current step when its AbortSignal fires.
  */
-import { native, type IntervalMeans, type StepOpCounts, type NativeBatchSource, type NativeDistOptions, type NativeShard, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
+import { native, type IntervalMeans, type StepOpCounts, type NativeBatchSource, type NativeShard, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
+import { kWholeBatch, resolveDistOptions, type DistOptions } from '../distributed/dist-options';
 import { checkTrainConfig, type TrainConfig } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { packageVersion } from '../version';
@@ -14,7 +15,7 @@ export type Progress = NativeProgress;
 export type RunSummary = NativeRunSummary;
 export type BatchSource = NativeBatchSource;
 /** A rank's place in a data-parallel run (see lib/distributed/env.ts for reading it from a launcher). */
-export type DistOptions = NativeDistOptions;
+export type { DistOptions };
 /** Which slice of each global batch a source serves: rank r of worldSize. */
 export type Shard = NativeShard;
 
@@ -51,7 +52,8 @@ export class Trainer {
    */
   static async create(config: TrainConfig, dist?: DistOptions): Promise<Trainer> {
     const checked = checkTrainConfig(config);
-    return new Trainer(await native().createTrainer(checked, dist), checked);
+    // bnGroups is optional in a configuration (docs/formats.md); 1 is one group.
+    return new Trainer(await native().createTrainer({ ...checked, bnGroups: checked.bnGroups ?? 1 }, resolveDistOptions(dist)), checked);
   }
 
   /** This process's rank (0 with one process). */
@@ -126,7 +128,14 @@ export type PolicyChoice = string | Partial<AugmentPolicy>;
  * threads while the trainer runs.
  */
 export function syntheticSource(options: { poolSize?: number; channels: number; imageSize: number; batchSize: number; seed?: number; policy?: PolicyChoice; prefetch?: number; shard?: Shard }): BatchSource {
-  return native().syntheticSource({ ...options, poolSize: options.poolSize ?? 512, seed: options.seed ?? 0, policy: resolvePolicy(options.policy) });
+  return native().syntheticSource({
+    ...options,
+    poolSize: options.poolSize ?? 512,
+    seed: options.seed ?? 0,
+    policy: resolvePolicy(options.policy),
+    prefetch: options.prefetch ?? 2,
+    shard: options.shard ?? kWholeBatch,
+  });
 }
 
 /**
@@ -151,10 +160,17 @@ export function tensorSource(
   if (images.shape.length !== 4) {
     throw new ImlmError(`Expected images of shape [M, C, H, W] but received [${images.shape.join(', ')}]`, 'ERR_INVALID_ARG');
   }
-  return native().tensorSource(images, { ...options, seed: options.seed ?? 0, policy: resolvePolicy(options.policy) });
+  return native().tensorSource(images, {
+    ...options,
+    seed: options.seed ?? 0,
+    policy: resolvePolicy(options.policy),
+    prefetch: options.prefetch ?? 2,
+    shard: options.shard ?? kWholeBatch,
+    augmentDevice: options.augmentDevice ?? 'cpu',
+  });
 }
 
 /** Pre-augmented batches q, k [S, N, C, H, W]; step firstStep + i gets batch i (with `shard`, its rank's slice of the N). */
 export function fixedBatchesSource(q: NativeTensor, k: NativeTensor, firstStep = 0, shard?: Shard): BatchSource {
-  return native().fixedBatchesSource(q, k, firstStep, shard);
+  return native().fixedBatchesSource(q, k, firstStep, shard ?? kWholeBatch);
 }

@@ -6,7 +6,7 @@
 #include "bridge/analysis_binding.h"
 #include "bridge/augment_binding.h"
 #include "bridge/dist_convert.h"
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
 #include "bridge/eval_wrap.h"
 #include "bridge/finetuner_wrap.h"
 #include "bridge/info_binding.h"

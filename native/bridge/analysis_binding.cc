@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bridge/analysis_worker.h"
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
 #include "bridge/tensor_wrap.h"
 #include "core/analysis/align.h"
 #include "core/analysis/cka.h"

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "bridge/errors.h"
+#include "bridge/promise_worker.h"
 
 namespace imlm::bridge {
 

@@ -5,7 +5,8 @@
 
 #include <cmath>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/augment/ops.h"
 

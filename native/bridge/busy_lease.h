@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
 
 namespace imlm::bridge {
 

@@ -2,8 +2,10 @@
 
 #include <chrono>
 
-#include "bridge/eval_args.h"
+#include "bridge/error_conversion.h"
 #include "bridge/eval_task.h"
+#include "bridge/js_args.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/eval/backbone_file.h"
 #include "core/eval/features.h"
@@ -17,31 +19,23 @@ namespace {
 
 const char* stemName(models::Stem stem) { return stem == models::Stem::kSmall ? "small" : "standard"; }
 
-Napi::Value optionsArg(const Napi::CallbackInfo& args) { return args.Length() > 0 ? args[0] : args.Env().Undefined(); }
-Napi::Value progressArg(const Napi::CallbackInfo& args) { return args.Length() > 1 ? args[1] : args.Env().Undefined(); }
+Napi::Value progressArg(const Napi::CallbackInfo& args) { return JsArgs(args).at(1, "onProgress").optionalFunction(); }
 
-eval::LinearProbeOptions toProbeOptions(Napi::Env env, const OptionFields& o) {
+eval::LinearProbeOptions toProbeOptions(const JsObject& o) {
   eval::LinearProbeOptions p;
-  p.task = requireTask(o.string("task", "multiclass"));
-  p.metric = eval::metricFromName(o.string("metric", p.task == Task::kMultilabel ? "auc" : "accuracy"));
-  p.numClasses = o.integer("numClasses", 2, 1);
-  const std::string method = o.string("method", "lbfgs");
-  if (method != "lbfgs" && method != "adam") throwInvalidArg(env, "expected " + o.name("method") + " 'lbfgs' or 'adam' but received '" + method + "'");
-  p.method = method == "adam" ? eval::HeadMethod::kAdam : eval::HeadMethod::kLbfgs;
-  p.maxIterations = o.integer("maxIterations", p.maxIterations, 1);
-  p.epochs = o.integer("epochs", p.epochs, 1);
-  p.batchSize = o.integer("batchSize", p.batchSize, 1);
-  p.standardize = o.boolean("standardize", p.standardize);
+  p.task = requireTask(o.string("task"));
+  p.metric = eval::metricFromName(o.string("metric"));
+  p.numClasses = o.integer("numClasses", 1);
+  p.method = o.choice<eval::HeadMethod>("method", {{"lbfgs", eval::HeadMethod::kLbfgs}, {"adam", eval::HeadMethod::kAdam}});
+  p.maxIterations = o.integer("maxIterations", 1);
+  p.epochs = o.integer("epochs", 1);
+  p.batchSize = o.integer("batchSize", 1);
+  p.standardize = o.boolean("standardize");
   p.seed = static_cast<uint64_t>(o.integer("seed", 0));
-  if (o.has("sweep")) {
-    Napi::Value v = o.get("sweep");
-    if (!v.IsArray()) throwInvalidArg(env, "expected " + o.name("sweep") + " to be an array of { lr?, weightDecay? }");
-    Napi::Array a = v.As<Napi::Array>();
-    p.sweep.clear();
-    for (uint32_t i = 0; i < a.Length(); ++i) {
-      OptionFields point(env, a.Get(i), o.name("sweep") + "[" + std::to_string(i) + "]");
-      p.sweep.push_back({point.number("lr", 1e-3), point.number("weightDecay", 0.0)});
-    }
+  p.sweep.clear();
+  for (const JsValue& item : o.field("sweep").items()) {
+    JsObject point(item);
+    p.sweep.push_back({point.number("lr"), point.number("weightDecay")});
   }
   return p;
 }
@@ -186,54 +180,50 @@ class MetricTask : public PromiseWorker {
 Napi::Value extractFeatures(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    OptionFields o(env, optionsArg(args), "options");
+    JsObject o = JsArgs(args).object(0, "options");
     eval::FeatureOptions options;
-    options.batchSize = o.integer("batchSize", 256, 1);
+    options.batchSize = o.integer("batchSize", 1);
     options.imageSize = o.integer("imageSize", 0);
-    options.embedding = o.boolean("embedding", true);
-    return startWorker(new FeaturesTask(env, progressArg(args), o.string("checkpoint", ""), o.tensor("images"), options,
-                                        o.string("device", "auto"), o.integer("threads", 0)));
+    options.embedding = o.boolean("embedding");
+    return startWorker(new FeaturesTask(env, progressArg(args), o.string("checkpoint"), o.tensor("images"), options, o.string("device"),
+                                        o.integer("threads", 0)));
   });
 }
 
 Napi::Value fitLinearProbe(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    OptionFields o(env, optionsArg(args), "options");
+    JsObject o = JsArgs(args).object(0, "options");
     std::array<at::Tensor, 5> data{o.tensor("trainFeatures"), o.tensor("trainLabels"), o.tensor("valFeatures"),
                                    o.tensor("valLabels"), o.optionalTensor("testFeatures")};
-    return startWorker(new ProbeTask(env, progressArg(args), std::move(data), o.optionalTensor("trainRows"), toProbeOptions(env, o),
-                                     o.string("device", "auto"),
-                                     o.integer("threads", 0)));
+    return startWorker(new ProbeTask(env, progressArg(args), std::move(data), o.optionalTensor("trainRows"), toProbeOptions(o),
+                                     o.string("device"), o.integer("threads", 0)));
   });
 }
 
 Napi::Value fitLinearProbeThroughBackbone(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    OptionFields o(env, optionsArg(args), "options");
+    JsObject o = JsArgs(args).object(0, "options");
     eval::ThroughBackboneInputs inputs;
-    inputs.block = o.integer("block", 4, 1);
+    inputs.block = o.integer("block", 1, 4);
     inputs.trainImages = o.tensor("trainImages");
     inputs.trainLabels = o.tensor("trainLabels");
     inputs.valImages = o.tensor("valImages");
     inputs.valLabels = o.tensor("valLabels");
     inputs.imageSize = o.integer("imageSize", 0);
-    inputs.valBatchSize = o.integer("featureBatchSize", 256, 1);
-    return startWorker(new ThroughBackboneTask(env, progressArg(args), o.string("checkpoint", ""), std::move(inputs),
-                                               o.optionalTensor("trainRows"), toProbeOptions(env, o), o.string("device", "auto"), o.integer("threads", 0)));
+    inputs.valBatchSize = o.integer("featureBatchSize", 1);
+    return startWorker(new ThroughBackboneTask(env, progressArg(args), o.string("checkpoint"), std::move(inputs), o.optionalTensor("trainRows"),
+                                               toProbeOptions(o), o.string("device"), o.integer("threads", 0)));
   });
 }
 
 Napi::Value selectionMetric(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 4 || !args[2].IsString() || !args[3].IsString()) {
-      throwInvalidArg(env, "expected selectionMetric(probabilities, labels, task, metric)");
-    }
-    return startWorker(new MetricTask(env, TensorWrap::unwrap(env, args[0], "probabilities"), TensorWrap::unwrap(env, args[1], "labels"),
-                                      requireTask(args[2].As<Napi::String>().Utf8Value()),
-                                      eval::metricFromName(args[3].As<Napi::String>().Utf8Value())));
+    JsArgs in(args);
+    return startWorker(new MetricTask(env, in.tensor(0, "probabilities"), in.tensor(1, "labels"), requireTask(in.string(2, "task")),
+                                      eval::metricFromName(in.string(3, "metric"))));
   });
 }
 

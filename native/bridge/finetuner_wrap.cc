@@ -3,37 +3,39 @@
 #include "bridge/addon_data.h"
 #include "bridge/augment_binding.h"
 #include "bridge/busy_lease.h"
-#include "bridge/eval_args.h"
+#include "bridge/error_conversion.h"
 #include "bridge/eval_task.h"
+#include "bridge/js_args.h"
 #include "bridge/map_args.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
-#include "core/compat.h"
+#include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
 #include "core/tensor_io.h"
 
 namespace imlm::bridge {
 namespace {
 
-eval::FinetuneConfig toFinetuneConfig(Napi::Env env, const Napi::Value& value) {
-  OptionFields o(env, value, "config");
+eval::FinetuneConfig toFinetuneConfig(Napi::Env env, const JsValue& value) {
+  JsObject o(value);
   eval::FinetuneConfig c;
-  c.checkpoint = o.string("checkpoint", "");
-  c.backbone.arch = o.string("arch", "resnet50");
-  const std::string stem = o.string("stem", "standard");
-  if (stem != "standard" && stem != "small") throwInvalidArg(env, "expected config.stem 'standard' or 'small' but received '" + stem + "'");
-  c.backbone.stem = stem == "small" ? models::Stem::kSmall : models::Stem::kStandard;
-  c.backbone.inChannels = o.integer("inChannels", 3, 1);
-  c.backbone.zeroInitResidual = o.boolean("zeroInitResidual", false);
-  c.task = requireTask(o.string("task", "multiclass"));
-  c.numClasses = o.integer("numClasses", 2, 1);
-  c.lr = o.number("lr", 1e-3);
-  c.weightDecay = o.number("weightDecay", 0.0);
-  c.batchSize = o.integer("batchSize", 16, 2);
+  // Absent or null: from scratch (randomly initialised), no checkpoint to read.
+  const JsValue checkpoint = o.optional("checkpoint");
+  c.checkpoint = checkpoint.given() ? checkpoint.string() : "";
+  c.backbone.arch = o.string("arch");
+  c.backbone.stem = o.choice<models::Stem>("stem", {{"standard", models::Stem::kStandard}, {"small", models::Stem::kSmall}});
+  c.backbone.inChannels = o.integer("inChannels", 1);
+  c.backbone.zeroInitResidual = o.boolean("zeroInitResidual");
+  c.task = requireTask(o.string("task"));
+  c.numClasses = o.integer("numClasses", 1);
+  c.lr = o.number("lr");
+  c.weightDecay = o.number("weightDecay");
+  c.batchSize = o.integer("batchSize", 2);
   c.imageSize = o.integer("imageSize", 0);
-  c.device = o.string("device", "auto");
+  c.device = o.string("device");
   c.seed = static_cast<uint64_t>(o.integer("seed", 0));
   c.threads = o.integer("threads", 0);
-  c.policy = toAugmentPolicy(env, o.get("policy"), c.imageSize);
+  c.policy = toAugmentPolicy(env, o.field("policy").raw(), c.imageSize);
   return c;
 }
 
@@ -120,17 +122,7 @@ class SaveTask : public FinetunerTask {
 
  protected:
   void work(const eval::EvalProgressFn&, const std::atomic<bool>*) override {
-    io::TensorMap state = finetuner_->state();
-    for (const auto& [name, tensor] : state) {
-      if (at::isFloatingType(tensor.scalar_type()) && !at::isfinite(tensor).all().item<bool>()) {
-        throw Error(ErrorCode::kNonFinite, "the fine-tuned network's tensor '" + name + "' holds NaN or infinite values; not saved");
-      }
-    }
-    metadata_["format"] = "imlm-native/finetune-state";
-    metadata_["format_version"] = "1";
-    metadata_["arch"] = finetuner_->networkOptions().arch;
-    metadata_["libtorch_version"] = compat::headerVersion();
-    io::writeSafetensors(path_, state, metadata_);
+    io::writeFinetuneState(path_, finetuner_->state(), std::move(metadata_), finetuner_->networkOptions().arch);
   }
   Napi::Value result(Napi::Env env) override { return env.Undefined(); }
 
@@ -153,11 +145,6 @@ class LoadTask : public FinetunerTask {
  private:
   std::string path_;
 };
-
-std::string stringArg(const Napi::CallbackInfo& args, size_t index, const char* what) {
-  if (args.Length() <= index || !args[index].IsString()) throwInvalidArg(args.Env(), std::string("expected ") + what + " to be a string");
-  return args[index].As<Napi::String>().Utf8Value();
-}
 
 }  // namespace
 
@@ -182,10 +169,13 @@ Napi::Function FinetunerWrap::define(Napi::Env env) {
 Napi::Value FinetunerWrap::create(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 3) throwInvalidArg(env, "expected createFinetuner(config, trainImages, trainLabels, trainRows?)");
-    at::Tensor rows = args.Length() > 3 && args[3].IsObject() ? TensorWrap::unwrap(env, args[3], "trainRows") : at::Tensor();
-    return startWorker(new CreateTask(env, toFinetuneConfig(env, args[0]), TensorWrap::unwrap(env, args[1], "trainImages"),
-                                      TensorWrap::unwrap(env, args[2], "trainLabels"), std::move(rows)));
+    JsArgs in(args);
+    eval::FinetuneConfig config = toFinetuneConfig(env, in.at(0, "config"));
+    at::Tensor images = in.tensor(1, "trainImages");
+    at::Tensor labels = in.tensor(2, "trainLabels");
+    // Absent: every training row (no label fraction).
+    at::Tensor rows = in.at(3, "trainRows").given() ? in.tensor(3, "trainRows") : at::Tensor();
+    return startWorker(new CreateTask(env, std::move(config), std::move(images), std::move(labels), std::move(rows)));
   });
 }
 
@@ -201,14 +191,12 @@ FinetunerWrap::FinetunerWrap(const Napi::CallbackInfo& args) : Napi::ObjectWrap<
 Napi::Value FinetunerWrap::run(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    OptionFields o(env, args.Length() > 0 ? args[0] : env.Undefined(), "options");
+    JsObject o = JsArgs(args).object(0, "options");
     const int64_t steps = o.integer("steps", 0);
-    const int64_t reportEvery = o.integer("reportEvery", 10, 1);
+    const int64_t reportEvery = o.integer("reportEvery", 1);
+    Napi::Value onProgress = o.optionalFunction("onProgress");
     BusyLease lease = BusyLease::acquire(env, busy_, "this Finetuner");
-    cancel_->store(false);
-    auto* task = new RunTask(env, o.get("onProgress"), finetuner_, std::move(lease), steps, reportEvery);
-    task->useCancelFlag(cancel_);
-    return startWorker(task);
+    return startCancellable(new RunTask(env, onProgress, finetuner_, std::move(lease), steps, reportEvery), cancel_);
   });
 }
 
@@ -220,19 +208,22 @@ Napi::Value FinetunerWrap::cancel(const Napi::CallbackInfo& args) {
 Napi::Value FinetunerWrap::predict(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor images = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "images");
-    OptionFields o(env, args.Length() > 1 ? args[1] : Napi::Object::New(env), "options");
-    const int64_t batchSize = o.integer("batchSize", 256, 1);
+    JsArgs in(args);
+    at::Tensor images = in.tensor(0, "images");
+    JsObject o = in.object(1, "options");
+    const int64_t batchSize = o.integer("batchSize", 1);
+    Napi::Value onProgress = o.optionalFunction("onProgress");
     BusyLease lease = BusyLease::acquire(env, busy_, "this Finetuner");
-    return startWorker(new PredictTask(env, o.get("onProgress"), finetuner_, std::move(lease), std::move(images), batchSize));
+    return startWorker(new PredictTask(env, onProgress, finetuner_, std::move(lease), std::move(images), batchSize));
   });
 }
 
 Napi::Value FinetunerWrap::save(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    std::string path = stringArg(args, 0, "path");
-    io::Metadata metadata = stringMapArg(args, 1, "metadata");
+    JsArgs in(args);
+    std::string path = in.string(0, "path");
+    io::Metadata metadata = stringMapArg(in.at(1, "metadata"));
     return startWorker(new SaveTask(env, finetuner_, BusyLease::acquire(env, busy_, "this Finetuner"), std::move(path), std::move(metadata)));
   });
 }
@@ -240,7 +231,7 @@ Napi::Value FinetunerWrap::save(const Napi::CallbackInfo& args) {
 Napi::Value FinetunerWrap::load(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    std::string path = stringArg(args, 0, "path");
+    std::string path = JsArgs(args).string(0, "path");
     return startWorker(new LoadTask(env, finetuner_, BusyLease::acquire(env, busy_, "this Finetuner"), std::move(path)));
   });
 }

@@ -1,6 +1,8 @@
 #include "bridge/info_binding.h"
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
+#include "bridge/promise_worker.h"
 #include "core/models/architectures.h"
 #include "core/runtime_info.h"
 
@@ -79,9 +81,9 @@ Napi::Value info(const Napi::CallbackInfo& args) {
 Napi::Value deviceMemoryPeaks(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 1 || !args[0].IsNumber()) throwInvalidArg(env, "expected deviceMemoryPeaks(cudaIndex, reset?)");
-    const bool reset = args.Length() > 1 && args[1].ToBoolean().Value();
-    const std::optional<DeviceMemoryPeaks> peaks = imlm::deviceMemoryPeaks(args[0].As<Napi::Number>().Int32Value(), reset);
+    JsArgs in(args);
+    const auto index = static_cast<int>(in.integer(0, "cudaIndex", 0, std::numeric_limits<int32_t>::max()));
+    const std::optional<DeviceMemoryPeaks> peaks = imlm::deviceMemoryPeaks(index, in.boolean(1, "reset"));
     if (!peaks) return env.Null();
     Napi::Object o = Napi::Object::New(env);
     o.Set("allocatedBytes", static_cast<double>(peaks->allocatedBytes));

@@ -6,7 +6,9 @@
 
 #include <ATen/Functions.h>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/inspect/image_rows.h"
 #include "core/tensor_io.h"
@@ -33,16 +35,9 @@ class TensorTask : public PromiseWorker {
 Napi::Value selectRows(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 2 || !args[1].IsArray()) throwInvalidArg(env, "expected selectRows(tensor, indices: number[])");
-    at::Tensor images = TensorWrap::unwrap(env, args[0], "tensor");
-    Napi::Array list = args[1].As<Napi::Array>();
-    std::vector<int64_t> indices;
-    indices.reserve(list.Length());
-    for (uint32_t i = 0; i < list.Length(); ++i) {
-      Napi::Value v = list.Get(i);
-      if (!v.IsNumber()) throwInvalidArg(env, "expected indices to be integers");
-      indices.push_back(v.As<Napi::Number>().Int64Value());
-    }
+    JsArgs in(args);
+    at::Tensor images = in.tensor(0, "tensor");
+    const std::vector<int64_t> indices = in.at(1, "indices").integers(std::numeric_limits<int64_t>::min());
     // Only the selected rows of a memory-mapped store are read.
     const at::Tensor rows = at::tensor(indices, at::TensorOptions().dtype(at::kLong));
     return startWorker(new TensorTask(env, [images, rows] { return imlm::selectRows(images, rows, "the images"); }));
@@ -52,7 +47,7 @@ Napi::Value selectRows(const Napi::CallbackInfo& args) {
 Napi::Value toRgbBytes(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor images = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "images");
+    at::Tensor images = JsArgs(args).tensor(0, "images");
     return startWorker(new TensorTask(env, [images] { return inspect::toRgbBytes(images); }));
   });
 }

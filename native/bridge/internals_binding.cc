@@ -5,7 +5,8 @@
 #include <string>
 #include <thread>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/promise_worker.h"
 #include "core/errors.h"
 #include "core/serial_thread.h"
 

@@ -4,7 +4,9 @@
 #include <functional>
 #include <string>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/losses/barlow_twins.h"
 #include "core/losses/info_nce.h"
@@ -39,11 +41,6 @@ class LossTask : public PromiseWorker {
   double value_ = 0;
 };
 
-double numberArg(const Napi::CallbackInfo& args, size_t i, const char* name) {
-  if (args.Length() <= i || !args[i].IsNumber()) throwInvalidArg(args.Env(), std::string("expected ") + name + " to be a number");
-  return args[i].As<Napi::Number>().DoubleValue();
-}
-
 void requireDims(Napi::Env env, const at::Tensor& t, int64_t dims, const char* name, const char* layout) {
   if (t.dim() != dims) {
     throwInvalidArg(env, std::string("expected ") + name + " of shape " + layout + " but it has " + std::to_string(t.dim()) + " dimension(s)");
@@ -55,10 +52,11 @@ void requireDims(Napi::Env env, const at::Tensor& t, int64_t dims, const char* n
 Napi::Value lossInfoNce(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor q = TensorWrap::unwrap(env, args[0], "q");
-    at::Tensor k = TensorWrap::unwrap(env, args[1], "k");
-    at::Tensor queueTensor = TensorWrap::unwrap(env, args[2], "queue");
-    const double temperature = numberArg(args, 3, "temperature");
+    JsArgs in(args);
+    at::Tensor q = in.tensor(0, "q");
+    at::Tensor k = in.tensor(1, "k");
+    at::Tensor queueTensor = in.tensor(2, "queue");
+    const double temperature = in.number(3, "temperature");
     requireDims(env, q, 2, "q", "[N, D]");
     requireDims(env, k, 2, "k", "[N, D]");
     requireDims(env, queueTensor, 2, "queue", "[D, K]");
@@ -72,10 +70,11 @@ Napi::Value lossInfoNce(const Napi::CallbackInfo& args) {
 Napi::Value lossLayerMse(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor q = TensorWrap::unwrap(env, args[0], "q");
-    at::Tensor k = TensorWrap::unwrap(env, args[1], "k");
-    const auto pool = static_cast<int64_t>(numberArg(args, 2, "poolSize"));
-    const double weight = numberArg(args, 3, "weight");
+    JsArgs in(args);
+    at::Tensor q = in.tensor(0, "q");
+    at::Tensor k = in.tensor(1, "k");
+    const int64_t pool = in.integer(2, "poolSize", 1);
+    const double weight = in.number(3, "weight");
     requireDims(env, q, 4, "q", "[N, C, H, W]");
     requireDims(env, k, 4, "k", "[N, C, H, W]");
     return startWorker(new LossTask(env, [=] { return std::make_pair(losses::layerMse(q, k, pool, weight), at::Tensor()); }));
@@ -85,15 +84,16 @@ Napi::Value lossLayerMse(const Napi::CallbackInfo& args) {
 Napi::Value lossBarlowTwins(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor z1 = TensorWrap::unwrap(env, args[0], "z1");
-    at::Tensor z2 = TensorWrap::unwrap(env, args[1], "z2");
+    JsArgs in(args);
+    at::Tensor z1 = in.tensor(0, "z1");
+    at::Tensor z2 = in.tensor(1, "z2");
     requireDims(env, z1, 2, "z1", "[N, H]");
     requireDims(env, z2, 2, "z2", "[N, H]");
     losses::BarlowWeights w;
-    w.lambda = numberArg(args, 2, "lambda");
-    w.scale = numberArg(args, 3, "scale");
-    const bool original = args.Length() > 4 && args[4].IsString() && args[4].As<Napi::String>().Utf8Value() == "original";
-    w.weighting = original ? losses::BarlowWeighting::kOriginal : losses::BarlowWeighting::kKaku2021;
+    w.lambda = in.number(2, "lambda");
+    w.scale = in.number(3, "scale");
+    w.weighting = in.at(4, "weighting").choice<losses::BarlowWeighting>(
+        {{"kaku2021", losses::BarlowWeighting::kKaku2021}, {"original", losses::BarlowWeighting::kOriginal}});
     return startWorker(new LossTask(env, [=] { return std::make_pair(losses::barlowTwinsLoss(z1, z2, w), at::Tensor()); }));
   });
 }

@@ -2,16 +2,15 @@
 // (safetensors contents, checkpoint metadata), checked entry by entry.
 #pragma once
 
-#include <napi.h>
-
+#include "bridge/js_args.h"
 #include "core/io/safetensors.h"
 
 namespace imlm::bridge {
 
-/** args[index] as name → tensor; undefined gives an empty map. `what` names it in errors. */
-io::TensorMap tensorMapArg(const Napi::CallbackInfo& args, size_t index, const char* what);
+/** A name → Tensor object; undefined means no entries. */
+io::TensorMap tensorMapArg(const JsValue& value);
 
-/** args[index] as key → string; undefined gives an empty map. */
-io::Metadata stringMapArg(const Napi::CallbackInfo& args, size_t index, const char* what);
+/** A key → string object; undefined means no entries. */
+io::Metadata stringMapArg(const JsValue& value);
 
 }  // namespace imlm::bridge

@@ -5,7 +5,9 @@
 #include "bridge/addon_data.h"
 #include "bridge/busy_lease.h"
 #include "bridge/dist_convert.h"
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/distributed/gather_rows.h"
 #include "core/errors.h"
@@ -93,10 +95,7 @@ Napi::Function ProcessGroupWrap::define(Napi::Env env) {
 Napi::Value ProcessGroupWrap::create(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 1 || !args[0].IsObject()) {
-      throwInvalidArg(env, "expected createProcessGroup({ rank, worldSize, masterAddr, masterPort, backend?, timeoutSeconds? })");
-    }
-    return startWorker(new ConnectTask(env, toDistOptions(env, args[0])));
+    return startWorker(new ConnectTask(env, toDistOptions(JsArgs(args).at(0, "dist"))));
   });
 }
 
@@ -125,7 +124,7 @@ std::shared_ptr<dist::ProcessGroup> ProcessGroupWrap::live(Napi::Env env) const 
 Napi::Value ProcessGroupWrap::allGather(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor input = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "tensor");
+    at::Tensor input = JsArgs(args).tensor(0, "tensor");
     auto group = live(env);
     BusyLease lease = BusyLease::acquire(env, busy_, "this ProcessGroup");
     return startWorker(new CollectiveTask(env, CollectiveTask::Kind::kAllGather, std::move(group), device_, std::move(input), std::move(lease)));
@@ -135,7 +134,7 @@ Napi::Value ProcessGroupWrap::allGather(const Napi::CallbackInfo& args) {
 Napi::Value ProcessGroupWrap::allGatherRows(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor input = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "rows");
+    at::Tensor input = JsArgs(args).tensor(0, "rows");
     auto group = live(env);
     BusyLease lease = BusyLease::acquire(env, busy_, "this ProcessGroup");
     return startWorker(new CollectiveTask(env, CollectiveTask::Kind::kAllGatherRows, std::move(group), device_, std::move(input), std::move(lease)));

@@ -10,7 +10,8 @@
 #include <functional>
 #include <memory>
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/promise_worker.h"
 
 namespace imlm::bridge {
 
@@ -93,5 +94,16 @@ class ProgressTask : public Napi::AsyncProgressQueueWorker<Report> {
   ErrorInfo failure_;
   bool failed_ = false;
 };
+
+/**
+ * Starts a run that `cancel` (an object's cancel() flag, shared by all its runs) can stop:
+ * clears the flag, hands it to the task and queues it.
+ */
+template <typename Task>
+Napi::Value startCancellable(Task* task, const std::shared_ptr<std::atomic<bool>>& cancel) {
+  cancel->store(false);
+  task->useCancelFlag(cancel);
+  return startWorker(task);
+}
 
 }  // namespace imlm::bridge

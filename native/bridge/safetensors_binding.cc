@@ -1,7 +1,9 @@
 #include "bridge/safetensors_binding.h"
 
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
 #include "bridge/map_args.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/io/safetensors.h"
 
@@ -66,22 +68,22 @@ class WriteTask : public PromiseWorker {
 Napi::Value readSafetensors(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 1 || !args[0].IsString()) throwInvalidArg(env, "expected readSafetensors(path: string, { mmap?: boolean })");
-    bool mapped = false;
-    if (args.Length() > 1 && args[1].IsObject()) mapped = args[1].As<Napi::Object>().Get("mmap").ToBoolean().Value();
-    return startWorker(new ReadTask(env, args[0].As<Napi::String>().Utf8Value(), mapped));
+    JsArgs in(args);
+    std::string path = in.string(0, "path");
+    const bool mapped = in.object(1, "options").boolean("mmap");
+    return startWorker(new ReadTask(env, std::move(path), mapped));
   });
 }
 
 Napi::Value writeSafetensors(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 2 || !args[0].IsString() || !args[1].IsObject()) {
-      throwInvalidArg(env, "expected writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata?)");
-    }
-    io::TensorMap tensors = tensorMapArg(args, 1, "tensors");
-    io::Metadata metadata = stringMapArg(args, 2, "metadata");
-    return startWorker(new WriteTask(env, args[0].As<Napi::String>().Utf8Value(), std::move(tensors), std::move(metadata)));
+    JsArgs in(args);
+    std::string path = in.string(0, "path");
+    static_cast<void>(JsObject(in.at(1, "tensors")));  // required, unlike the metadata
+    io::TensorMap tensors = tensorMapArg(in.at(1, "tensors"));
+    io::Metadata metadata = stringMapArg(in.at(2, "metadata"));
+    return startWorker(new WriteTask(env, std::move(path), std::move(tensors), std::move(metadata)));
   });
 }
 

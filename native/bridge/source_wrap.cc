@@ -8,7 +8,9 @@
 #include "bridge/addon_data.h"
 #include "bridge/augment_binding.h"
 #include "bridge/dist_convert.h"
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
+#include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/tensor_io.h"
 #include "core/train/prefetch.h"
@@ -16,27 +18,10 @@
 namespace imlm::bridge {
 namespace {
 
-int64_t positiveInt(Napi::Env env, const Napi::Object& options, const char* key) {
-  Napi::Value v = options.Get(key);
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  if (d < 0 || d != static_cast<double>(static_cast<int64_t>(d))) {
-    throwInvalidArg(env, std::string("expected options.") + key + " to be a non-negative integer");
-  }
-  return static_cast<int64_t>(d);
-}
-
-/** options.prefetch (default 2; 0 = compute each batch when the trainer asks for it). */
-std::shared_ptr<train::BatchSource> withPrefetch(Napi::Env env, const Napi::Object& options,
-                                                 std::unique_ptr<train::BatchSource> source) {
-  int64_t depth = 2;
-  if (options.Has("prefetch") && !options.Get("prefetch").IsUndefined()) depth = positiveInt(env, options, "prefetch");
+/** `depth` batches prepared ahead on background threads (0: each batch when the trainer asks for it). */
+std::shared_ptr<train::BatchSource> withPrefetch(int64_t depth, std::unique_ptr<train::BatchSource> source) {
   if (depth == 0) return std::shared_ptr<train::BatchSource>(std::move(source));
   return std::make_shared<train::PrefetchingSource>(std::shared_ptr<train::BatchSource>(std::move(source)), depth);
-}
-
-Napi::Object optionsArg(const Napi::CallbackInfo& args, size_t index) {
-  if (args.Length() <= index || !args[index].IsObject()) throwInvalidArg(args.Env(), "expected an options object");
-  return args[index].As<Napi::Object>();
 }
 
 }  // namespace
@@ -98,7 +83,7 @@ Napi::Function SourceWrap::define(Napi::Env env) {
 
 SourceWrap* SourceWrap::unwrap(Napi::Env env, const Napi::Value& value) {
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(AddonData::of(env).sourceClass.Value())) {
-    throwInvalidArg(env, "expected a BatchSource (from syntheticSource, tensorSource or fixedBatchesSource)");
+    throwExpected(env, "source", "a BatchSource (from syntheticSource, tensorSource or fixedBatchesSource)", value);
   }
   return Unwrap(value.As<Napi::Object>());
 }
@@ -121,53 +106,46 @@ Napi::Value SourceWrap::describe(const Napi::CallbackInfo& args) {
 Napi::Value SourceWrap::measure(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 2 || !args[0].IsNumber() || !args[1].IsNumber()) {
-      throwInvalidArg(env, "expected measure(batches, threads, hostOnly?)");
-    }
-    const bool hostOnly = args.Length() > 2 && args[2].ToBoolean().Value();
-    return startWorker(new MeasureTask(env, source_, args[0].As<Napi::Number>().Int64Value(),
-                                       args[1].As<Napi::Number>().Int64Value(), hostOnly));
+    JsArgs in(args);
+    return startWorker(new MeasureTask(env, source_, in.integer(0, "batches", 0), in.integer(1, "threads", 0), in.boolean(2, "hostOnly")));
   });
 }
 
 Napi::Value SourceWrap::synthetic(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    Napi::Object o = optionsArg(args, 0);
+    JsObject o = JsArgs(args).object(0, "options");
     // Cheap: a few hundred small images are generated here, on the JS thread.
-    augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
-    return wrap(env, withPrefetch(env, o, train::makeSyntheticSource(positiveInt(env, o, "poolSize"), positiveInt(env, o, "channels"),
-                                                                     positiveInt(env, o, "batchSize"), policy,
-                                                                     static_cast<uint64_t>(positiveInt(env, o, "seed")),
-                                                                     toShard(env, o.Get("shard")))));
+    augment::AugmentPolicy policy = toAugmentPolicy(env, o.field("policy").raw(), o.integer("imageSize", 1));
+    return wrap(env, withPrefetch(o.integer("prefetch", 0),
+                                  train::makeSyntheticSource(o.integer("poolSize", 1), o.integer("channels", 1), o.integer("batchSize", 1),
+                                                             policy, static_cast<uint64_t>(o.integer("seed", 0)), toShard(o.field("shard")))));
   });
 }
 
 Napi::Value SourceWrap::fromTensor(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    at::Tensor images = TensorWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined(), "images");
-    Napi::Object o = optionsArg(args, 1);
-    augment::AugmentPolicy policy = toAugmentPolicy(env, o.Get("policy"), positiveInt(env, o, "imageSize"));
-    // augmentDevice: where the views are made ('cpu' default; 'cuda'/'cuda:N' stages the
-    // gathered bytes through pinned memory and augments on the GPU, core/train/device_staging.h).
-    Napi::Value deviceOption = o.Get("augmentDevice");
-    const c10::Device augmentDevice =
-        deviceOption.IsString() ? resolveDevice(deviceOption.As<Napi::String>().Utf8Value()) : c10::Device(c10::kCPU);
-    return wrap(env, withPrefetch(env, o, train::makeTensorSource(images, positiveInt(env, o, "batchSize"), policy,
-                                                                  static_cast<uint64_t>(positiveInt(env, o, "seed")),
-                                                                  toShard(env, o.Get("shard")), augmentDevice)));
+    JsArgs in(args);
+    at::Tensor images = in.tensor(0, "images");
+    JsObject o = in.object(1, "options");
+    augment::AugmentPolicy policy = toAugmentPolicy(env, o.field("policy").raw(), o.integer("imageSize", 1));
+    // augmentDevice: where the views are made ('cpu'; 'cuda'/'cuda:N' stages the gathered bytes
+    // through pinned memory and augments on the GPU, core/train/device_staging.h).
+    const c10::Device augmentDevice = resolveDevice(o.string("augmentDevice"));
+    return wrap(env, withPrefetch(o.integer("prefetch", 0),
+                                  train::makeTensorSource(images, o.integer("batchSize", 1), policy, static_cast<uint64_t>(o.integer("seed", 0)),
+                                                          toShard(o.field("shard")), augmentDevice)));
   });
 }
 
 Napi::Value SourceWrap::fixedBatches(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 3 || !args[2].IsNumber()) throwInvalidArg(env, "expected fixedBatchesSource(q, k, firstStep)");
-    at::Tensor q = TensorWrap::unwrap(env, args[0], "q");
-    at::Tensor k = TensorWrap::unwrap(env, args[1], "k");
-    return wrap(env, train::makeFixedBatchesSource(q, k, args[2].As<Napi::Number>().Int64Value(),
-                                                   toShard(env, args.Length() > 3 ? args[3] : env.Undefined())));
+    JsArgs in(args);
+    at::Tensor q = in.tensor(0, "q");
+    at::Tensor k = in.tensor(1, "k");
+    return wrap(env, train::makeFixedBatchesSource(q, k, in.integer(2, "firstStep", 0), toShard(in.at(3, "shard"))));
   });
 }
 

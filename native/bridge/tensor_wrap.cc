@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "bridge/addon_data.h"
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
+#include "bridge/promise_worker.h"
 #include "core/errors.h"
 #include "core/tensor_io.h"
 
@@ -66,22 +68,7 @@ std::optional<DType> defaultDtypeFor(napi_typedarray_type type) {
   }
 }
 
-std::vector<int64_t> readShape(Napi::Env env, const Napi::Value& value) {
-  if (!value.IsArray()) throwInvalidArg(env, "expected shape to be an array of integers");
-  Napi::Array array = value.As<Napi::Array>();
-  std::vector<int64_t> shape;
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    Napi::Value dim = array.Get(i);
-    const double d = dim.IsNumber() ? dim.As<Napi::Number>().DoubleValue() : -1.0;
-    if (!dim.IsNumber() || d < 0 || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throwInvalidArg(env, "expected shape[" + std::to_string(i) +
-                               "] to be a non-negative integer but received " +
-                               dim.ToString().Utf8Value());
-    }
-    shape.push_back(static_cast<int64_t>(d));
-  }
-  return shape;
-}
+std::vector<int64_t> readShape(Napi::Env env, const Napi::Value& value) { return JsValue(env, value, "shape").integers(0); }
 
 /**
  * How a tensor reads back in JS: the dtype name `.dtype` reports and the TypedArray that
@@ -151,11 +138,12 @@ Napi::Object TensorWrap::wrap(Napi::Env env, at::Tensor tensor) {
   return AddonData::of(env).tensorClass.New({external});
 }
 
+bool TensorWrap::isTensor(Napi::Env env, const Napi::Value& value) {
+  return value.IsObject() && value.As<Napi::Object>().InstanceOf(AddonData::of(env).tensorClass.Value());
+}
+
 at::Tensor TensorWrap::unwrap(Napi::Env env, const Napi::Value& value, const char* argName) {
-  const Napi::FunctionReference& cls = AddonData::of(env).tensorClass;
-  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(cls.Value())) {
-    throwInvalidArg(env, std::string("expected ") + argName + " to be a Tensor");
-  }
+  if (!isTensor(env, value)) throwExpected(env, argName, "a Tensor", value);
   return Unwrap(value.As<Napi::Object>())->live(env);
 }
 
@@ -313,10 +301,8 @@ Napi::Value TensorWrap::toTypedArray(const Napi::CallbackInfo& args) {
 Napi::Value TensorWrap::to(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 1 || !args[0].IsString()) {
-      throwInvalidArg(env, "expected to(device: string), e.g. to('cpu') or to('cuda:0')");
-    }
-    return startWorker(new ToDeviceWorker(env, live(env), args[0].As<Napi::String>().Utf8Value()));
+    std::string device = JsArgs(args).string(0, "device");
+    return startWorker(new ToDeviceWorker(env, live(env), std::move(device)));
   });
 }
 

@@ -19,6 +19,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   static Napi::Function define(Napi::Env env);
   /** A new JS Tensor that owns `tensor`. */
   static Napi::Object wrap(Napi::Env env, at::Tensor tensor);
+  /** Whether `value` is a JS Tensor (disposed or not). */
+  static bool isTensor(Napi::Env env, const Napi::Value& value);
   /** The tensor inside a JS Tensor; throws ERR_INVALID_ARG / ERR_DISPOSED otherwise. */
   static at::Tensor unwrap(Napi::Env env, const Napi::Value& value, const char* argName);
 

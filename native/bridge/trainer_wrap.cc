@@ -6,12 +6,14 @@
 #include "bridge/busy_lease.h"
 #include "bridge/config_convert.h"
 #include "bridge/dist_convert.h"
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
 #include "bridge/map_args.h"
 #include "bridge/progress_task.h"
+#include "bridge/promise_worker.h"
 #include "bridge/source_wrap.h"
 #include "bridge/tensor_wrap.h"
-#include "core/compat.h"
+#include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
 #include "core/tensor_io.h"
 
@@ -31,11 +33,6 @@ Napi::Object metricsToJs(Napi::Env env, const train::StepMetrics& m) {
   o.Set("lr", m.lr);
   o.Set("keyMomentum", m.keyMomentum);
   return o;
-}
-
-std::string stringArg(const Napi::CallbackInfo& args, size_t index, const char* what) {
-  if (args.Length() <= index || !args[index].IsString()) throwInvalidArg(args.Env(), std::string("expected ") + what + " to be a string");
-  return args[index].As<Napi::String>().Utf8Value();
 }
 
 Napi::Object meansToJs(Napi::Env env, const train::IntervalMeans& m) {
@@ -97,14 +94,7 @@ class SaveTask : public TrainerTask {
 
  protected:
   void run() override {
-    trainer_->requireFiniteState();
-    io::TensorMap tensors = trainer_->state();
-    for (auto& [name, tensor] : extra_) tensors[name] = tensor;
-    metadata_["format"] = "imlm-native/train-state";
-    metadata_["format_version"] = "1";
-    metadata_["config"] = trainer_->config().json;
-    metadata_["libtorch_version"] = compat::headerVersion();
-    io::writeSafetensors(path_, tensors, metadata_);
+    io::writeTrainState(path_, trainer_->state(), extra_, std::move(metadata_), trainer_->config().json, trainer_->stepsCompleted());
   }
 
  private:
@@ -140,9 +130,7 @@ class ExportTask : public TrainerTask {
 
  protected:
   void run() override {
-    metadata_["format"] = "imlm-native/backbone";
-    metadata_["arch"] = trainer_->config().backbone.arch;
-    io::writeSafetensors(path_, trainer_->backbone(), metadata_);
+    io::writeBackbone(path_, trainer_->backbone(), std::move(metadata_), trainer_->config().backbone.arch);
   }
 
  private:
@@ -242,8 +230,8 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
 Napi::Value TrainerWrap::create(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return startWorker(new CreateTask(env, toTrainConfig(env, args.Length() > 0 ? args[0] : env.Undefined()),
-                                      toDistOptions(env, args.Length() > 1 ? args[1] : env.Undefined())));
+    JsArgs in(args);
+    return startWorker(new CreateTask(env, toTrainConfig(in.at(0, "config")), toDistOptions(in.at(1, "dist"))));
   });
 }
 
@@ -261,27 +249,18 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& args) : Napi::ObjectWrap<Trai
 Napi::Value TrainerWrap::run(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    SourceWrap* source = SourceWrap::unwrap(env, args.Length() > 0 ? args[0] : env.Undefined());
-    if (args.Length() < 2 || !args[1].IsObject()) throwInvalidArg(env, "expected run(source, {steps, reportEvery?, onProgress?})");
-    Napi::Object o = args[1].As<Napi::Object>();
-    const double steps = o.Get("steps").IsNumber() ? o.Get("steps").As<Napi::Number>().DoubleValue() : -1;
-    if (steps < 0 || steps != static_cast<double>(static_cast<int64_t>(steps))) {
-      throwInvalidArg(env, "expected options.steps to be a non-negative integer");
-    }
-    int64_t reportEvery = 10;
-    if (o.Get("reportEvery").IsNumber()) reportEvery = o.Get("reportEvery").As<Napi::Number>().Int64Value();
-    if (reportEvery < 1) throwInvalidArg(env, "expected options.reportEvery to be >= 1");
+    JsArgs in(args);
+    SourceWrap* source = SourceWrap::unwrap(env, in.at(0, "source").raw());
+    JsObject o = in.object(1, "options");
+    train::RunOptions options;
+    options.steps = o.integer("steps", 0);
+    options.reportEvery = o.integer("reportEvery", 1);
+    options.countOps = o.boolean("countOps");
+    Napi::Value onProgress = o.optionalFunction("onProgress");
     BusyLease trainerLease = BusyLease::acquire(env, busy_, "this Trainer");
     BusyLease sourceLease = BusyLease::acquire(env, source->busy(), "this BatchSource");
-    cancel_->store(false);
-    train::RunOptions options;
-    options.steps = static_cast<int64_t>(steps);
-    options.reportEvery = reportEvery;
-    options.countOps = o.Get("countOps").ToBoolean().Value();
-    auto* task = new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), options,
-                             o.Get("onProgress"));
-    task->useCancelFlag(cancel_);
-    return startWorker(task);
+    return startCancellable(
+        new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), options, onProgress), cancel_);
   });
 }
 
@@ -293,9 +272,10 @@ Napi::Value TrainerWrap::cancel(const Napi::CallbackInfo& args) {
 Napi::Value TrainerWrap::save(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    std::string path = stringArg(args, 0, "path");
-    io::Metadata metadata = stringMapArg(args, 1, "metadata");
-    io::TensorMap extra = tensorMapArg(args, 2, "extra tensors");
+    JsArgs in(args);
+    std::string path = in.string(0, "path");
+    io::Metadata metadata = stringMapArg(in.at(1, "metadata"));
+    io::TensorMap extra = tensorMapArg(in.at(2, "extra"));
     return startWorker(new SaveTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
                               std::move(metadata), std::move(extra)));
   });
@@ -304,23 +284,24 @@ Napi::Value TrainerWrap::save(const Napi::CallbackInfo& args) {
 Napi::Value TrainerWrap::load(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), false));
+    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), JsArgs(args).string(0, "path"), false));
   });
 }
 
 Napi::Value TrainerWrap::loadBackbone(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), stringArg(args, 0, "path"), true));
+    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), JsArgs(args).string(0, "path"), true));
   });
 }
 
 Napi::Value TrainerWrap::exportBackbone(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    std::string path = stringArg(args, 0, "path");
-    return startWorker(new ExportTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
-                                stringMapArg(args, 1, "metadata")));
+    JsArgs in(args);
+    std::string path = in.string(0, "path");
+    io::Metadata metadata = stringMapArg(in.at(1, "metadata"));
+    return startWorker(new ExportTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path), std::move(metadata)));
   });
 }
 

@@ -41,8 +41,8 @@ async function main() {
     const { tensors } = await api.readSafetensors(path.join(dir, 'images.safetensors'), { mmap: true });
     const cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
     const source = api.tensorSource(tensors.images, { batchSize: o.batch, imageSize: o.crop, policy: 'kaku2021-bch', prefetch: 0 });
-    await source.measure(2, cores); // warm-up
-    const ours = await source.measure(o.batches, cores);
+    await source.measure(2, cores, false); // warm-up
+    const ours = await source.measure(o.batches, cores, false);
     const reference = JSON.parse(python(py.python, ['--images', dir, '--crop', String(o.crop), '--batch', String(o.batch), '--workers', '2', '--batches', String(o.batches)]).split('\n').pop());
     const row = { ours: ours.imagesPerSecond, reference: reference.images_per_second, ratio: ours.imagesPerSecond / reference.images_per_second };
     const setup = `${o.count} RGB images ${o.size}², kaku2021-bch two views at ${o.crop}², batch ${o.batch}, ${o.batches} batches; ` +

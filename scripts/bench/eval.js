@@ -77,22 +77,22 @@ async function main() {
   await trainer.save(checkpoint);
 
   // Warm-up (thread pool, oneDNN primitives) so neither way pays it inside its timing.
-  const warm = await native().extractFeatures({ checkpoint, images: val.images, embedding: false, device: o.device, batchSize: o.batch });
+  const warm = await native().extractFeatures({ checkpoint, images: val.images, embedding: false, device: o.device, batchSize: o.batch, imageSize: 0, threads: 0 });
   warm.blocks.forEach((t) => t.dispose());
 
-  const probe = { task: 'multiclass', metric: 'accuracy', numClasses: train.classes, method: 'adam', sweep: [{ lr: 1e-2, weightDecay: 0 }], epochs: o.epochs, batchSize: o.batch, standardize: false, seed: 0, device: o.device };
+  const probe = { task: 'multiclass', metric: 'accuracy', numClasses: train.classes, method: 'adam', sweep: [{ lr: 1e-2, weightDecay: 0 }], epochs: o.epochs, batchSize: o.batch, standardize: false, seed: 0, device: o.device, maxIterations: 200, threads: 0 };
 
   // imlm-native: features once per split (eval mode), the head on the cached features.
   let start = process.hrtime.bigint();
-  const trainFeatures = await native().extractFeatures({ checkpoint, images: train.images, embedding: false, device: o.device, batchSize: o.batch });
-  const valFeatures = await native().extractFeatures({ checkpoint, images: val.images, embedding: false, device: o.device, batchSize: o.batch });
+  const trainFeatures = await native().extractFeatures({ checkpoint, images: train.images, embedding: false, device: o.device, batchSize: o.batch, imageSize: 0, threads: 0 });
+  const valFeatures = await native().extractFeatures({ checkpoint, images: val.images, embedding: false, device: o.device, batchSize: o.batch, imageSize: 0, threads: 0 });
   const featureSeconds = seconds(start);
   const cached = await native().fitLinearProbe({ ...probe, trainFeatures: trainFeatures.blocks[3], trainLabels: train.labels, valFeatures: valFeatures.blocks[3], valLabels: val.labels });
   const cachedSeconds = seconds(start);
 
   // The reference's way: the backbone runs for every batch of every epoch and over val per sweep point.
   start = process.hrtime.bigint();
-  const reference = await native().fitLinearProbeThroughBackbone({ ...probe, checkpoint, block: 4, trainImages: train.images, trainLabels: train.labels, valImages: val.images, valLabels: val.labels });
+  const reference = await native().fitLinearProbeThroughBackbone({ ...probe, checkpoint, block: 4, trainImages: train.images, trainLabels: train.labels, valImages: val.images, valLabels: val.labels, imageSize: 0, featureBatchSize: o.batch });
   const referenceSeconds = seconds(start);
 
   const a = cached.weight.toTypedArray();

@@ -23,12 +23,12 @@ async function predictWith(state: string, store: string, from: { checkpoint?: st
   const train = await loadSplit(store, 'train');
   const test = await loadSplit(store, 'test');
   const ft = await native().createFinetuner(
-    { ...from, arch: 'resnet18', stem: 'small', inChannels: 1, task: 'multiclass', numClasses: 3, lr: 1e-3, weightDecay: 0, batchSize: 16, policy: resolvePolicy('none'), imageSize: 8, device: 'cpu', seed: 0 },
+    { ...from, arch: 'resnet18', stem: 'small', inChannels: 1, task: 'multiclass', numClasses: 3, lr: 1e-3, weightDecay: 0, batchSize: 16, policy: resolvePolicy('none'), imageSize: 8, device: 'cpu', seed: 0, zeroInitResidual: false, threads: 0 },
     train.images,
     train.labels,
   );
   await ft.load(state);
-  const p = await ft.predict(test.images);
+  const p = await ft.predict(test.images, { batchSize: 256 });
   const out = p.toTypedArray() as Float32Array;
   for (const t of [p, train.images, train.labels, train.ids, test.images, test.labels, test.ids]) t.dispose();
   return out;
@@ -127,12 +127,12 @@ describe('finetune', () => {
   test('one operation at a time on a Finetuner (ERR_BUSY)', async () => {
     const train = await loadSplit(store, 'train');
     const ft = await native().createFinetuner(
-      { arch: 'resnet18', stem: 'small', inChannels: 1, task: 'multiclass', numClasses: 3, lr: 1e-3, weightDecay: 0, batchSize: 16, policy: resolvePolicy('none'), imageSize: 8, device: 'cpu', seed: 0 },
+      { arch: 'resnet18', stem: 'small', inChannels: 1, task: 'multiclass', numClasses: 3, lr: 1e-3, weightDecay: 0, batchSize: 16, policy: resolvePolicy('none'), imageSize: 8, device: 'cpu', seed: 0, zeroInitResidual: false, threads: 0 },
       train.images,
       train.labels,
     );
-    const running = ft.run({ steps: 2 });
-    expect(() => ft.predict(train.images)).toThrow(expect.objectContaining({ code: 'ERR_BUSY' }));
+    const running = ft.run({ steps: 2, reportEvery: 10 });
+    expect(() => ft.predict(train.images, { batchSize: 256 })).toThrow(expect.objectContaining({ code: 'ERR_BUSY' }));
     await expect(running).resolves.toMatchObject({ stepsRun: 2, stepsCompleted: 2 });
     for (const t of [train.images, train.labels, train.ids]) t.dispose();
   });

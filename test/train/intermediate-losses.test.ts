@@ -6,6 +6,8 @@ import { INTERMEDIATE_LOSSES, trainConfigSchema } from '../../lib/config/train-c
 import { native } from '../../lib/native';
 import { tinyConfig } from '../helpers/configs';
 import { rejection } from '../helpers/rejection';
+import type { TrainConfig } from '../../lib/config/train-config';
+import { resolveDistOptions } from '../../lib/distributed/dist-options';
 
 test('the configuration schema accepts exactly the listed losses', () => {
   const schema = trainConfigSchema as { properties: { intermediate: { properties: { loss: { enum: unknown[] } } } } };
@@ -20,7 +22,8 @@ test.each([...INTERMEDIATE_LOSSES])('the native registry builds the listed loss 
 test('the native registry refuses any other name, listing exactly the TypeScript list', async () => {
   // Past the schema (which would refuse it first), straight to the bridge and the registry.
   const config = tinyConfig();
-  const e = await rejection(native().createTrainer({ ...config, intermediate: { ...config.intermediate, loss: 'l2' } }));
+  const broken = { ...config, bnGroups: 1, intermediate: { ...config.intermediate, loss: 'l2' } } as unknown as TrainConfig;
+  const e = await rejection(native().createTrainer(broken, resolveDistOptions(undefined)));
   expect(e.code).toBe('ERR_INVALID_ARG');
   const listed = INTERMEDIATE_LOSSES.map((name) => `'${name}'`).join(', ');
   expect(e.message).toBe(`expected config.intermediate.loss to be one of ${listed} but received 'l2'`);

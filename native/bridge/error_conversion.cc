@@ -1,4 +1,4 @@
-#include "bridge/errors.h"
+#include "bridge/error_conversion.h"
 
 #include <c10/util/Exception.h>
 
@@ -45,41 +45,6 @@ Napi::Error makeError(Napi::Env env, const ErrorInfo& info) {
 
 void throwInvalidArg(Napi::Env env, const std::string& message) {
   throw makeError(env, {"ERR_INVALID_ARG", message});
-}
-
-void PromiseWorker::Execute() {
-  try {
-    run();
-  } catch (...) {
-    failure_ = describeCurrentException();
-    failed_ = true;
-  }
-}
-
-void PromiseWorker::OnOK() {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  settled();
-  if (failed_) {
-    deferred_.Reject(makeError(env, failure_).Value());
-    return;
-  }
-  resolveWith(env, deferred_, [&] { return result(env); });
-}
-
-void resolveWith(Napi::Env env, Napi::Promise::Deferred& deferred, const std::function<Napi::Value()>& build) {
-  try {
-    deferred.Resolve(build());
-  } catch (const Napi::Error& e) {
-    deferred.Reject(e.Value());
-  } catch (...) {
-    deferred.Reject(makeError(env, describeCurrentException()).Value());
-  }
-}
-
-void PromiseWorker::OnError(const Napi::Error& error) {
-  settled();
-  deferred_.Reject(error.Value());
 }
 
 }  // namespace imlm::bridge
