@@ -19,6 +19,9 @@ export interface KsOptions {
 }
 
 /** The options of `ks` (its `method` also of `ksOfTensors`), validated before anything reaches native code. */
+/** SciPy's asymptotic p-value unless asked otherwise (the reference's call). */
+export const kKsDefaults = { method: 'asymp' } as const;
+
 export const ksOptionsSchema: Schema = {
   type: 'object',
   properties: { sameSamples: { type: 'boolean' }, method: { type: 'string', enum: ['asymp', 'exact', 'auto'] } },
@@ -49,7 +52,7 @@ export async function ksOfTensors(
   b: Tensor,
   options: { probabilities?: boolean; method?: 'asymp' | 'exact' | 'auto' } = {},
 ): Promise<NativeKsColumn[]> {
-  const { method } = validate<KsOptions>(ksOptionsSchema, { method: options.method ?? 'asymp' }, 'options');
+  const { method } = validate<Required<Pick<KsOptions, 'method'>>>(ksOptionsSchema, { method: options.method ?? kKsDefaults.method }, 'options');
   return (await native().analysisKs(a, b, { probabilities: options.probabilities ?? true, method })).columns;
 }
 
@@ -73,7 +76,7 @@ export async function ks(a: string, b: string, options: KsOptions = {}): Promise
       const [aligned] = await alignRows(fa.ids, fb.ids, [fb.ids], { a, b });
       aligned.dispose();
     }
-    const method = opts.method ?? 'asymp';
+    const method = opts.method ?? kKsDefaults.method;
     const columns = await ksOfTensors(fa.probabilities, fb.probabilities, { method });
     const classIndices = fa.task === 'binary' ? [1] : columns.map((_, i) => i);
     const perClass = classIndices.map((c) => ({ ...columns[c], classIndex: c, className: fa.classes[c] }));

@@ -56,14 +56,22 @@ export interface NativeAnalysis {
   analysisMetrics(
     probabilities: NativeTensor,
     labels: NativeTensor,
-    options: { task: string; resamples?: number; seed?: number; confidence?: number },
+    options: { task: string; resamples: number; seed: number; confidence: number },
   ): Promise<NativeClassificationMetrics>;
-  analysisKs(a: NativeTensor, b: NativeTensor, options?: { probabilities?: boolean; method?: 'asymp' | 'exact' | 'auto' }): Promise<{ columns: NativeKsColumn[] }>;
+  analysisKs(a: NativeTensor, b: NativeTensor, options: { probabilities: boolean; method: 'asymp' | 'exact' | 'auto' }): Promise<{ columns: NativeKsColumn[] }>;
   analysisCka(
     x: NativeTensor,
     y: NativeTensor,
-    options: { kernel: 'linear' | 'rbf'; sigma?: number; sigmaMedianFraction?: number; full?: boolean; sets?: number; setSize?: number; seed?: number },
+    /** RBF: sigma or sigmaMedianFraction (one of the two). */
+    options: { kernel: 'linear' | 'rbf'; sigma?: number; sigmaMedianFraction?: number; full: boolean; sets: number; setSize: number; seed: number },
   ): Promise<NativeCkaResult>;
   analysisAlign(idsA: NativeTensor, idsB: NativeTensor, tensorsB: NativeTensor[]): Promise<NativeTensor[]>;
-  analysisRocCurve(probabilities: NativeTensor, labels: NativeTensor, options: { task: string; maxPoints?: number }): Promise<NativeRocCurve>;
+  analysisRocCurve(probabilities: NativeTensor, labels: NativeTensor, options: { task: string; maxPoints: number }): Promise<NativeRocCurve>;
+  analysisKnn(
+    bank: NativeTensor,
+    bankLabels: NativeTensor,
+    query: NativeTensor,
+    queryLabels: NativeTensor,
+    options: { k: number; temperature: number; classes: number; queryBatch: number },
+  ): Promise<{ top1: number; top5: number; queries: number }>;
 }

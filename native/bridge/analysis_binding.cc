@@ -9,10 +9,12 @@
 
 #include "bridge/analysis_worker.h"
 #include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
 #include "bridge/tensor_wrap.h"
 #include "core/analysis/align.h"
 #include "core/analysis/cka.h"
 #include "core/analysis/classification.h"
+#include "core/analysis/knn.h"
 #include "core/analysis/ks.h"
 #include "core/analysis/roc_curve.h"
 #include "core/task.h"
@@ -22,41 +24,14 @@ namespace {
 
 // ---- reading arguments ----
 
-Napi::Object optionsArg(const Napi::CallbackInfo& args, size_t index) {
-  if (args.Length() <= index || args[index].IsUndefined()) return Napi::Object::New(args.Env());
-  if (!args[index].IsObject()) throwInvalidArg(args.Env(), "expected an options object");
-  return args[index].As<Napi::Object>();
+// Options are required and resolved by TypeScript (lib/analysis/<metric>.ts); read with the
+// bridge's one toolkit (bridge/js_args.h).
+
+Task taskField(const JsObject& options) {
+  return options.choice<Task>("task", {{"multiclass", Task::kMulticlass}, {"binary", Task::kBinary}, {"multilabel", Task::kMultilabel}});
 }
 
-std::optional<double> optionalNumber(const Napi::Object& options, const char* name) {
-  Napi::Value v = options.Get(name);
-  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
-  if (!v.IsNumber()) throwInvalidArg(options.Env(), std::string("expected options.") + name + " to be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-int64_t integerOption(const Napi::Object& options, const char* name, int64_t fallback) {
-  const std::optional<double> v = optionalNumber(options, name);
-  if (!v) return fallback;
-  if (!(std::floor(*v) == *v && *v >= 0 && *v <= 9007199254740991.0)) {
-    throwInvalidArg(options.Env(), std::string("expected options.") + name + " to be a non-negative integer but received " + std::to_string(*v));
-  }
-  return static_cast<int64_t>(*v);
-}
-
-std::string stringOption(const Napi::Object& options, const char* name, const std::string& fallback) {
-  Napi::Value v = options.Get(name);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) throwInvalidArg(options.Env(), std::string("expected options.") + name + " to be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-Task taskOption(Napi::Env env, const Napi::Object& options) {
-  const std::string text = stringOption(options, "task", "");
-  const std::optional<Task> task = taskFromName(text);
-  if (!task) throwInvalidArg(env, "expected options.task to be 'multiclass', 'binary' or 'multilabel' but received '" + text + "'");
-  return *task;
-}
+constexpr int64_t kMaxSafeInteger = 9007199254740991;
 
 // ---- writing results ----
 
@@ -99,15 +74,15 @@ struct MetricsRequest {
 };
 
 MetricsRequest readMetrics(const Napi::CallbackInfo& args) {
-  Napi::Env env = args.Env();
+  JsArgs in(args);
   MetricsRequest r;
-  r.probabilities = TensorWrap::unwrap(env, args[0], "probabilities");
-  r.labels = TensorWrap::unwrap(env, args[1], "labels");
-  Napi::Object options = optionsArg(args, 2);
-  r.task = taskOption(env, options);
-  r.bootstrap.resamples = integerOption(options, "resamples", r.bootstrap.resamples);
-  r.bootstrap.seed = static_cast<uint64_t>(integerOption(options, "seed", 0));
-  r.bootstrap.confidence = optionalNumber(options, "confidence").value_or(r.bootstrap.confidence);
+  r.probabilities = in.tensor(0, "probabilities");
+  r.labels = in.tensor(1, "labels");
+  const JsObject options = in.object(2, "options");
+  r.task = taskField(options);
+  r.bootstrap.resamples = options.integer("resamples", 0, kMaxSafeInteger);
+  r.bootstrap.seed = static_cast<uint64_t>(options.integer("seed", 0, kMaxSafeInteger));
+  r.bootstrap.confidence = options.number("confidence");
   return r;
 }
 
@@ -155,17 +130,14 @@ struct KsRequest {
 };
 
 KsRequest readKs(const Napi::CallbackInfo& args) {
-  Napi::Env env = args.Env();
+  JsArgs in(args);
   KsRequest r;
-  r.a = TensorWrap::unwrap(env, args[0], "a");
-  r.b = TensorWrap::unwrap(env, args[1], "b");
-  Napi::Object options = optionsArg(args, 2);
-  r.probabilities = options.Get("probabilities").ToBoolean().Value();
-  const std::string methodText = stringOption(options, "method", "asymp");
-  r.method = analysis::KsMethod::kAsymp;
-  if (methodText == "exact") r.method = analysis::KsMethod::kExact;
-  else if (methodText == "auto") r.method = analysis::KsMethod::kAuto;
-  else if (methodText != "asymp") throwInvalidArg(env, "expected options.method to be 'asymp', 'exact' or 'auto' but received '" + methodText + "'");
+  r.a = in.tensor(0, "a");
+  r.b = in.tensor(1, "b");
+  const JsObject options = in.object(2, "options");
+  r.probabilities = options.boolean("probabilities");
+  r.method = options.choice<analysis::KsMethod>(
+      "method", {{"asymp", analysis::KsMethod::kAsymp}, {"exact", analysis::KsMethod::kExact}, {"auto", analysis::KsMethod::kAuto}});
   return r;
 }
 
@@ -206,22 +178,24 @@ struct CkaResult {
 };
 
 CkaRequest readCka(const Napi::CallbackInfo& args) {
-  Napi::Env env = args.Env();
+  JsArgs in(args);
   CkaRequest r;
-  r.x = TensorWrap::unwrap(env, args[0], "x");
-  r.y = TensorWrap::unwrap(env, args[1], "y");
-  Napi::Object options = optionsArg(args, 2);
-  const std::string kernelText = stringOption(options, "kernel", "linear");
-  const std::optional<analysis::Kernel> kernel = analysis::kernelFromName(kernelText);
-  if (!kernel) throwInvalidArg(env, "expected options.kernel to be 'linear' or 'rbf' but received '" + kernelText + "'");
-  r.kernel.kernel = *kernel;
-  r.kernel.sigma = optionalNumber(options, "sigma");
-  r.kernel.sigmaMedianFraction = optionalNumber(options, "sigmaMedianFraction").value_or(1.0);
-  Napi::Value full = options.Get("full");
-  r.full = full.IsUndefined() ? true : full.ToBoolean().Value();
-  r.sets = integerOption(options, "sets", 0);
-  r.setSize = integerOption(options, "setSize", 0);
-  r.seed = static_cast<uint64_t>(integerOption(options, "seed", 0));
+  r.x = in.tensor(0, "x");
+  r.y = in.tensor(1, "y");
+  const JsObject options = in.object(2, "options");
+  r.kernel.kernel = options.choice<analysis::Kernel>("kernel", {{"linear", analysis::Kernel::kLinear}, {"rbf", analysis::Kernel::kRbf}});
+  // The RBF width: an absolute sigma, or a fraction of the median distance (one of the two).
+  const JsValue sigma = options.optional("sigma");
+  if (sigma.given()) r.kernel.sigma = sigma.positiveNumber();
+  const JsValue fraction = options.optional("sigmaMedianFraction");
+  if (fraction.given()) r.kernel.sigmaMedianFraction = fraction.positiveNumber();
+  if (r.kernel.kernel == analysis::Kernel::kRbf && !sigma.given() && !fraction.given()) {
+    throwExpected(args.Env(), "options.sigma or options.sigmaMedianFraction", "given for the RBF kernel", args.Env().Undefined());
+  }
+  r.full = options.boolean("full");
+  r.sets = options.integer("sets", 0, kMaxSafeInteger);
+  r.setSize = options.integer("setSize", 0, kMaxSafeInteger);
+  r.seed = static_cast<uint64_t>(options.integer("seed", 0, kMaxSafeInteger));
   return r;
 }
 
@@ -269,13 +243,11 @@ struct AlignRequest {
 };
 
 AlignRequest readAlign(const Napi::CallbackInfo& args) {
-  Napi::Env env = args.Env();
   AlignRequest r;
-  r.idsA = TensorWrap::unwrap(env, args[0], "idsA");
-  r.idsB = TensorWrap::unwrap(env, args[1], "idsB");
-  if (args.Length() < 3 || !args[2].IsArray()) throwInvalidArg(env, "expected analysisAlign(idsA, idsB, tensors: Tensor[])");
-  Napi::Array list = args[2].As<Napi::Array>();
-  for (uint32_t i = 0; i < list.Length(); ++i) r.tensors.push_back(TensorWrap::unwrap(env, list.Get(i), "tensors[i]"));
+  JsArgs in(args);
+  r.idsA = in.tensor(0, "idsA");
+  r.idsB = in.tensor(1, "idsB");
+  for (const JsValue& item : in.at(2, "tensors").items()) r.tensors.push_back(item.tensor());
   return r;
 }
 
@@ -299,13 +271,13 @@ struct RocRequest {
 };
 
 RocRequest readRocCurve(const Napi::CallbackInfo& args) {
-  Napi::Env env = args.Env();
+  JsArgs in(args);
   RocRequest r;
-  r.probabilities = TensorWrap::unwrap(env, args[0], "probabilities");
-  r.labels = TensorWrap::unwrap(env, args[1], "labels");
-  Napi::Object options = optionsArg(args, 2);
-  r.task = taskOption(env, options);
-  r.maxPoints = integerOption(options, "maxPoints", 200);
+  r.probabilities = in.tensor(0, "probabilities");
+  r.labels = in.tensor(1, "labels");
+  const JsObject options = in.object(2, "options");
+  r.task = taskField(options);
+  r.maxPoints = options.integer("maxPoints", 2, kMaxSafeInteger);
   return r;
 }
 
@@ -324,6 +296,41 @@ Napi::Value writeRocCurve(Napi::Env env, const analysis::RocPoints& points) {
   return o;
 }
 
+// ---- analysisKnn(bank [N, F], bankLabels, query [M, F], queryLabels, { k, temperature, classes, queryBatch }) → { top1, top5, queries } ----
+
+struct KnnRequest {
+  at::Tensor bank;
+  at::Tensor bankLabels;
+  at::Tensor query;
+  at::Tensor queryLabels;
+  analysis::KnnOptions options;
+};
+
+KnnRequest readKnn(const Napi::CallbackInfo& args) {
+  JsArgs in(args);
+  KnnRequest r;
+  r.bank = in.tensor(0, "bank");
+  r.bankLabels = in.tensor(1, "bankLabels");
+  r.query = in.tensor(2, "query");
+  r.queryLabels = in.tensor(3, "queryLabels");
+  const JsObject options = in.object(4, "options");
+  r.options.k = options.integer("k", 1, kMaxSafeInteger);
+  r.options.temperature = options.positiveNumber("temperature");
+  r.options.classes = options.integer("classes", 1, kMaxSafeInteger);
+  r.options.queryBatch = options.integer("queryBatch", 1, kMaxSafeInteger);
+  return r;
+}
+
+analysis::KnnResult computeKnn(const KnnRequest& r) { return analysis::knnClassify(r.bank, r.bankLabels, r.query, r.queryLabels, r.options); }
+
+Napi::Value writeKnn(Napi::Env env, const analysis::KnnResult& result) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("top1", result.top1);
+  o.Set("top5", result.top5);
+  o.Set("queries", static_cast<double>(result.queries));
+  return o;
+}
+
 // ---- the table: exported name → reader → core call → writer ----
 
 const AnalysisFunction kAnalysisFunctions[] = {
@@ -332,6 +339,7 @@ const AnalysisFunction kAnalysisFunctions[] = {
     {"analysisCka", startAnalysis<readCka, computeCka, writeCka>},
     {"analysisAlign", startAnalysis<readAlign, computeAlign, writeAlign>},
     {"analysisRocCurve", startAnalysis<readRocCurve, computeRocCurve, writeRocCurve>},
+    {"analysisKnn", startAnalysis<readKnn, computeKnn, writeKnn>},
 };
 
 }  // namespace

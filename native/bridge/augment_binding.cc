@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "bridge/error_conversion.h"
+#include "bridge/js_args.h"
 #include "bridge/promise_worker.h"
 #include "bridge/tensor_wrap.h"
 #include "core/augment/ops.h"
@@ -14,14 +15,11 @@ namespace imlm::bridge {
 namespace {
 
 /** Sets one policy field from the object, type-checked (its range is checked with the rest). */
-void readField(Napi::Env env, const Napi::Object& o, const augment::PolicyField& field, augment::AugmentPolicy& policy) {
-  Napi::Value v = o.Get(field.name);
+void readField(const JsObject& o, const augment::PolicyField& field, augment::AugmentPolicy& policy) {
   if (field.flag) {
-    if (!v.IsBoolean()) throwInvalidArg(env, std::string("expected policy.") + field.name + " to be a boolean");
-    policy.*field.flag = v.As<Napi::Boolean>().Value();
+    policy.*field.flag = o.boolean(field.name);
   } else {
-    if (!v.IsNumber()) throwInvalidArg(env, std::string("expected policy.") + field.name + " to be a number");
-    policy.*field.number = v.As<Napi::Number>().DoubleValue();
+    policy.*field.number = o.number(field.name);
   }
 }
 
@@ -68,12 +66,11 @@ class AugmentTask : public PromiseWorker {
 }  // namespace
 
 augment::AugmentPolicy toAugmentPolicy(Napi::Env env, const Napi::Value& value, int64_t outputSize) {
-  if (!value.IsObject()) throwInvalidArg(env, "expected an augmentation policy object (lib/data/policies.ts)");
-  Napi::Object o = value.As<Napi::Object>();
+  const JsObject o(env, value, "policy");
   augment::AugmentPolicy p;
   p.outputSize = outputSize;
   for (const augment::AugmentOp& op : augment::augmentOps()) {
-    for (const augment::PolicyField& field : op.fields) readField(env, o, field, p);
+    for (const augment::PolicyField& field : op.fields) readField(o, field, p);
   }
   const std::string problem = augment::policyProblem(p);
   if (!problem.empty()) throwInvalidArg(env, problem);
@@ -83,13 +80,11 @@ augment::AugmentPolicy toAugmentPolicy(Napi::Env env, const Napi::Value& value, 
 Napi::Value augmentBatch(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (args.Length() < 4 || !args[2].IsNumber() || !args[3].IsNumber()) {
-      throwInvalidArg(env, "expected augmentBatch(images, policy, outputSize, seed)");
-    }
-    at::Tensor images = TensorWrap::unwrap(env, args[0], "images");
-    const int64_t size = args[2].As<Napi::Number>().Int64Value();
+    JsArgs in(args);
+    at::Tensor images = in.tensor(0, "images");
+    const int64_t size = in.integer(2, "outputSize", 1);
     augment::AugmentPolicy policy = toAugmentPolicy(env, args[1], size);
-    return startWorker(new AugmentTask(env, images, policy, static_cast<uint64_t>(args[3].As<Napi::Number>().Int64Value())));
+    return startWorker(new AugmentTask(env, images, policy, static_cast<uint64_t>(in.integer(3, "seed", 0))));
   });
 }
 

@@ -10,16 +10,16 @@ describe('the task names native code reads and writes', () => {
     const multilabel = tensor(Uint8Array.from([0, 1, 1, 0, 0, 1]), [3, 2]);
     const single = tensor(BigInt64Array.from([1n, 0n, 1n]), [3]);
     for (const task of ['multiclass', 'binary', 'multilabel'] as const) {
-      const m = await native().analysisMetrics(probabilities(), task === 'multilabel' ? multilabel : single, { task, resamples: 0 });
+      const m = await native().analysisMetrics(probabilities(), task === 'multilabel' ? multilabel : single, { task, resamples: 0, seed: 0, confidence: 0.95 });
       expect(m.task).toBe(task);
     }
   });
 
   test('an unknown task: ERR_INVALID_ARG from analysis, naming options.task', async () => {
     // Argument errors are thrown at the call, before a Promise exists; the async wrapper catches both kinds.
-    await expect((async () => native().analysisMetrics(probabilities(), tensor(BigInt64Array.from([1n, 0n, 1n]), [3]), { task: 'multi-class' }))()).rejects.toMatchObject({
+    await expect((async () => native().analysisMetrics(probabilities(), tensor(BigInt64Array.from([1n, 0n, 1n]), [3]), { task: 'multi-class', resamples: 0, seed: 0, confidence: 0.95 }))()).rejects.toMatchObject({
       code: 'ERR_INVALID_ARG',
-      message: "expected options.task to be 'multiclass', 'binary' or 'multilabel' but received 'multi-class'",
+      message: "expected options.task to be one of 'multiclass', 'binary', 'multilabel' but received 'multi-class'",
     });
   });
 
