@@ -26,6 +26,8 @@ import { readCheckedRunJson, writeRunJson } from '../run-folder';
 import { finetuneOptionsSchema, finetuneProgressSchema, savedFinetuneConfigSchema, kEvalDefaults, kFinetuneDefaults, kLightPolicy, kPolicyBySource } from './options';
 import { writePredictions } from './predictions';
 import type { Arch } from '../config/archs';
+import { RunLog } from '../run-logs/run-log';
+import { finetuneScalars, kFinetuneColumns } from '../run-logs/scalars';
 
 export interface FinetuneOptions {
   /** Pre-trained weights (training state or backbone). Required unless fromScratch. */
@@ -240,6 +242,14 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       if (existsSync(paths.progress)) state = await readProgress(paths.progress);
     }
 
+    // metrics.jsonl / metrics.csv / TensorBoard: every train report and every validation.
+    const log = await RunLog.open(o.outDir, { columns: kFinetuneColumns, resume: o.resume ? { stepsCompleted: ft.stepsCompleted } : undefined });
+    let logged = Promise.resolve();
+    const report = (p: FinetuneProgress) => {
+      logged = logged.then(() => log.write(p.step, p, finetuneScalars(p)));
+      onProgress?.(p);
+    };
+
     let lastLoss = NaN;
     const validateNow = async () => {
       const probabilities = await ft.predict(val.images, { batchSize: predictBatchSize });
@@ -264,7 +274,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       // Order matters for resuming: the checkpoint first, then the record that refers to it.
       await saveState(ft, paths.last, o, manifest, fraction);
       await writeRunJson(paths.progress, state);
-      onProgress?.({ stage: 'validate', step: evaluation.step, epoch: evaluation.epoch, valMetric, best: state.best?.valMetric ?? null });
+      report({ stage: 'validate', step: evaluation.step, epoch: evaluation.epoch, valMetric, best: state.best?.valMetric ?? null });
+      await logged;
     };
 
     // A crash between the checkpoint and progress.json leaves one step count unvalidated.
@@ -284,7 +295,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         const summary = await ft.run({
           steps,
           reportEvery: Math.max(1, Math.min(10, steps)),
-          onProgress: (p) => onProgress?.({ stage: 'train', step: p.done, maxSteps, loss: p.value }),
+          onProgress: (p) => report({ stage: 'train', step: p.done, maxSteps, loss: p.value }),
         });
         if (summary.stepsRun > 0) lastLoss = summary.meanLoss;
         if (summary.cancelled) {
@@ -299,6 +310,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      await logged;
     }
 
     const stepsCompleted = ft.stepsCompleted; // loading the best state below rewinds the counter

@@ -5,7 +5,7 @@
  *
  * On resume the JSONL and CSV files are cut back to the checkpoint's step first (rows of steps
  * that the resumed run will redo would otherwise appear twice), and a new event file is started
- * (TensorBoard shows the latest value of a repeated step).
+ * (TensorBoard shows the latest value of a repeated step). A new run starts all three afresh.
  */
 import { existsSync, promises as fs } from 'fs';
 import path from 'path';
@@ -58,6 +58,12 @@ export class RunLog {
           throw new ImlmError(`${csv} has the columns ${first} but this run writes ${header}; move metrics.csv aside to resume`, 'ERR_FORMAT');
         }
       }
+    }
+    if (!options.resume) {
+      // A new run: what an abandoned run (one that never saved a checkpoint) left here goes.
+      await fs.rm(jsonl, { force: true });
+      await fs.rm(csv, { force: true });
+      for (const name of await fs.readdir(dir)) if (name.startsWith('events.out.tfevents.')) await fs.rm(path.join(dir, name), { force: true });
     }
     if (!existsSync(csv)) await fs.writeFile(csv, header + '\n');
     return new RunLog(jsonl, csv, options.columns, await TensorBoardWriter.create(dir));

@@ -1,6 +1,6 @@
 // Fine-tuning at a label fraction: from a checkpoint and from scratch, validation every few
 // steps, early stopping, test predictions from the selected (best) network, resuming.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { finetune, readSafetensors, type FinetuneResult } from '../../lib';
@@ -8,6 +8,7 @@ import { loadSplit } from '../../lib/data/store';
 import { native } from '../../lib/native';
 import { resolvePolicy } from '../../lib/data/policies';
 import { writeCheckpoints, writeSyntheticStore } from './fixtures';
+import { readEventFile } from '../helpers/event-file';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'imlm-finetune-'));
 
@@ -90,6 +91,14 @@ describe('finetune', () => {
     expect(r.initialisation).toMatch(/^random \(from scratch, seed 0, resnet18\)/);
     expect(r.history).toHaveLength(2);
     expect(existsSync(r.predictions!)).toBe(true);
+    // The run's logs: every validation's metric in the CSV and in TensorBoard.
+    const csv = readFileSync(path.join(r.outDir, 'metrics.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('step,time,loss/train,validation/metric,validation/best');
+    const events = readdirSync(r.outDir).filter((n) => n.startsWith('events.out.tfevents.'));
+    expect(events).toHaveLength(1);
+    const validations = readEventFile(path.join(r.outDir, events[0])).filter((e) => 'validation/metric' in e.scalars);
+    expect(validations.map((e) => e.step)).toEqual([3, 6]);
+    validations.forEach((e, k) => expect(e.scalars['validation/metric']).toBeCloseTo(r.history[k].valMetric, 6));
     await expect(finetune({ store, outDir: path.join(dir, 'neither'), device: 'cpu' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringContaining('--from-scratch') });
   });
 

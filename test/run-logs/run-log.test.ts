@@ -44,3 +44,12 @@ test('a CSV with other columns is not appended to', async () => {
   await RunLog.open(dir, { columns: ['a'] });
   await expect(RunLog.open(dir, { columns: ['b'], resume: { stepsCompleted: 0 } })).rejects.toMatchObject({ code: 'ERR_FORMAT' });
 });
+
+test('a new run in a folder an abandoned run logged to starts the logs afresh', async () => {
+  const old = await RunLog.open(dir, { columns });
+  await old.write(10, {}, { 'loss/total': 1 });
+  const fresh = await RunLog.open(dir, { columns });
+  await fresh.write(5, {}, { 'loss/total': 2 });
+  expect(jsonSteps()).toEqual([5]);
+  expect(readdirSync(dir).filter((n) => n.startsWith('events.out.tfevents.'))).toEqual([path.basename(fresh.eventFile)]);
+});
