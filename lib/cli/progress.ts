@@ -12,6 +12,8 @@ export interface ProgressLine {
 export class ProgressDisplay {
   private readonly bar: cliProgress.SingleBar | null;
   private started = false;
+  // Log lines: the first report's value and time, from which the ETA is estimated.
+  private first: { value: number; at: number } | null = null;
 
   constructor(
     private readonly total: number,
@@ -34,7 +36,21 @@ export class ProgressDisplay {
       return;
     }
     const fields = Object.entries(line.fields).map(([k, v]) => `${k} ${v}`).join(' | ');
-    this.stream.write(`${line.value}/${this.total} | ${fields}\n`);
+    this.stream.write(`${line.value}/${this.total} | ${fields}${this.eta(line.value)}\n`);
+  }
+
+  /** " | ETA 1m 20s" from the rate since the first report (nothing until there is a rate). */
+  private eta(value: number): string {
+    const now = Date.now();
+    if (!this.first) {
+      this.first = { value, at: now };
+      return '';
+    }
+    const rate = (value - this.first.value) / (now - this.first.at);
+    if (!(rate > 0) || value >= this.total) return '';
+    const seconds = Math.round((this.total - value) / rate / 1000);
+    const m = Math.floor(seconds / 60);
+    return ` | ETA ${m > 0 ? `${m}m ` : ''}${seconds % 60}s`;
   }
 
   stop(): void {

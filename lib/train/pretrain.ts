@@ -1,9 +1,10 @@
 /**
- * A pre-training run in a run folder: config.json, the logs of every progress report
- * (metrics.jsonl, metrics.csv and a TensorBoard event file: lib/run-logs/run-log.ts), checkpoints/last.safetensors (written atomically every `checkpointEvery` steps and
- * at the end), backbone.safetensors (torchvision names) at the end. Resumable: the same
- * folder with `resume: true` continues from the last checkpoint and gives the same losses as
- * an uninterrupted run.
+ * A pre-training run in a run folder: config.json; the logs of every progress report
+ * (metrics.jsonl, metrics.csv and a TensorBoard event file: lib/run-logs/run-log.ts);
+ * checkpoints/last.safetensors, written atomically every `checkpointEvery` steps and at the end;
+ * backbone.safetensors (torchvision names) at the end, a stopped run's too. Resumable: the same
+ * folder with `resume: true` continues from the last checkpoint and gives the same losses as an
+ * uninterrupted run.
  */
 import { existsSync, promises as fs } from 'fs';
 import path from 'path';
@@ -13,6 +14,7 @@ import { ImlmError, isImlmError } from '../errors';
 import { assertFreshRunFolder, assertResumableRunFolder, lastCheckpointPath, readRunJson, writeRunJson } from '../run-folder';
 import { RunLog } from '../run-logs/run-log';
 import { kPretrainColumns, pretrainScalars } from '../run-logs/scalars';
+import type { KnnMonitor } from './knn-monitor';
 import { Trainer, type BatchSource, type DistOptions, type Progress, type StepMetrics } from './trainer';
 
 export interface PretrainOptions {
@@ -32,6 +34,12 @@ export interface PretrainOptions {
   /** Progress every this many steps (default 10). */
   reportEvery?: number;
   onProgress?: (progress: Progress) => void;
+  /**
+   * The online kNN monitor (lib/train/knn-monitor.ts): measured every `monitor.every` steps and at
+   * the end, logged as monitor/knn_top1, told to onMonitor. Rank 0 only.
+   */
+  monitor?: KnnMonitor;
+  onMonitor?: (m: { step: number; top1: number; top5: number }) => void;
   /** Aborting finishes the current step, saves a checkpoint and resolves with cancelled: true. */
   signal?: AbortSignal;
   /** torchvision-named weights to start both encoders from (ignored on resume). */
@@ -120,8 +128,12 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   let images = 0;
   let seconds = 0;
   try {
+    let sinceSave = 0;
+    const monitor = lead ? options.monitor : undefined; // rank 0 alone: its forward needs no collective
     while (trainer.stepsCompleted < target && !cancelled) {
-      const chunk = Math.min(checkpointEvery, target - trainer.stepsCompleted);
+      const done = trainer.stepsCompleted;
+      // Chunks end at checkpoints and at monitor steps; the steps themselves do not depend on where chunks end.
+      const chunk = Math.min(checkpointEvery - sinceSave, target - done, monitor ? monitor.every - (done % monitor.every) : Infinity);
       let summary;
       try {
         summary = await trainer.run(options.source, {
@@ -134,7 +146,18 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
           },
         });
         await logged;
-        if (summary.stepsRun > 0 && lead) await trainer.save(paths.last, { world_size: String(trainer.worldSize) });
+        sinceSave += summary.stepsRun;
+        const end = trainer.stepsCompleted >= target || summary.cancelled;
+        if (summary.stepsRun > 0 && lead && (sinceSave >= checkpointEvery || end)) {
+          await trainer.save(paths.last, { world_size: String(trainer.worldSize) });
+          sinceSave = 0;
+        }
+        if (monitor && summary.stepsRun > 0 && !summary.cancelled && (trainer.stepsCompleted % monitor.every === 0 || end)) {
+          const knn = await monitor.measure(trainer);
+          const step = trainer.stepsCompleted;
+          await log?.write(step, { monitor: { knnTop1: knn.top1, knnTop5: knn.top5, queries: knn.queries } }, { 'monitor/knn_top1': knn.top1 });
+          options.onMonitor?.({ step, top1: knn.top1, top5: knn.top5 });
+        }
       } catch (error) {
         if (isImlmError(error) && error.code === 'ERR_NON_FINITE') {
           const kept = existsSync(paths.last) ? `the last good checkpoint is ${paths.last}` : 'no checkpoint had been written yet';
@@ -151,8 +174,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   } finally {
     await logged;
   }
+  // A stopped run exports too: its backbone is the checkpoint's, ready to evaluate while it waits to resume.
   let backbone: string | null = null;
-  if (!cancelled && lead) {
+  if (lead && trainer.stepsCompleted > 0) {
     await trainer.exportBackbone(paths.backbone);
     backbone = paths.backbone;
   }

@@ -43,6 +43,7 @@ describe('bad command lines: one coded line, nothing written', () => {
     expect(r.code).toBe(0);
     writeFileSync(f('bad.json'), '{bad');
     writeFileSync(f('array.json'), '[1, 2]');
+    writeFileSync(f('object.json'), '{"batchSize": 8}');
     writeFileSync(f('afile'), 'hi');
     mkdirSync(f('emptydir'));
     // Run folders with one part damaged.
@@ -69,7 +70,7 @@ describe('bad command lines: one coded line, nothing written', () => {
     ['train --resume with a bad data.json', () => ['train', '--resume', '--out', f('run-baddata')], /ERR_FORMAT: .*data\.json: Expected 'store' or 'synthetic' for kind/],
     ['train --resume with another architecture and loss', () => ['train', '--resume', '--out', run, '--arch', 'resnet50', '--loss', 'barlow'], /ERR_INVALID_ARG: --resume .* asks for --arch "resnet50" \(the run has "resnet18"\); --loss "barlow" \(the run has "mse"\)\. Only --steps and --checkpoint-every may change/],
     ['train --resume with other data and batch size', () => ['train', '--resume', '--out', run, '--data', f('src'), '--batch-size', '16'], /ERR_INVALID_ARG: --resume .* asks for --data .*src \(the run trains on .*store\); --batch-size 16 \(the run has 8\)/],
-    ['train --resume with a --config', () => ['train', '--resume', '--out', run, '--config', f('array.json')], /ERR_INVALID_ARG: --resume .* asks for --config \(a resumed run keeps its own configuration/],
+    ['train --resume with a --config', () => ['train', '--resume', '--out', run, '--config', f('object.json')], /ERR_INVALID_ARG: --resume .* asks for --config \(a resumed run keeps its own configuration/],
     ['train --resume with --init', () => ['train', '--resume', '--out', run, '--init', path.join(run, 'backbone.safetensors')], /ERR_INVALID_ARG: --init starts a new run/],
     ['train --config missing', () => ['train', '--data', store, ...tiny, '--config', f('missing.json'), '--out', f('o')], /ERR_IO: --config .* does not exist/],
     ['train --config bad JSON', () => ['train', '--data', store, ...tiny, '--config', f('bad.json'), '--out', f('o')], /ERR_FORMAT: --config .* is not valid JSON/],

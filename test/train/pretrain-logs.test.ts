@@ -31,3 +31,18 @@ test('each report step is logged to JSONL, CSV and TensorBoard with every scalar
   }
   expect(jsonSteps[jsonSteps.length - 1]).toBe(6);
 });
+
+test('a stopped run still exports its backbone (the checkpoint\'s weights) and logs up to where it stopped', async () => {
+  const outDir = path.join(dir, 'stopped');
+  const controller = new AbortController();
+  const config = tinyConfig({ totalSteps: 50 });
+  const result = await pretrain({
+    config, source: syntheticSource({ channels: 3, imageSize: 16, batchSize: 8, poolSize: 32, prefetch: 0 }), outDir, reportEvery: 1, checkpointEvery: 50, signal: controller.signal,
+    onProgress: (p) => { if (p.step === 2) controller.abort(); },
+  });
+  expect(result.cancelled).toBe(true);
+  expect(result.stepsCompleted).toBeLessThan(50);
+  expect(result.backbone).toBe(path.join(outDir, 'backbone.safetensors'));
+  const csvSteps = readFileSync(path.join(outDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((r) => Number(r.split(',')[0]));
+  expect(csvSteps[csvSteps.length - 1]).toBe(result.stepsCompleted);
+});

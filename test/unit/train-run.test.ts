@@ -132,8 +132,13 @@ describe('prepareTrainRun', () => {
     mkdirSync(path.dirname(lastCheckpointPath(out)), { recursive: true });
     writeFileSync(lastCheckpointPath(out), '');
     await expect(checkResumableTrainRun(out)).resolves.toBeUndefined();
-    const resumed = await prepareTrainRun({ outDir: out, resume: true, settings: { steps: 9, batchSize: 16 }, cuda: false });
+    const resumed = await prepareTrainRun({ outDir: out, resume: true, settings: { steps: 9, batchSize: first.config.batchSize }, cuda: false });
     expect(resumed).toMatchObject({ resume: true, steps: 9, data: first.data, config: first.config });
+    // Anything else that differs from the run's own record is refused, every difference listed.
+    await expect(prepareTrainRun({ outDir: out, resume: true, augment: 'mocov2', settings: { steps: 9, batchSize: 16 }, cuda: false })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG',
+      message: expect.stringMatching(/asks for --augment "mocov2" \(the run has "none"\); --batch-size 16 \(the run has \d+\)/),
+    });
   });
 
   test('the paper and the command line build the same source for a store', async () => {
