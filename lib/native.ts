@@ -215,6 +215,8 @@ export interface NativeTrainer {
   load(path: string): Promise<void>;
   exportBackbone(path: string, metadata?: Record<string, string>): Promise<void>;
   loadBackbone(path: string): Promise<void>;
+  /** The query encoder's pooled layer4 features of `images`, eval mode, on a worker (native/core/train/trainer.h). */
+  queryRepresentation(images: NativeTensor, batchSize: number): Promise<NativeTensor>;
 }
 
 /** Progress of an evaluation task: `stage` features | fit | sweep | train | predict; `value` is stage-specific (loss, metric). */

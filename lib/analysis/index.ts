@@ -4,3 +4,4 @@ export { ks, ksOfTensors, type KsOptions, type KsReport, type KsClass } from './
 export { cka, ckaOfTensors, type CkaOptions, type CkaReport, type CkaEntry } from './cka';
 export { rocCurve, rocCurveOfTensors, type RocCurvePoints } from './roc';
 export { readPredictions, readFeatures, readLabels, alignRows, type PredictionsFile, type FeaturesFile, type Task as AnalysisTask } from './files';
+export { knnClassify, kKnnDefaults, type KnnOptions, type KnnResult } from './knn';

@@ -4,7 +4,7 @@ import { promises as fs } from 'fs';
 import type { TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { pretrain } from '../train/pretrain';
-import { checkNewTrainRun, checkResumableTrainRun, describeTrainRun, prepareTrainRun, type TrainSettings } from '../train/train-run';
+import { checkNewTrainRun, checkResumableTrainRun, describeTrainRun, knnMonitorFor, prepareTrainRun, type TrainSettings } from '../train/train-run';
 import { demoStoreInstalling } from './demo-store';
 import { abortOnSignals, checkInputFile, checkOutputFolder, configNumber, intFlag, numFlag } from './flags';
 import { ProgressDisplay } from './progress';
@@ -26,6 +26,8 @@ interface TrainFlags extends ConfigFlags {
   out?: string;
   resume?: boolean;
   checkpointEvery?: number;
+  monitorEvery?: number;
+  monitorSize?: number;
   init?: string;
   json?: boolean;
   nprocPerNode?: number;
@@ -122,6 +124,8 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'run folder (default runs/<date-time>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--checkpoint-every <n>', 'steps between checkpoints (an integer >= 1)', intFlag('--checkpoint-every', 1))
+    .option('--monitor-every <n>', "kNN monitor of the representation every n steps, 0 to turn it off (default: five times a run, when the data has one label per image)", intFlag('--monitor-every', 0))
+    .option('--monitor-size <n>', 'kNN monitor: train rows in the bank and val rows queried (default 256)', intFlag('--monitor-size', 1))
     .option('--init <file>', 'torchvision-named backbone weights (safetensors) to start from')
     .option('--json', 'print the result as one JSON object')
     .option('--nproc-per-node <n>', 'start n data-parallel ranks on this machine (docs/distributed.md); under torchrun or srun leave it out', intFlag('--nproc-per-node', 1))
@@ -162,7 +166,11 @@ export function registerTrain(program: Command): void {
         ? ` — rank ${dist.rank} of ${dist.worldSize} (${dist.launcher}, master ${dist.masterAddr}:${dist.masterPort}), ${config.batchSize / dist.worldSize} images per rank`
         : '';
       if (lead) notice(describeTrainRun(run, rankText));
-      const display = new ProgressDisplay(steps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | {ips} img/s | ETA {eta_formatted}');
+      const found = lead ? await knnMonitorFor(run, { every: flags.monitorEvery, size: flags.monitorSize }) : null;
+      const monitor = found && 'measure' in found ? found : undefined;
+      if (found) notice(monitor ? monitor.description : (found as { skipped: string }).skipped);
+      const display = new ProgressDisplay(steps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | kNN {knn} | {ips} img/s | ETA {eta_formatted}');
+      let knn = '-';
       const controller = new AbortController();
       // Ctrl-C, SIGTERM (SLURM, Kubernetes, `timeout`) and SIGHUP: finish the step, save, exit 128+N.
       const stop = abortOnSignals(controller, 'after the current step');
@@ -180,10 +188,15 @@ export function registerTrain(program: Command): void {
           dist: dist
             ? { ...rankOptions(dist, flags), shuffleBn: flags.shuffleBn, syncBn: flags.syncBn === true, forceGroup: dist.worldSize === 1 }
             : undefined,
+          monitor,
+          onMonitor: (m) => {
+            knn = m.top1.toFixed(3);
+            display.update({ value: m.step, fields: { knn } });
+          },
           onProgress: (p) =>
             display.update({
               value: p.step,
-              fields: { loss: p.loss.toFixed(4), top1: p.top1.toFixed(3), ips: p.imagesPerSecond.toFixed(1) },
+              fields: { loss: p.loss.toFixed(4), top1: p.top1.toFixed(3), knn, ips: p.imagesPerSecond.toFixed(1) },
             }),
         });
         display.stop();
@@ -198,13 +211,15 @@ export function registerTrain(program: Command): void {
               (result.last ? `, loss ${result.last.loss.toFixed(4)}` : '') +
               `, ${result.imagesPerSecond.toFixed(1)} img/s\ncheckpoint: ${result.checkpoint}\n` +
               (lossPlot ? `loss plot: ${lossPlot[1]}\n` : '') +
-              (result.backbone ? `backbone (torchvision names): ${result.backbone}\n` : `resume with: imlm-native train --resume --out ${outDir}\n`),
+              (result.backbone ? `backbone (torchvision names): ${result.backbone}\n` : '') +
+              (result.cancelled ? `resume with: imlm-native train --resume --out ${outDir}\n` : ''),
           );
         }
         if (result.cancelled) process.exitCode = stop.exitCode() ?? 130;
       } finally {
         display.stop();
         stop.remove();
+        monitor?.dispose();
       }
     });
 }

@@ -23,6 +23,7 @@ import { loadSplit, readManifest, type Manifest } from '../data/store';
 import { ImlmError } from '../errors';
 import { info } from '../info';
 import { assertFreshRunFolder, assertResumableRunFolder, readRunJson, writeRunJson } from '../run-folder';
+import { createKnnMonitor, type KnnMonitor } from './knn-monitor';
 import { readRunConfig } from './pretrain';
 import { augmentDeviceFor, syntheticSource, tensorSource, type BatchSource, type Shard } from './trainer';
 
@@ -332,6 +333,16 @@ export async function prepareTrainRun(r: TrainRunRequest): Promise<TrainRun> {
     if ((r.shard?.rank ?? 0) === 0) await writeRunJson(dataJsonPath(r.outDir), data);
   }
   return { outDir: r.outDir, resume, data, config, steps, source, cuda, description };
+}
+
+/**
+ * The kNN monitor of a run (lib/train/knn-monitor.ts): on when the run trains on a store whose
+ * images have one label each, unless `every` is 0; by default five times a run (every ⌈steps/5⌉
+ * steps) on 256 bank and 256 query rows. `{ skipped }` says why a store cannot be monitored; null: off.
+ */
+export async function knnMonitorFor(run: TrainRun, o: { every?: number; size?: number } = {}): Promise<KnnMonitor | { skipped: string } | null> {
+  if (o.every === 0 || run.data.kind !== 'store') return null;
+  return createKnnMonitor(run.data.store!, { every: o.every ?? Math.max(1, Math.ceil(run.steps / 5)), size: o.size });
 }
 
 /** The line a command prints before training: the data, the network, the budget and the run folder. */

@@ -113,6 +113,14 @@ export class Trainer {
     return this.handle.exportBackbone(path, { imlm_native_version: packageVersion, created: new Date().toISOString() });
   }
 
+  /**
+   * The query encoder's representation (pooled layer4, F32 [N, F]) of images U8/F32 [N, C, H, W],
+   * resized to the training size, in eval mode; the training state is not touched (the kNN monitor).
+   */
+  queryRepresentation(images: NativeTensor, batchSize = 256): Promise<NativeTensor> {
+    return this.handle.queryRepresentation(images, batchSize);
+  }
+
   /** Loads torchvision-named weights (e.g. converted ImageNet weights) into both encoders. */
   loadBackbone(path: string): Promise<void> {
     return this.handle.loadBackbone(path);

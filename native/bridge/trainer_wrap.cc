@@ -138,6 +138,25 @@ class ExportTask : public TrainerTask {
   io::Metadata metadata_;
 };
 
+/** Trainer.queryRepresentation: the monitor's features, on a worker (eval mode, nothing else touched). */
+class RepresentationTask : public TrainerTask {
+ public:
+  RepresentationTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, at::Tensor images, int64_t batchSize)
+      : TrainerTask(env, std::move(t), std::move(lease)), images_(std::move(images)), batchSize_(batchSize) {}
+
+ protected:
+  void run() override { features_ = trainer_->queryRepresentation(images_, batchSize_); }
+  Napi::Value result(Napi::Env env) override {
+    TrainerTask::result(env);  // releases the trainer
+    return TensorWrap::wrap(env, features_);
+  }
+
+ private:
+  at::Tensor images_;
+  int64_t batchSize_;
+  at::Tensor features_;
+};
+
 class CreateTask : public PromiseWorker {
  public:
   CreateTask(Napi::Env env, train::TrainConfig config, dist::DistOptions dist)
@@ -217,6 +236,7 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
                                        InstanceMethod<&TrainerWrap::load>("load"),
                                        InstanceMethod<&TrainerWrap::exportBackbone>("exportBackbone"),
                                        InstanceMethod<&TrainerWrap::loadBackbone>("loadBackbone"),
+                                       InstanceMethod<&TrainerWrap::queryRepresentation>("queryRepresentation"),
                                        InstanceAccessor<&TrainerWrap::stepsCompleted>("stepsCompleted"),
                                        InstanceAccessor<&TrainerWrap::device>("device"),
                                        InstanceAccessor<&TrainerWrap::busy>("busy"),
@@ -302,6 +322,16 @@ Napi::Value TrainerWrap::exportBackbone(const Napi::CallbackInfo& args) {
     std::string path = in.string(0, "path");
     io::Metadata metadata = stringMapArg(in.at(1, "metadata"));
     return startWorker(new ExportTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path), std::move(metadata)));
+  });
+}
+
+Napi::Value TrainerWrap::queryRepresentation(const Napi::CallbackInfo& args) {
+  Napi::Env env = args.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    JsArgs in(args);
+    at::Tensor images = in.tensor(0, "images");
+    const int64_t batchSize = in.integer(1, "batchSize", 1);
+    return startWorker(new RepresentationTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(images), batchSize));
   });
 }
 

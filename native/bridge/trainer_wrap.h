@@ -31,6 +31,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value load(const Napi::CallbackInfo& args);
   Napi::Value exportBackbone(const Napi::CallbackInfo& args);
   Napi::Value loadBackbone(const Napi::CallbackInfo& args);
+  Napi::Value queryRepresentation(const Napi::CallbackInfo& args);
   Napi::Value stepsCompleted(const Napi::CallbackInfo& args);
   Napi::Value device(const Napi::CallbackInfo& args);
   Napi::Value busy(const Napi::CallbackInfo& args);

@@ -105,11 +105,14 @@ describe('imlm-native train', () => {
     const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ arch: 'resnet18', stem: 'small', imageSize: 16, batchSize: 8, totalSteps: 4, inChannels: 1 });
     const lines = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.step)).toEqual([2, 4]);
+    expect(lines.filter((l) => !l.monitor).map((l) => l.step)).toEqual([2, 4]);
+    // The kNN monitor is on for a labelled store: five times a run, at most every step.
+    expect(r.stderr).toMatch(/kNN monitor: \d+ train rows vs \d+ val rows, every 1 steps/);
+    expect(lines.filter((l) => l.monitor).map((l) => l.step)).toEqual([1, 2, 3, 4]);
     expect(existsSync(path.join(out, 'checkpoints', 'last.safetensors'))).toBe(true);
     expect(existsSync(path.join(out, 'backbone.safetensors'))).toBe(true);
     // The run's other logs: CSV, TensorBoard, and the loss plot `train` draws at the end.
-    expect(readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 + 4); // header, reports, monitor steps
     expect(readdirSync(out).some((n) => n.startsWith('events.out.tfevents.'))).toBe(true);
     expect(JSON.parse(r.stdout).lossPlot).toBe(path.join(out, 'loss.png'));
     expect(readFileSync(path.join(out, 'loss.png')).subarray(1, 4).toString()).toBe('PNG');

@@ -385,17 +385,6 @@ io::TensorMap Trainer::state() const {
   return out;
 }
 
-void Trainer::requireFiniteState() const {
-  for (const auto& [name, tensor] : state()) {
-    if (at::isFloatingType(tensor.scalar_type()) && !at::isfinite(tensor).all().item<bool>()) {
-      throw Error(ErrorCode::kNonFinite, "the model's tensor '" + name + "' holds NaN or infinite values after step " +
-                                             std::to_string(stepsCompleted_.load()) +
-                                             "; the state was not saved (the last saved checkpoint is intact). "
-                                             "Lower the learning rate or enable gradient clipping.");
-    }
-  }
-}
-
 void Trainer::loadState(const io::TensorMap& state, const std::string& origin) {
   at::NoGradGuard noGrad;
   io::TensorMap own;

@@ -113,12 +113,6 @@ class Trainer {
   /** The whole training state with the names of docs/formats.md. */
   io::TensorMap state() const;
   /**
-   * Throws kNonFinite naming the first weight or buffer holding NaN/Inf. Saves call it so that a
-   * blown-up model (a finite loss can come before the infinities reach it) never replaces a
-   * good checkpoint.
-   */
-  void requireFiniteState() const;
-  /**
    * Replaces the state; `origin` (a file name) appears in errors. Optimiser buffers are optional.
    * Across ranks, every rank loads the file and rank 0's state is then broadcast.
    */
@@ -128,6 +122,15 @@ class Trainer {
   io::TensorMap backbone() const;
   /** Loads torchvision-named weights into both encoders (the head is left as it is). */
   void loadBackbone(const io::TensorMap& weights, const std::string& origin);
+
+  /**
+   * The query encoder's representation of `images` (U8 or F32 [N, C, H, W], resized to the
+   * training image size): the pooled layer4 output, F32 [N, F] on the CPU. Eval mode (running
+   * BatchNorm statistics) and no gradients; nothing else is touched — not the queue, the key
+   * encoder, the optimiser or any generator — so a run that asks for it trains exactly as one
+   * that does not (the kNN monitor, lib/train/knn-monitor.ts).
+   */
+  at::Tensor queryRepresentation(const at::Tensor& images, int64_t batchSize);
 
   int64_t stepsCompleted() const { return stepsCompleted_; }
   const TrainConfig& config() const { return config_; }
