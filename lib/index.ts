@@ -23,3 +23,4 @@ export { readManifest, loadSplit, readSamples, type Manifest, type SamplesSideca
 export { patientSplits, labelFractions } from './data/splits';
 export * as analysis from './analysis';
 export { embed, linearProbe, layerwiseProbe, finetune, selectionMetric, type EmbedOptions, type EmbedResult, type ProbeOptions, type ProbeResult, type BlockProbeResult, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type EvalProgress, type SelectionMetric } from './eval';
+export { createKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './train/knn-monitor';

@@ -24,6 +24,9 @@ export interface MetricsOptions {
   confidence?: number;
 }
 
+/** 1,000 percentile-bootstrap resamples, seed 0, 95 % intervals (docs/evaluation.md). */
+export const kMetricsDefaults = { resamples: 1000, seed: 0, confidence: 0.95 } as const;
+
 /** The options of `metrics` (and, without labels/split, of `metricsOfTensors`), validated before anything reaches native code. */
 export const metricsOptionsSchema: Schema = {
   type: 'object',
@@ -79,9 +82,11 @@ export async function metricsOfTensors(
   options: Omit<MetricsOptions, 'labels' | 'split'> & { classes?: string[] } = {},
 ): Promise<MetricsReport> {
   const { classes, ...rest } = options;
+  // An option given as undefined takes its default (a spread would carry the undefined through).
+  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
   const opts = validate<Required<Pick<MetricsOptions, 'resamples' | 'seed' | 'confidence'>>>(
     metricsOptionsSchema,
-    { resamples: 1000, seed: 0, confidence: 0.95, ...rest },
+    { ...kMetricsDefaults, ...given },
     'options',
   );
   const m = await native().analysisMetrics(probabilities, labels, { task, ...opts });

@@ -97,8 +97,8 @@ async function checkTrainInputs(flags: TrainFlags, outDir: string): Promise<void
 
 /** The flags that set configuration fields, as they were typed: their ranges and words are the configuration schema's to check. */
 function trainSettings(flags: TrainFlags): TrainSettings {
-  const { arch, stem, loss, precision, steps, batchSize, imageSize, channels, queueSize, lr, device, seed } = flags;
-  return { arch, stem, loss, precision, steps, batchSize, imageSize, channels, queueSize, lr, device, seed } as TrainSettings;
+  const { arch, stem, loss, precision, steps, batchSize, imageSize, channels, queueSize, lr, device, seed, threads } = flags;
+  return { arch, stem, loss, precision, steps, batchSize, imageSize, channels, queueSize, lr, device, seed, threads } as TrainSettings;
 }
 
 export function registerTrain(program: Command): void {
@@ -121,6 +121,7 @@ export function registerTrain(program: Command): void {
     .option('--device <d>', 'auto | cpu | cuda | cuda:N (default: the preset\'s, auto)')
     .option('--precision <p>', 'auto | fp32 | bf16 | fp16 (CUDA autocast)')
     .option('--seed <n>', 'seed of initialisation and data order', configNumber('--seed', 'seed'))
+    .option('--threads <n>', "CPU threads (default: the preset's, 0 = one per core)", configNumber('--threads', 'threads'))
     .option('--out <dir>', 'run folder (default runs/<date-time>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--checkpoint-every <n>', 'steps between checkpoints (an integer >= 1)', intFlag('--checkpoint-every', 1))
@@ -169,7 +170,7 @@ export function registerTrain(program: Command): void {
       const found = lead ? await knnMonitorFor(run, { every: flags.monitorEvery, size: flags.monitorSize }) : null;
       const monitor = found && 'measure' in found ? found : undefined;
       if (found) notice(monitor ? monitor.description : (found as { skipped: string }).skipped);
-      const display = new ProgressDisplay(steps, '{bar} {value}/{total} steps | loss {loss} | top1 {top1} | kNN {knn} | {ips} img/s | ETA {eta_formatted}');
+      const display = new ProgressDisplay(steps, `{bar} {value}/{total} steps | loss {loss} | top1 {top1}${monitor ? ' | kNN {knn}' : ''} | {ips} img/s | ETA {eta_formatted}`);
       let knn = '-';
       const controller = new AbortController();
       // Ctrl-C, SIGTERM (SLURM, Kubernetes, `timeout`) and SIGHUP: finish the step, save, exit 128+N.
@@ -196,7 +197,7 @@ export function registerTrain(program: Command): void {
           onProgress: (p) =>
             display.update({
               value: p.step,
-              fields: { loss: p.loss.toFixed(4), top1: p.top1.toFixed(3), knn, ips: p.imagesPerSecond.toFixed(1) },
+              fields: { loss: p.loss.toFixed(4), top1: p.top1.toFixed(3), ...(monitor ? { knn } : {}), ips: p.imagesPerSecond.toFixed(1) },
             }),
         });
         display.stop();

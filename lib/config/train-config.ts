@@ -274,7 +274,7 @@ export function mergeOverrides(...layers: Array<TrainConfigOverrides | undefined
 }
 
 /** The numeric fields of TrainConfig that a command line sets directly. */
-export type NumericField = 'batchSize' | 'imageSize' | 'queueSize' | 'seed' | 'inChannels' | 'optimizer.lr';
+export type NumericField = 'batchSize' | 'imageSize' | 'queueSize' | 'seed' | 'inChannels' | 'threads' | 'optimizer.lr';
 
 /**
  * What a numeric field accepts, in words taken from its schema ("an integer >= 1", "a number > 0"):

@@ -148,9 +148,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         await logged;
         sinceSave += summary.stepsRun;
         const end = trainer.stepsCompleted >= target || summary.cancelled;
-        if (summary.stepsRun > 0 && lead && (sinceSave >= checkpointEvery || end)) {
-          await trainer.save(paths.last, { world_size: String(trainer.worldSize) });
-          sinceSave = 0;
+        if (summary.stepsRun > 0 && (sinceSave >= checkpointEvery || end)) {
+          if (lead) await trainer.save(paths.last, { world_size: String(trainer.worldSize) });
+          sinceSave = 0; // on every rank: the ranks' chunks must stay the same
         }
         if (monitor && summary.stepsRun > 0 && !summary.cancelled && (trainer.stepsCompleted % monitor.every === 0 || end)) {
           const knn = await monitor.measure(trainer);

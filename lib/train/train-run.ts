@@ -54,6 +54,8 @@ export interface TrainSettings {
   device?: string;
   precision?: TrainConfig['precision'] | 'auto';
   seed?: number;
+  /** CPU threads of the run (the configuration's threads; 0 = one per core). */
+  threads?: number;
 }
 
 /**
@@ -84,6 +86,7 @@ export function resumeConflicts(r: Pick<TrainRunRequest, 'data' | 'augment' | 'p
   differs('--precision', s.precision === 'auto' ? undefined : s.precision, config.precision);
   differs('--seed', s.seed, config.seed);
   differs('--device', s.device, config.device);
+  differs('--threads', s.threads, config.threads);
   if (r.overrides !== undefined) out.push('--config (a resumed run keeps its own configuration, config.json)');
   return out;
 }
@@ -163,6 +166,7 @@ function settingsOverrides(s: TrainSettings): TrainConfigOverrides {
     device: s.device,
     precision: s.precision,
     seed: s.seed,
+    threads: s.threads,
     totalSteps: s.steps,
     ...(s.loss !== undefined ? { intermediate: { loss: s.loss } } : {}),
     ...(s.lr !== undefined ? { optimizer: { lr: s.lr } } : {}),

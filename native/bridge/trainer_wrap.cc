@@ -130,7 +130,13 @@ class ExportTask : public TrainerTask {
 
  protected:
   void run() override {
-    io::writeBackbone(path_, trainer_->backbone(), std::move(metadata_), trainer_->config().backbone.arch);
+    // What a reader needs to rebuild the network and feed it (scripts/load_backbone.py, docs/formats.md).
+    const train::TrainConfig& c = trainer_->config();
+    metadata_["stem"] = c.backbone.stem == models::Stem::kSmall ? "small" : "standard";
+    metadata_["in_channels"] = std::to_string(c.backbone.inChannels);
+    metadata_["image_size"] = std::to_string(c.imageSize);
+    metadata_["input"] = "uint8 pixels / 255, no mean/std normalisation, bilinear resize to image_size";
+    io::writeBackbone(path_, trainer_->backbone(), std::move(metadata_), c.backbone.arch);
   }
 
  private:

@@ -52,7 +52,7 @@ test('augmentBatch returns the parameters the table names, in table order', asyn
 describe('the bridge reads a policy by walking the table', () => {
   const image = () => tensor(new Float32Array(1 * 3 * 4 * 4), [1, 3, 4, 4]);
   test.each([
-    ['a field missing', { ...policies.none, blurP: undefined }, /expected policy\.blurP to be a number/],
+    ['a field missing', { ...policies.none, blurP: undefined }, /expected policy\.blurP to be given .* but received undefined/],
     ['a boolean field given a number', { ...policies.none, nearest: 1 }, /expected policy\.nearest to be a boolean/],
     ['a number out of its range', { ...policies.none, hue: 0.7 }, /expected policy\.hue to be a number >= 0 and <= 0\.5 but received 0\.7/],
     ['a range upside down', { ...policies.none, blurSigmaMin: 3, blurSigmaMax: 2 }, /expected policy\.blurSigmaMin <= policy\.blurSigmaMax but received 3 > 2/],

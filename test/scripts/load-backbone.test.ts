@@ -40,6 +40,10 @@ describe.each([
     await trainer.run(syntheticSource({ channels: 1, imageSize: 32, batchSize: 8, poolSize: 16, seed: 3, prefetch: 0 }), { steps: 2 });
     const backbone = path.join(dir, `${arch}-backbone.safetensors`);
     await trainer.exportBackbone(backbone);
+    const { tensors, metadata } = await readSafetensors(backbone);
+    for (const t of Object.values(tensors)) t.dispose();
+    // What a reader needs to rebuild the network and feed it, recorded beside the weights.
+    expect(metadata).toMatchObject({ format: 'imlm-native/backbone', arch, stem, in_channels: '1', image_size: '32', input: expect.stringContaining('/ 255') });
 
     const ours = path.join(dir, `${arch}-ours.safetensors`);
     await embed({ checkpoint: backbone, store, split: 'test', out: ours, device: 'cpu', imageSize: 32 });

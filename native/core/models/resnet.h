@@ -28,11 +28,16 @@ enum class Head {
   kMlp,  // Linear(F, F) → ReLU → Linear(F, D) (MoCo v2)
 };
 
+// Every reader fills arch, stem and inChannels (the bridge from resolved TypeScript options, the
+// checkpoint reader from the weights); their defaults live in lib/config/train-config.ts and
+// lib/eval/options.ts only.
 struct ResNetOptions {
-  std::string arch = "resnet50";  // a name in core/models/architectures.cc
+  std::string arch;  // a name in core/models/architectures.cc
   Stem stem = Stem::kStandard;
-  int64_t inChannels = 3;
+  int64_t inChannels = 0;  // 1 or 3
   bool zeroInitResidual = false;
+  // A head-less backbone file is read into a network with a placeholder Linear(F, 128) head that
+  // nothing loads or uses; files with a head set it from their weights.
   int64_t embeddingDim = 128;
   Head head = Head::kFc;
 };
