@@ -10,6 +10,7 @@ import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { alignRows, checkLabels, readLabels, readPredictions, type Task } from './files';
 import type { NativeEstimate } from './native-types';
+import { withDefaults } from '../with-defaults';
 
 export interface MetricsOptions {
   /** Labels from a prepared store folder (its `split`) or a safetensors file with `ids` and `labels`; default: the predictions file's own. */
@@ -82,13 +83,7 @@ export async function metricsOfTensors(
   options: Omit<MetricsOptions, 'labels' | 'split'> & { classes?: string[] } = {},
 ): Promise<MetricsReport> {
   const { classes, ...rest } = options;
-  // An option given as undefined takes its default (a spread would carry the undefined through).
-  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  const opts = validate<Required<Pick<MetricsOptions, 'resamples' | 'seed' | 'confidence'>>>(
-    metricsOptionsSchema,
-    { ...kMetricsDefaults, ...given },
-    'options',
-  );
+  const opts = validate<Required<Pick<MetricsOptions, 'resamples' | 'seed' | 'confidence'>>>(metricsOptionsSchema, withDefaults(kMetricsDefaults, rest), 'options');
   const m = await native().analysisMetrics(probabilities, labels, { task, ...opts });
   const names = classes ?? Array.from({ length: m.classes }, (_, i) => `class ${i}`);
   const aucPerClass = m.aucPerClass.map((c) => ({ ...c, className: names[c.classIndex] ?? `class ${c.classIndex}` }));

@@ -4,6 +4,7 @@
  */
 import type { NativeDistOptions } from '../native';
 import { kDefaultMasterPort } from './env';
+import { withDefaults } from '../with-defaults';
 
 /** What a caller gives: rank and world size, anything else as kDistDefaults says. */
 export type DistOptions = Pick<NativeDistOptions, 'rank' | 'worldSize'> & Partial<NativeDistOptions>;
@@ -26,19 +27,7 @@ export const kDistDefaults = {
 /** `dist` with every field given (undefined: one process); localRank defaults to the rank. */
 export function resolveDistOptions(dist: DistOptions | undefined): NativeDistOptions {
   const d = dist ?? { rank: 0, worldSize: 1 };
-  return {
-    rank: d.rank,
-    worldSize: d.worldSize,
-    localRank: d.localRank ?? d.rank,
-    masterAddr: d.masterAddr ?? kDistDefaults.masterAddr,
-    masterPort: d.masterPort ?? kDistDefaults.masterPort,
-    backend: d.backend ?? kDistDefaults.backend,
-    timeoutSeconds: d.timeoutSeconds ?? kDistDefaults.timeoutSeconds,
-    bucketMb: d.bucketMb ?? kDistDefaults.bucketMb,
-    shuffleBn: d.shuffleBn ?? kDistDefaults.shuffleBn,
-    syncBn: d.syncBn ?? kDistDefaults.syncBn,
-    forceGroup: d.forceGroup ?? kDistDefaults.forceGroup,
-  };
+  return withDefaults({ ...kDistDefaults, localRank: d.rank }, d);
 }
 
 /** A source that serves the whole of each batch (one process). */

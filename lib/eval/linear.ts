@@ -19,6 +19,7 @@ import { classCount, labelledTask } from './task';
 import { cachedFeatures, disposeFeatures, isLead, type SplitFeatures } from './features';
 import { kAdamSweep, kEvalDefaults, kLbfgsSweep, kProbeDefaults, kSweepPointDefaults, probeOptionsSchema } from './options';
 import { writePredictions } from './predictions';
+import { withDefaults } from '../with-defaults';
 
 export interface ProbeOptions {
   /** A training state, a backbone.safetensors or a fine-tuned state. */
@@ -146,13 +147,10 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
           numClasses: classCount(manifest),
           method,
           sweep: (o.sweep ?? (method === 'lbfgs' ? kLbfgsSweep : kAdamSweep)).map((p) => ({ ...kSweepPointDefaults, ...p })),
-          maxIterations: o.maxIterations ?? kProbeDefaults.maxIterations,
-          epochs: o.epochs ?? kProbeDefaults.epochs,
-          batchSize: o.batchSize ?? kProbeDefaults.batchSize,
-          standardize: o.standardize ?? kProbeDefaults.standardize,
-          seed: o.seed ?? kEvalDefaults.seed,
-          device: o.device ?? kEvalDefaults.device,
-          threads: o.threads ?? kEvalDefaults.threads,
+          ...withDefaults(
+            { maxIterations: kProbeDefaults.maxIterations, epochs: kProbeDefaults.epochs, batchSize: kProbeDefaults.batchSize, standardize: kProbeDefaults.standardize, ...kEvalDefaults },
+            { maxIterations: o.maxIterations, epochs: o.epochs, batchSize: o.batchSize, standardize: o.standardize, seed: o.seed, device: o.device, threads: o.threads },
+          ),
         },
         progressWithCancel((p) => onProgress?.({ ...p, block }), signal),
       );
