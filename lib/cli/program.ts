@@ -12,6 +12,7 @@ import { registerEmbed } from './embed-command';
 import { registerEval } from './eval-command';
 import { registerPaper } from './paper-command';
 import { registerEvalCompare } from './eval-compare-command';
+import { addExamples } from './examples';
 
 export function createProgram(): Command {
   const program = new Command('imlm-native')
@@ -35,5 +36,6 @@ export function createProgram(): Command {
   registerPaper(program);
   registerInfo(program);
   registerDoctor(program);
+  addExamples(program);
   return program;
 }
