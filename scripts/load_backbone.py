@@ -49,6 +49,14 @@ _BLOCKS = {
 _TRAIN_STATE_PREFIX = "encoder_q."
 
 
+def _reference_io():
+    """scripts/reference/safetensors_io.py: NumPy and PyTorch only, shipped with the package."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+    import safetensors_io  # noqa: E402
+
+    return safetensors_io
+
+
 def _read(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
     try:
         from safetensors import safe_open  # type: ignore
@@ -56,10 +64,7 @@ def _read(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
         with safe_open(path, framework="pt") as f:
             return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
     except ImportError:
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
-        import safetensors_io  # noqa: E402
-
-        return safetensors_io.load(path)
+        return _reference_io().load(path)
 
 
 def _blocks_in(weights: Dict[str, torch.Tensor], layer: int) -> int:
@@ -149,10 +154,7 @@ def main() -> None:
     shard, _ = _read(args.images)
     x = preprocess(shard["images"], args.image_size or info["image_size"])
     features = {f"block{k + 1}": f.contiguous() for k, f in enumerate(block_features(model, x))}
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
-    import safetensors_io  # noqa: E402
-
-    safetensors_io.save(args.out, features)
+    _reference_io().save(args.out, features)
 
 
 if __name__ == "__main__":

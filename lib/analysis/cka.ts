@@ -8,6 +8,7 @@ import { ImlmError } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
 import { alignRows, kFeatureTensors, readBoth, readFeatures } from './files';
+import { withDefaults } from '../with-defaults';
 
 export interface CkaOptions {
   /** Representations to compare (default: every block, block1..block4, that both files hold; name 'embedding' to compare the head's output). */
@@ -79,7 +80,7 @@ export async function ckaOfTensors(x: Tensor, y: Tensor, options: CkaOptions = {
 function resolve(options: CkaOptions): ResolvedCkaOptions {
   const opts = validate<ResolvedCkaOptions>(
     ckaOptionsSchema,
-    { kernel: kCkaDefaults.kernel, sets: kCkaDefaults.sets, setSize: kCkaDefaults.setSize, seed: kCkaDefaults.seed, maxFullSamples: kCkaDefaults.maxFullSamples, ...options },
+    withDefaults({ kernel: kCkaDefaults.kernel, sets: kCkaDefaults.sets, setSize: kCkaDefaults.setSize, seed: kCkaDefaults.seed, maxFullSamples: kCkaDefaults.maxFullSamples }, options),
     'options',
   );
   if (opts.sigma !== undefined && opts.sigmaMedianFraction !== undefined) {

@@ -6,6 +6,7 @@
 import { validate, type Schema } from '../config/validate';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
+import { withDefaults } from '../with-defaults';
 
 export interface KnnOptions {
   /** Neighbours (default 20). */
@@ -41,6 +42,6 @@ export const knnOptionsSchema: Schema = {
 
 /** bank F32 [N, F] with labels I64 [N]; query F32 [M, F] with labels I64 [M]. Resolves on a worker thread. */
 export function knnClassify(bank: Tensor, bankLabels: Tensor, query: Tensor, queryLabels: Tensor, options: KnnOptions): Promise<KnnResult> {
-  const o = validate<Required<KnnOptions>>(knnOptionsSchema, { ...kKnnDefaults, ...options }, 'options');
+  const o = validate<Required<KnnOptions>>(knnOptionsSchema, withDefaults(kKnnDefaults, options), 'options');
   return native().analysisKnn(bank, bankLabels, query, queryLabels, o);
 }

@@ -97,12 +97,6 @@ export function checkInputFile(flag: string, file: string): void {
   }
 }
 
-/** An input folder that must exist and be a folder. */
-export function checkInputFolder(flag: string, dir: string): void {
-  if (!existsSync(dir)) throw new ImlmError(`${flag} ${dir} does not exist; expected a folder`, 'ERR_IO');
-  if (!statSync(dir).isDirectory()) throw new ImlmError(`${flag} ${dir} is a file; expected a folder`, 'ERR_IO');
-}
-
 /** The nearest existing ancestor of `p` must be a writable folder (so `p` can be created). */
 function checkCreatable(flag: string, p: string, what: string): void {
   let parent = path.dirname(path.resolve(p));

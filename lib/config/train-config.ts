@@ -225,6 +225,9 @@ export type PresetName = keyof typeof presets;
  * batch 32, K 4096 negatives instead of the preset's 65536, 100 steps. The user's flags still
  * override every field.
  */
+/** What a run uses when the caller names no preset or augmentation, and how often it reports. */
+export const kRunDefaults = { preset: 'kaku2021', augment: 'mocov2', reportEvery: 10 } as const;
+
 export const demoOverlay = {
   arch: 'resnet18',
   stem: 'small',

@@ -14,6 +14,7 @@ import { augmentBatch } from './augment';
 import { resolvePolicy, type AugmentPolicy } from './policies';
 import { seededPermutation } from './splits';
 import { loadSplit, readManifest, type Manifest, type SplitName } from './store';
+import { kRunDefaults } from '../config/train-config';
 
 export interface SplitCounts {
   count: number;
@@ -142,7 +143,7 @@ export async function inspectStore(store: string, options: InspectOptions = {}):
   if (!manifest.splits[splitName]) {
     throw new ImlmError(`${store} has no '${splitName}' split (it has ${Object.keys(manifest.splits).join(', ')})`, 'ERR_INVALID_ARG');
   }
-  const policy = resolvePolicy(options.policy ?? 'mocov2');
+  const policy = resolvePolicy(options.policy ?? kRunDefaults.augment);
   const seed = options.seed ?? 0;
   await fs.mkdir(options.out, { recursive: true });
   const split = await loadSplit(store, splitName);

@@ -244,9 +244,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
 
     // metrics.jsonl / metrics.csv / TensorBoard: every train report and every validation.
     const log = await RunLog.open(o.outDir, { columns: kFinetuneColumns, resume: o.resume ? { stepsCompleted: ft.stepsCompleted } : undefined });
-    let logged = Promise.resolve();
     const report = (p: FinetuneProgress) => {
-      logged = logged.then(() => log.write(p.step, p, finetuneScalars(p)));
+      log.enqueue(p.step, p, finetuneScalars(p));
       onProgress?.(p);
     };
 
@@ -275,7 +274,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       await saveState(ft, paths.last, o, manifest, fraction);
       await writeRunJson(paths.progress, state);
       report({ stage: 'validate', step: evaluation.step, epoch: evaluation.epoch, valMetric, best: state.best?.valMetric ?? null });
-      await logged;
+      await log.flush();
     };
 
     // A crash between the checkpoint and progress.json leaves one step count unvalidated.
@@ -310,7 +309,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      await logged;
+      await log.flush();
     }
 
     const stepsCompleted = ft.stepsCompleted; // loading the best state below rewinds the counter

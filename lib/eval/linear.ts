@@ -146,7 +146,7 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
           metric,
           numClasses: classCount(manifest),
           method,
-          sweep: (o.sweep ?? (method === 'lbfgs' ? kLbfgsSweep : kAdamSweep)).map((p) => ({ ...kSweepPointDefaults, ...p })),
+          sweep: (o.sweep ?? (method === 'lbfgs' ? kLbfgsSweep : kAdamSweep)).map((p) => withDefaults(kSweepPointDefaults, p)),
           ...withDefaults(
             { maxIterations: kProbeDefaults.maxIterations, epochs: kProbeDefaults.epochs, batchSize: kProbeDefaults.batchSize, standardize: kProbeDefaults.standardize, ...kEvalDefaults },
             { maxIterations: o.maxIterations, epochs: o.epochs, batchSize: o.batchSize, standardize: o.standardize, seed: o.seed, device: o.device, threads: o.threads },

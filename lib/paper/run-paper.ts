@@ -11,12 +11,12 @@
  */
 import { existsSync, promises as fs } from 'fs';
 import path from 'path';
-import { metrics as analyzeMetrics } from '../analysis/metrics';
+import { kMetricsDefaults, metrics as analyzeMetrics } from '../analysis/metrics';
 import { ks as analyzeKs } from '../analysis/ks';
 import { cka as analyzeCka, kCkaDefaults } from '../analysis/cka';
 import { rocCurve } from '../analysis/roc';
 import { writeFileAtomic } from '../atomic-write';
-import type { TrainConfigOverrides } from '../config/train-config';
+import { kRunDefaults, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { info } from '../info';
 import { embed, finetune, finetunePaths, layerwiseProbe } from '../eval';
@@ -97,7 +97,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
   const resultsFile = path.join(o.outDir, 'results.json');
   await fs.mkdir(o.outDir, { recursive: true });
   const settings = {
-    preset: o.preset ?? 'kaku2021',
+    preset: o.preset ?? kRunDefaults.preset,
     ...o.pretrainOverrides,
     pretrainSteps: o.pretrainSteps ?? null,
     finetuneSteps: o.finetuneSteps ?? 'paper (100 epochs)',
@@ -116,7 +116,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
   const finetuneDir = (m: PaperMethod, f: number) => dir('finetune', m, fractionKey(f));
 
   const testMetric = async (predictions: string): Promise<MetricWithCi> => {
-    const r = await analyzeMetrics(predictions, { resamples: o.resamples ?? 1000, seed });
+    const r = await analyzeMetrics(predictions, { resamples: o.resamples ?? kMetricsDefaults.resamples, seed });
     const e = metric.key === 'f1' ? r.f1 : r.aucMacro;
     if (e.value === null) throw new ImlmError(`${predictions}: ${metric.label} is undefined (${e.reason})`, 'ERR_INVALID_ARG');
     return { value: e.value, ...(e.ci ? { ci: [e.ci.low, e.ci.high] as [number, number] } : {}) };
@@ -137,7 +137,7 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
           settings: { device: o.device, seed },
           cuda,
         });
-        const data: DataChoice = { kind: 'store', store: o.store, demo: false, augment: o.augment ?? 'mocov2' };
+        const data: DataChoice = { kind: 'store', store: o.store, demo: false, augment: o.augment ?? kRunDefaults.augment };
         const { source } = await createTrainSource(data, config, { cuda });
         const resume = hasCheckpoint(out);
         const started = Date.now();

@@ -30,6 +30,10 @@ async function keepRowsUpTo(file: string, step: number, rowStep: (line: string) 
 }
 
 export class RunLog {
+  // Reports arrive synchronously (from native progress callbacks): their writes are chained so that
+  // they land in order; flush() waits for them and throws the first I/O error.
+  private pending: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly jsonl: string,
     private readonly csv: string,
@@ -69,7 +73,17 @@ export class RunLog {
     return new RunLog(jsonl, csv, options.columns, await TensorBoardWriter.create(dir));
   }
 
-  /** Appends one report: `record` to metrics.jsonl, `scalars` to metrics.csv and TensorBoard. */
+  /** Queues one report for `write`, after those queued before it (see flush). */
+  enqueue(step: number, record: object, scalars: Record<string, number>): void {
+    this.pending = this.pending.then(() => this.write(step, record, scalars));
+  }
+
+  /** Waits for the queued reports; rejects with the first write's error. */
+  flush(): Promise<void> {
+    return this.pending;
+  }
+
+  /** Appends one report now: `record` to metrics.jsonl, `scalars` to metrics.csv and TensorBoard. */
   async write(step: number, record: object, scalars: Record<string, number>): Promise<void> {
     const time = new Date().toISOString();
     try {

@@ -38,13 +38,13 @@ const schema = protobuf.Root.fromJSON({
 const EventType = schema.lookupType('Event');
 
 /** The CRC TFRecord stores: rotated and offset so that CRCs of data holding CRCs stay strong. */
-export function maskedCrc32c(data: Uint8Array): number {
+function maskedCrc32c(data: Uint8Array): number {
   const crc = crc32c(data);
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
 }
 
 /** One TFRecord around `data`. */
-export function tfRecord(data: Uint8Array): Buffer {
+function tfRecord(data: Uint8Array): Buffer {
   const out = Buffer.alloc(8 + 4 + data.length + 4);
   out.writeBigUInt64LE(BigInt(data.length), 0);
   out.writeUInt32LE(maskedCrc32c(out.subarray(0, 8)), 8);

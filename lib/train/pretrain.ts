@@ -120,9 +120,6 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   }
   const checkpointEvery = options.checkpointEvery ?? Math.max(1, Math.ceil(target / 10));
   const log = lead ? await RunLog.open(options.outDir, { columns: kPretrainColumns, resume: options.resume ? { stepsCompleted: trainer.stepsCompleted } : undefined }) : null;
-  // Reports arrive synchronously from the native loop; their writes are chained so that they
-  // land in order, and awaited after each chunk so that an I/O error stops the run.
-  let logged = Promise.resolve();
   let last: StepMetrics | null = null;
   let cancelled = false;
   let images = 0;
@@ -138,14 +135,14 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       try {
         summary = await trainer.run(options.source, {
           steps: chunk,
-          reportEvery: options.reportEvery ?? 10,
+          reportEvery: options.reportEvery, // Trainer.run's default (kRunDefaults)
           signal: options.signal,
           onProgress: (p) => {
-            if (log) logged = logged.then(() => log.write(p.step, p, pretrainScalars(p)));
+            log?.enqueue(p.step, p, pretrainScalars(p));
             if (lead) options.onProgress?.(p);
           },
         });
-        await logged;
+        await log?.flush(); // after each chunk, so that an I/O error stops the run
         sinceSave += summary.stepsRun;
         const end = trainer.stepsCompleted >= target || summary.cancelled;
         if (summary.stepsRun > 0 && (sinceSave >= checkpointEvery || end)) {
@@ -172,7 +169,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       if (summary.stepsRun === 0 && !cancelled) break; // the source ran out
     }
   } finally {
-    await logged;
+    await log?.flush();
   }
   // A stopped run exports too: its backbone is the checkpoint's, ready to evaluate while it waits to resume.
   let backbone: string | null = null;

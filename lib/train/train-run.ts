@@ -10,6 +10,7 @@ import { promises as fs } from 'fs';
 import path from 'path';
 import {
   demoOverlay,
+  kRunDefaults,
   mergeOverrides,
   resolveTrainConfig,
   type Arch,
@@ -148,7 +149,7 @@ export async function checkNewTrainRun(o: { outDir: string; preset?: string; dat
  * store when Fashion-MNIST is installed — lib/data/demo.ts), else the built-in synthetic set.
  */
 export async function chooseTrainData(o: { data?: string; augment?: string; demoStore?: DemoStoreFinder; log?: (message: string) => void }): Promise<DataChoice> {
-  const augment = o.augment ?? 'mocov2';
+  const augment = o.augment ?? kRunDefaults.augment;
   if (o.data) return { kind: 'store', store: path.resolve(o.data), demo: false, augment };
   const demo = await (o.demoStore ?? availableDemoStore)(o.log ?? (() => {}));
   return demo ? { kind: 'store', store: demo, demo: true, augment } : { kind: 'synthetic', demo: true, augment };
@@ -201,7 +202,7 @@ export function resolveRunConfig(r: RunConfigRequest): TrainConfig {
     { inChannels: r.inChannels as TrainConfig['inChannels'] | undefined },
     settingsOverrides(r.settings ?? {}),
   );
-  return resolveTrainConfig(r.preset ?? 'kaku2021', merged, { cuda: r.cuda });
+  return resolveTrainConfig(r.preset ?? kRunDefaults.preset, merged, { cuda: r.cuda });
 }
 
 /** Refuses a configuration whose inChannels the store cannot feed. */
@@ -309,7 +310,7 @@ export async function prepareTrainRun(r: TrainRunRequest): Promise<TrainRun> {
   const settings = r.settings ?? {};
   const cuda = r.cuda ?? (settings.device === 'cpu' ? false : (await info()).cuda.available);
   // A policy file is read once: checked here before any work, then handed to the source.
-  const checkedPolicy = resume ? undefined : resolvePolicy(r.augment ?? 'mocov2');
+  const checkedPolicy = resume ? undefined : resolvePolicy(r.augment ?? kRunDefaults.augment);
   const data = resume ? await readDataChoice(r.outDir) : await chooseTrainData({ data: r.data, augment: r.augment, demoStore: r.demoStore, log: r.log });
   const policy = checkedPolicy ?? resolvePolicy(data.augment);
   const manifest = data.kind === 'store' ? await readManifest(data.store!) : null;

@@ -5,7 +5,7 @@
  */
 import { native, type IntervalMeans, type StepOpCounts, type NativeBatchSource, type NativeShard, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
 import { kWholeBatch, resolveDistOptions, type DistOptions } from '../distributed/dist-options';
-import { checkTrainConfig, type TrainConfig } from '../config/train-config';
+import { checkTrainConfig, kRunDefaults, type TrainConfig } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { packageVersion } from '../version';
 import { resolvePolicy, type AugmentPolicy } from '../data/policies';
@@ -85,7 +85,7 @@ export class Trainer {
     try {
       const running = this.handle.run(source, {
         steps: options.steps,
-        reportEvery: options.reportEvery ?? 10,
+        reportEvery: options.reportEvery ?? kRunDefaults.reportEvery,
         countOps: options.countOps ?? false,
         onProgress: options.onProgress,
       });
