@@ -9,6 +9,7 @@ import type { SplitName } from '../data/store';
 import { ImlmError } from '../errors';
 import { cka, ckaOptionsSchema, kCkaDefaults, type CkaReport } from './cka';
 import { ks, ksOptionsSchema, type KsReport } from './ks';
+import { compare, compareOptionsSchema, type CompareReport, type PairedDifference } from './compare';
 import { metrics, metricsOptionsSchema, type Estimate, type MetricsReport } from './metrics';
 
 /** A command-line flag in commander's syntax ('--seed <n>'); with `parse`, its text must be a number (an integer). */
@@ -281,5 +282,75 @@ const ckaCommand = command({
   table: ckaTable,
 });
 
+
+// ---- compare ----
+
+function differenceJson(d: PairedDifference) {
+  return {
+    difference: d.difference,
+    ci: d.ci ? { low: d.ci.low, high: d.ci.high, confidence: d.ci.confidence } : null,
+    shown: d.shown,
+    a: d.a,
+    b: d.b,
+    resamples_used: d.resamplesUsed,
+    reason: d.reason,
+  };
+}
+
+export function compareJson(r: CompareReport) {
+  return {
+    task: r.task,
+    samples: r.samples,
+    pairs: r.pairs,
+    a: r.a,
+    b: r.b,
+    bootstrap: r.bootstrap,
+    auc_macro: differenceJson(r.aucMacro),
+    f1: differenceJson(r.f1),
+    accuracy: differenceJson(r.accuracy),
+  };
+}
+
+function differenceRow(name: string, d: PairedDifference): string {
+  const mean = (values: Array<number | null>) => (values.some((v) => v === null) ? null : values.reduce((s: number, v) => s + v!, 0) / values.length);
+  const value = d.difference === null ? `— (${d.reason})` : fixed(d.difference);
+  const ci = d.ci ? `${fixed(d.ci.low)} to ${fixed(d.ci.high)}` : '—';
+  return `${name.padEnd(12)} ${fixed(mean(d.a)).padEnd(8)} ${fixed(mean(d.b)).padEnd(8)} ${value.padEnd(8)} ${ci.padEnd(20)} ${d.ci ? (d.shown ? 'yes' : 'no (covers 0)') : '—'}`;
+}
+
+export function compareTable(r: CompareReport): string {
+  const pct = Math.round(r.bootstrap.confidence * 100);
+  const pairs = r.pairs === 1 ? `${r.a[0]} − ${r.b[0]}` : `${r.pairs} pairs (mean over pairs): ${r.a.join(', ')} − ${r.b.join(', ')}`;
+  return [
+    `A − B on the same ${r.samples} samples (${r.task}): ${pairs}`,
+    `intervals: paired percentile bootstrap (test rows resampled jointly), ${r.bootstrap.resamples} resamples, seed ${r.bootstrap.seed}`,
+    `${'metric'.padEnd(12)} ${'A'.padEnd(8)} ${'B'.padEnd(8)} ${'A − B'.padEnd(8)} ${`${pct}% CI`.padEnd(20)} shown`,
+    differenceRow('AUC (macro)', r.aucMacro),
+    differenceRow('F1 (macro)', r.f1),
+    differenceRow('accuracy', r.accuracy),
+  ].join('\n');
+}
+
+const splitList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+
+const compareCommand = command({
+  name: 'compare',
+  description: 'difference A − B of two models on the same test samples (AUC, F1, accuracy) with a paired bootstrap interval; comma-separated lists pool seeds',
+  arguments: [
+    { name: '<a>', description: 'predictions file of model A (or a comma-separated list, one per seed)' },
+    { name: '<b>', description: 'predictions file of model B on the same samples (or a list paired in order with A\'s)' },
+  ],
+  flags: [
+    { flags: '--resamples <n>', description: 'bootstrap resamples (0: no intervals)', parse: 'integer', default: 1000 },
+    { flags: '--seed <n>', description: 'seed of the bootstrap', parse: 'integer', default: 0 },
+    { flags: '--confidence <x>', description: 'confidence level of the percentile intervals', parse: 'number', default: 0.95 },
+  ],
+  schema: compareOptionsSchema,
+  analyse: ([a, b], flags: { resamples: number; seed: number; confidence: number }) =>
+    compare(splitList(a), splitList(b), { resamples: flags.resamples, seed: flags.seed, confidence: flags.confidence }),
+  json: compareJson,
+  table: compareTable,
+});
+
 /** Every `analyze` command, in the order `imlm-native analyze --help` lists them. */
-export const kAnalysisCommands: readonly AnalysisCommand[] = [metricsCommand, ksCommand, ckaCommand];
+export const kAnalysisCommands: readonly AnalysisCommand[] = [metricsCommand, compareCommand, ksCommand, ckaCommand];

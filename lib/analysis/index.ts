@@ -5,3 +5,4 @@ export { cka, ckaOfTensors, type CkaOptions, type CkaReport, type CkaEntry } fro
 export { rocCurve, rocCurveOfTensors, type RocCurvePoints } from './roc';
 export { readPredictions, readFeatures, readLabels, alignRows, type PredictionsFile, type FeaturesFile, type Task as AnalysisTask } from './files';
 export { knnClassify, kKnnDefaults, type KnnOptions, type KnnResult } from './knn';
+export { compare, compareTensors, type CompareOptions, type CompareReport, type PairedDifference } from './compare';

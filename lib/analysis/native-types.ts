@@ -51,6 +51,28 @@ export interface NativeRocCurve {
   of: string;
 }
 
+/** One metric's paired difference A − B (native/core/analysis/paired_bootstrap.h). */
+export interface NativePairedDifference {
+  difference: number | null;
+  reason: string | null;
+  a: Array<number | null>;
+  b: Array<number | null>;
+  ci: { low: number; high: number; confidence: number } | null;
+  resamplesUsed: number;
+}
+
+export interface NativePairedComparison {
+  task: string;
+  samples: number;
+  classes: number;
+  pairs: number;
+  bootstrap: { resamples: number; seed: number; confidence: number };
+  aucMacro: NativePairedDifference;
+  f1: NativePairedDifference;
+  accuracy: NativePairedDifference;
+  resampleCounts: NativeTensor | null;
+}
+
 /** The addon's analysis functions; each resolves on a worker thread. */
 export interface NativeAnalysis {
   analysisMetrics(
@@ -74,4 +96,10 @@ export interface NativeAnalysis {
     queryLabels: NativeTensor,
     options: { k: number; temperature: number; classes: number; queryBatch: number },
   ): Promise<{ top1: number; top5: number; queries: number }>;
+  analysisCompare(
+    a: NativeTensor[],
+    b: NativeTensor[],
+    labels: NativeTensor,
+    options: { task: string; resamples: number; seed: number; confidence: number; keepResampleCounts: boolean },
+  ): Promise<NativePairedComparison>;
 }

@@ -26,6 +26,10 @@ export const kExamples: Record<string, string[]> = {
   'eval ks': ['imlm-native eval ks runs/ft-1pct runs/ft-100pct'],
   replay: ['imlm-native replay --config config.json --state init.safetensors --batches batches.safetensors --out ours.safetensors'],
   'analyze metrics': ['imlm-native analyze metrics runs/ft/predictions-test.safetensors --resamples 1000'],
+  'analyze compare': [
+    'imlm-native analyze compare runs/mse/predictions-test.safetensors runs/moco/predictions-test.safetensors',
+    'imlm-native analyze compare s0/mse.safetensors,s1/mse.safetensors s0/moco.safetensors,s1/moco.safetensors   # pooled over seeds',
+  ],
   'analyze ks': ['imlm-native analyze ks runs/a/predictions-test.safetensors runs/b/predictions-test.safetensors'],
   'analyze cka': ['imlm-native analyze cka feats/before.safetensors feats/after.safetensors --block 4'],
   paper: ['imlm-native paper --subset train=5000,val=1000,test=2000 --fractions 0.01,1 --arch resnet18 --stem small --out runs/paper'],

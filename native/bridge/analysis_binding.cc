@@ -16,6 +16,7 @@
 #include "core/analysis/classification.h"
 #include "core/analysis/knn.h"
 #include "core/analysis/ks.h"
+#include "core/analysis/paired_bootstrap.h"
 #include "core/analysis/roc_curve.h"
 #include "core/task.h"
 
@@ -117,6 +118,85 @@ Napi::Value writeMetrics(Napi::Env env, const analysis::ClassificationMetrics& m
   o.Set("f1", toJs(env, m.f1));
   o.Set("f1Positive", toJs(env, m.f1Positive));
   o.Set("accuracy", toJs(env, m.accuracy));
+  return o;
+}
+
+// ---- analysisCompare([a…], [b…], labels, { task, resamples, seed, confidence, keepResampleCounts }) ----
+
+struct CompareRequest {
+  std::vector<at::Tensor> a;
+  std::vector<at::Tensor> b;
+  at::Tensor labels;
+  Task task;
+  analysis::BootstrapOptions bootstrap;
+  bool keepResampleCounts;
+};
+
+std::vector<at::Tensor> tensorList(const JsValue& value) {
+  std::vector<at::Tensor> out;
+  for (const JsValue& item : value.items()) out.push_back(item.tensor());
+  return out;
+}
+
+CompareRequest readCompare(const Napi::CallbackInfo& args) {
+  JsArgs in(args);
+  CompareRequest r;
+  r.a = tensorList(in.at(0, "a"));
+  r.b = tensorList(in.at(1, "b"));
+  r.labels = in.tensor(2, "labels");
+  const JsObject options = in.object(3, "options");
+  r.task = taskField(options);
+  r.bootstrap.resamples = options.integer("resamples", 0, kMaxSafeInteger);
+  r.bootstrap.seed = static_cast<uint64_t>(options.integer("seed", 0, kMaxSafeInteger));
+  r.bootstrap.confidence = options.number("confidence");
+  r.keepResampleCounts = options.boolean("keepResampleCounts");
+  return r;
+}
+
+analysis::PairedComparison computeCompare(const CompareRequest& r) {
+  return analysis::pairedComparison(r.a, r.b, r.labels, r.task, r.bootstrap, r.keepResampleCounts);
+}
+
+Napi::Array numbersOrNulls(Napi::Env env, const std::vector<std::optional<double>>& values) {
+  Napi::Array out = Napi::Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); ++i) out.Set(static_cast<uint32_t>(i), numberOrNull(env, values[i]));
+  return out;
+}
+
+Napi::Object toJs(Napi::Env env, const analysis::PairedDifference& d) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("difference", numberOrNull(env, d.difference));
+  o.Set("reason", d.reason.empty() ? env.Null() : Napi::String::New(env, d.reason));
+  o.Set("a", numbersOrNulls(env, d.a));
+  o.Set("b", numbersOrNulls(env, d.b));
+  if (d.ci) {
+    Napi::Object ci = Napi::Object::New(env);
+    ci.Set("low", d.ci->low);
+    ci.Set("high", d.ci->high);
+    ci.Set("confidence", d.ci->confidence);
+    o.Set("ci", ci);
+  } else {
+    o.Set("ci", env.Null());
+  }
+  o.Set("resamplesUsed", static_cast<double>(d.resamplesUsed));
+  return o;
+}
+
+Napi::Value writeCompare(Napi::Env env, const analysis::PairedComparison& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("task", taskName(c.task));
+  o.Set("samples", static_cast<double>(c.samples));
+  o.Set("classes", static_cast<double>(c.classes));
+  o.Set("pairs", static_cast<double>(c.pairs));
+  Napi::Object bootstrap = Napi::Object::New(env);
+  bootstrap.Set("resamples", static_cast<double>(c.bootstrap.resamples));
+  bootstrap.Set("seed", static_cast<double>(c.bootstrap.seed));
+  bootstrap.Set("confidence", c.bootstrap.confidence);
+  o.Set("bootstrap", bootstrap);
+  o.Set("aucMacro", toJs(env, c.aucMacro));
+  o.Set("f1", toJs(env, c.f1));
+  o.Set("accuracy", toJs(env, c.accuracy));
+  o.Set("resampleCounts", c.resampleCounts.defined() ? Napi::Value(TensorWrap::wrap(env, c.resampleCounts)) : env.Null());
   return o;
 }
 
@@ -340,6 +420,7 @@ const AnalysisFunction kAnalysisFunctions[] = {
     {"analysisAlign", startAnalysis<readAlign, computeAlign, writeAlign>},
     {"analysisRocCurve", startAnalysis<readRocCurve, computeRocCurve, writeRocCurve>},
     {"analysisKnn", startAnalysis<readKnn, computeKnn, writeKnn>},
+    {"analysisCompare", startAnalysis<readCompare, computeCompare, writeCompare>},
 };
 
 }  // namespace
