@@ -32,7 +32,10 @@ export const kExamples: Record<string, string[]> = {
   ],
   'analyze ks': ['imlm-native analyze ks runs/a/predictions-test.safetensors runs/b/predictions-test.safetensors'],
   'analyze cka': ['imlm-native analyze cka feats/before.safetensors feats/after.safetensors --block 4'],
-  paper: ['imlm-native paper --subset train=5000,val=1000,test=2000 --fractions 0.01,1 --arch resnet18 --stem small --out runs/paper'],
+  paper: [
+    'imlm-native paper --budget small --seeds 3 --out runs/paper-small   # the demo store; under an hour on 2 cores',
+    'imlm-native paper --subset train=5000,val=1000,test=2000 --fractions 0.01,1 --arch resnet18 --stem small --out runs/paper',
+  ],
   info: ['imlm-native info --json'],
   doctor: ['imlm-native doctor --dir runs'],
 };

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { ImlmError } from '../errors';
 import type { PaperMethod } from '../paper/paper-numbers';
 import { runPaper, type PaperEvent } from '../paper/run-paper';
-import { parseSubsetSizes, writeSubsetStore } from '../paper/subset-store';
+import { parseSubsetSizes, writeSubsetStore, type SubsetSizes } from '../paper/subset-store';
+import { kPaperBudgetNames, kPaperBudgets, type PaperBudget, type PaperBudgetName } from '../paper/budgets';
 import type { TrainConfigOverrides } from '../config/train-config';
 import { resolveRunConfig } from '../train/train-run';
 import { demoStoreInstalling } from './demo-store';
@@ -54,12 +55,15 @@ interface PaperFlags {
   finetuneSteps?: number;
   evalEvery?: number;
   patience?: number;
-  resamples: number;
+  resamples?: number;
   ckaKernel: 'linear' | 'rbf';
   ckaSigma?: number;
-  ckaSets: number;
+  ckaSets?: number;
   augment: string;
   seed: number;
+  seeds: number;
+  budget?: PaperBudgetName;
+  estimate: boolean;
   json?: boolean;
 }
 
@@ -70,7 +74,10 @@ export function registerPaper(program: Command): void {
     .option('--data <store>', 'a prepared store (default: the Fashion-MNIST demo)')
     .option('--out <dir>', 'the run folder (results.json, report.md, plots/, one folder per cell)', 'runs/paper')
     .option('--methods <list>', 'any of moco,mse,barlow,supervised', 'moco,mse,barlow,supervised')
-    .option('--fractions <list>', "label fractions, e.g. 0.01,1 (default: the store's)", numList)
+    .option('--budget <name>', `${kPaperBudgetNames.join(', ')}: subset sizes, fractions, network, steps and analysis sizes in one word (docs/evaluation.md); flags given beside it override its values`, choice('--budget', kPaperBudgetNames))
+    .option('--seeds <n>', 'repeat the protocol with seeds --seed, --seed + 1, …; the report gives mean, spread and each seed, and pools the paired comparisons', positive, 1)
+    .option('--no-estimate', 'do not time a few steps to estimate the run before starting')
+    .option('--fractions <list>', "label fractions, e.g. 0.01,1 (default: the budget's, else the store's)", numList)
     .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE')
     .option('--subset <sizes>', 'run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000')
     .option('--preset <name>', 'pre-training preset', 'kaku2021')
@@ -83,10 +90,10 @@ export function registerPaper(program: Command): void {
     .option('--finetune-steps <n>', "fine-tuning budget per cell (default: the paper's 100 epochs)", positive)
     .option('--eval-every <n>', 'fine-tuning steps between validations', positive)
     .option('--patience <n>', 'validations without improvement before stopping early', positive)
-    .option('--resamples <n>', 'bootstrap resamples for the test metrics', positive, 1000)
+    .option('--resamples <n>', "bootstrap resamples for the test metrics and the paired comparisons (default: the budget's, else 1000)", positive)
     .option('--cka-kernel <kind>', "rbf (the paper's) or linear", choice('--cka-kernel', ['linear', 'rbf']), kCkaDefaults.kernel)
     .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8); default: the median distance', num)
-    .option('--cka-sets <n>', 'CKA bootstrap sets (the paper: 50 × 1000 samples)', positive, 50)
+    .option('--cka-sets <n>', "CKA bootstrap sets (the paper: 50 × 1000 samples; default: the budget's, else 50)", positive)
     .option('--augment <policy>', 'pre-training augmentation (name or policy file)', 'mocov2')
     .option('--seed <n>', 'seed of every cell', intFlag('--seed', 0), 0)
     .option('--json', 'print results.json as one object at the end')
@@ -95,15 +102,20 @@ export function registerPaper(program: Command): void {
       // Every flag and path is checked before the demo store, a subset or a cell is written.
       const methods = parseMethods(flags.methods);
       const checkpoints = flags.checkpoints ? parseCheckpoints(flags.checkpoints) : undefined;
-      const subsetSizes = flags.subset ? parseSubsetSizes(flags.subset) : undefined;
+      const budget: PaperBudget | undefined = flags.budget ? kPaperBudgets[flags.budget] : undefined;
+      const subsetSizes: SubsetSizes | undefined = flags.subset ? parseSubsetSizes(flags.subset) : (budget?.subset ?? undefined);
+      const fractions = flags.fractions ?? (budget?.fractions ? [...budget.fractions] : undefined);
       const pretrainOverrides = Object.fromEntries(
-        Object.entries({ arch: flags.arch, stem: flags.stem, imageSize: flags.imageSize, batchSize: flags.batchSize, queueSize: flags.queueSize }).filter(([, v]) => v !== undefined),
+        Object.entries({ ...budget?.pretrainOverrides, arch: flags.arch, stem: flags.stem, imageSize: flags.imageSize, batchSize: flags.batchSize, queueSize: flags.queueSize }).filter(
+          ([, v]) => v !== undefined,
+        ),
       ) as TrainConfigOverrides;
+      const fromBudget = <T,>(flag: T | undefined, value: T | null | undefined): T | undefined => flag ?? value ?? undefined;
       // The pre-training fields (also the supervised baseline's network) are checked by the
       // configuration's schema — the one place their ranges live — before anything is written.
       resolveRunConfig({ preset: flags.preset, overrides: pretrainOverrides, cuda: false });
-      if (flags.fractions && flags.fractions.some((f) => !(f > 0 && f <= 1))) {
-        throw new ImlmError(`Expected --fractions in (0, 1] but received '${flags.fractions.join(',')}'`, 'ERR_INVALID_ARG');
+      if (fractions && fractions.some((f) => !(f > 0 && f <= 1))) {
+        throw new ImlmError(`Expected --fractions in (0, 1] but received '${fractions.join(',')}'`, 'ERR_INVALID_ARG');
       }
       resolvePolicy(flags.augment);
       checkOutputFolder('--out', flags.out);
@@ -111,18 +123,20 @@ export function registerPaper(program: Command): void {
       let store = flags.data ? path.resolve(flags.data) : await demoStoreInstalling(log);
       if (!store) throw new ImlmError('no --data given and the Fashion-MNIST demo store cannot be had (install dataset-fashion-mnist)', 'ERR_INVALID_ARG');
       const out = path.resolve(flags.out);
-      if (flags.subset) {
+      if (subsetSizes) {
         const subset = path.join(out, 'data');
         if (!existsSync(subset)) {
-          log(`drawing the subset ${flags.subset} of ${store} into ${subset}`);
-          await writeSubsetStore(store, subset, subsetSizes!, { seed: flags.seed, fractions: flags.fractions });
+          log(`drawing the subset ${Object.entries(subsetSizes).map(([k, v]) => `${k}=${v}`).join(',')} of ${store} into ${subset}`);
+          await writeSubsetStore(store, subset, subsetSizes, { seed: flags.seed, fractions });
         }
         store = subset;
       }
+      if (budget) log(`budget ${flags.budget}: ${budget.description}`);
       const controller = new AbortController();
       const stop = abortOnSignals(controller, 'after the current step (the finished cells are kept; run the same command to continue)');
       const removeSigint = stop.remove;
       const onEvent = (e: PaperEvent) => {
+        if (e.kind === 'estimate') log(`estimated time: about ${Math.round(e.estimate.seconds / 60)} min (${e.estimate.basis})`);
         if (e.kind === 'cell-start') log(`[${e.index + 1}/${e.total}] ${e.cell}`);
         if (e.kind === 'cell-done') log(`  ${e.cell}: ${e.summary} (${e.seconds.toFixed(0)} s)`);
         if (e.kind === 'cell-skipped') log(`  ${e.cell}: already done`);
@@ -133,18 +147,25 @@ export function registerPaper(program: Command): void {
           store,
           outDir: out,
           methods,
-          fractions: flags.fractions,
+          fractions,
           checkpoints,
           preset: flags.preset,
           pretrainOverrides,
-          pretrainSteps: flags.pretrainSteps,
-          finetuneSteps: flags.finetuneSteps,
-          evalEvery: flags.evalEvery,
+          pretrainSteps: fromBudget(flags.pretrainSteps, budget?.pretrainSteps),
+          finetuneSteps: fromBudget(flags.finetuneSteps, budget?.finetuneSteps),
+          evalEvery: fromBudget(flags.evalEvery, budget?.evalEvery),
+          finetuneBatchSize: budget?.finetuneBatchSize ?? undefined,
           patience: flags.patience,
-          resamples: flags.resamples,
-          cka: { kernel: flags.ckaKernel, sigma: flags.ckaSigma, sets: flags.ckaSets },
+          resamples: fromBudget(flags.resamples, budget?.resamples),
+          cka: {
+            kernel: flags.ckaKernel, sigma: flags.ckaSigma, sets: fromBudget(flags.ckaSets, budget?.cka.sets) ?? kCkaDefaults.sets,
+            ...(budget ? { setSize: budget.cka.setSize } : {}),
+          },
           augment: flags.augment,
           seed: flags.seed,
+          seeds: flags.seeds,
+          budget: flags.budget,
+          estimate: flags.estimate,
           onEvent,
           signal: controller.signal,
         });

@@ -14,7 +14,7 @@ import { tensor } from '../tensor';
 import { absolute } from './absolute-path';
 import { progressWithCancel, type EvalProgress } from './cancellation';
 import { checkpointInfo } from './checkpoint-info';
-import { loadEvalSplit } from './eval-split';
+import { disposeSplit, loadEvalSplit, type EvalSplit } from './eval-split';
 import { extractSharded } from './sharded-features';
 import { kEvalDefaults, kProbeDefaults } from './options';
 
@@ -37,6 +37,11 @@ export interface FeatureOptions {
    * network over its shard of the split and the features are gathered; rank 0 alone writes.
    */
   group?: NativeProcessGroup;
+  /**
+   * Only some rows of the split (e.g. a 1% label fraction's): `rows` picks them from the loaded
+   * split (sorted row indices); `key` names the choice in the features cache. Not with `group`.
+   */
+  subset?: { key: string; rows(split: EvalSplit): number[] };
 }
 
 /** Whether this process writes results: rank 0 of a distributed run, or a process alone. */
@@ -69,7 +74,18 @@ export async function resolveImageSize(checkpoint: string, manifest: Manifest, r
 
 /** Runs the network over the split; the caller disposes the result (disposeFeatures). */
 export async function computeFeatures(o: FeatureOptions): Promise<SplitFeatures> {
-  const split = await loadEvalSplit(o.store, o.split);
+  let split = await loadEvalSplit(o.store, o.split);
+  if (o.subset) {
+    if (o.group) throw new ImlmError('features of a subset of rows are computed by one process; drop the process group', 'ERR_INVALID_ARG');
+    const whole = split;
+    try {
+      const rows = o.subset.rows(whole);
+      const [images, labels, ids] = await Promise.all([whole.images, whole.labels, whole.ids].map((t) => native().selectRows(t, rows)));
+      split = { manifest: whole.manifest, images, labels, ids };
+    } finally {
+      disposeSplit(whole);
+    }
+  }
   try {
     const imageSize = await resolveImageSize(o.checkpoint, split.manifest, o.imageSize);
     const batchSize = o.batchSize ?? kProbeDefaults.featureBatchSize;
@@ -87,7 +103,7 @@ export async function computeFeatures(o: FeatureOptions): Promise<SplitFeatures>
 }
 
 /** Identifies a cached features file: same checkpoint file (path, size, mtime), store content, split and image size. */
-export async function featuresKey(checkpoint: string, manifest: Manifest, split: SplitName, imageSize: number): Promise<Record<string, string>> {
+export async function featuresKey(checkpoint: string, manifest: Manifest, split: SplitName, imageSize: number, subset?: string): Promise<Record<string, string>> {
   const stat = await fs.stat(checkpoint);
   return {
     checkpoint: absolute(checkpoint),
@@ -95,6 +111,7 @@ export async function featuresKey(checkpoint: string, manifest: Manifest, split:
     store_hash: manifest.contentHash,
     split,
     image_size: String(imageSize),
+    rows: subset ?? 'all',
   };
 }
 
@@ -123,7 +140,7 @@ export async function writeFeatures(file: string, f: SplitFeatures, store: strin
  */
 export async function cachedFeatures(file: string, o: FeatureOptions, manifest: Manifest): Promise<(SplitFeatures & { cached: boolean }) | null> {
   const imageSize = await resolveImageSize(o.checkpoint, manifest, o.imageSize);
-  const key = await featuresKey(o.checkpoint, manifest, o.split, imageSize);
+  const key = await featuresKey(o.checkpoint, manifest, o.split, imageSize, o.subset?.key);
   const lead = isLead(o.group);
   const cached = lead ? await readCachedFeatures(file, key, manifest, imageSize) : null;
   if (o.group && o.group.worldSize > 1 && !(await leadSays(o.group, cached !== null))) {
@@ -140,6 +157,12 @@ export async function cachedFeatures(file: string, o: FeatureOptions, manifest: 
   const f = await computeFeatures({ ...o, imageSize });
   await writeFeatures(file, f, o.store, key);
   return { ...f, cached: false };
+}
+
+/** The features cached in `file` for exactly these options (all rows unless `o.subset`), or null. */
+export async function readFeaturesCache(file: string, o: FeatureOptions, manifest: Manifest): Promise<(SplitFeatures & { cached: true }) | null> {
+  const imageSize = await resolveImageSize(o.checkpoint, manifest, o.imageSize);
+  return readCachedFeatures(file, await featuresKey(o.checkpoint, manifest, o.split, imageSize, o.subset?.key), manifest, imageSize);
 }
 
 async function readCachedFeatures(file: string, key: Record<string, string>, manifest: Manifest, imageSize: number): Promise<(SplitFeatures & { cached: true }) | null> {

@@ -41,6 +41,8 @@ export interface FinetuneOptions {
   store: string;
   outDir: string;
   fraction?: number;
+  /** Draw the label fraction anew with this seed (stratified, nested, as `prepare` records it) instead of using the store's recorded rows. */
+  fractionSeed?: number;
   /** Training augmentation: a policy name or object (default: kaku2021-cxr/dr/bch by the store's source, else a light crop + flip). */
   augment?: string | Partial<AugmentPolicy>;
   lr?: number;
@@ -207,7 +209,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     splits.push(testSplit);
     const manifest = train.manifest;
     const metric = checkMetric(manifest.task, o.metric ?? defaultMetric(manifest.task));
-    const selected = fractionRows(manifest, train.ids, fraction);
+    const selected = fractionRows(manifest, train.ids, fraction, o.fractionSeed === undefined ? undefined : { seed: o.fractionSeed, labels: train.labels });
     rows = selected.rows;
     const ft = await native().createFinetuner(
       {

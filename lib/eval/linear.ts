@@ -13,10 +13,11 @@ import { native, type NativeProbeResult, type NativeProcessGroup } from '../nati
 import { readManifest, type SplitName } from '../data/store';
 import { absolute } from './absolute-path';
 import { progressWithCancel, throwIfAborted, type EvalProgress } from './cancellation';
+import type { Tensor } from '../tensor';
 import { fractionRows } from './label-fraction';
 import { checkMetric, defaultMetric, type SelectionMetric } from './selection-metric';
 import { classCount, labelledTask } from './task';
-import { cachedFeatures, disposeFeatures, isLead, type SplitFeatures } from './features';
+import { cachedFeatures, disposeFeatures, isLead, readFeaturesCache, type SplitFeatures } from './features';
 import { kAdamSweep, kEvalDefaults, kLbfgsSweep, kProbeDefaults, kSweepPointDefaults, probeOptionsSchema } from './options';
 import { writePredictions } from './predictions';
 import { withDefaults } from '../with-defaults';
@@ -29,6 +30,13 @@ export interface ProbeOptions {
   outDir: string;
   /** Label fraction of the training split (a fraction the store records; default 1). */
   fraction?: number;
+  /** Draw the label fraction anew with this seed (stratified, nested, as `prepare` records it) instead of using the store's recorded rows. */
+  fractionSeed?: number;
+  /**
+   * Where the features of each split are cached (default outDir/features). Probes of one
+   * checkpoint at several fractions share one folder, so the network runs once per split.
+   */
+  featuresDir?: string;
   /** eval linear: the block whose features the head reads (default 4). */
   block?: number;
   /** eval probe: the blocks to probe (default 1–4). */
@@ -81,6 +89,11 @@ export interface ProbeResult {
   imageSize: number;
   /** Whether each split's features came from the run folder's cache. */
   featuresCached: Record<SplitName, boolean>;
+  /**
+   * Rows the network ran over in this call, per split (0 when cached). Below 100% of the labels,
+   * without a cache of the whole training split, only the fraction's training rows are run.
+   */
+  forwardedRows: Record<SplitName, number>;
   blocks: BlockProbeResult[];
   seconds: number;
 }
@@ -98,30 +111,54 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
   const method = o.method ?? kProbeDefaults.method;
   const fraction = o.fraction ?? 1;
   const lead = isLead(group);
-  if (lead) await fs.mkdir(path.join(o.outDir, 'features'), { recursive: true });
-  const features: Partial<Record<SplitName, SplitFeatures & { cached: boolean }>> = {};
+  const featuresDir = o.featuresDir ?? path.join(o.outDir, 'features');
+  if (lead) for (const d of [o.outDir, featuresDir]) await fs.mkdir(d, { recursive: true });
+  const features: Partial<Record<SplitName, SplitFeatures & { cached: boolean; subset?: boolean }>> = {};
   let rows: Awaited<ReturnType<typeof fractionRows>>['rows'] = null;
   try {
     const storeManifest = await readManifest(o.store);
+    const draw = (split: { ids: Tensor; labels: Tensor }) =>
+      fractionRows(storeManifest, split.ids, fraction, o.fractionSeed === undefined ? undefined : { seed: o.fractionSeed, labels: split.labels });
     for (const split of ['train', 'val', 'test'] as SplitName[]) {
       throwIfAborted(signal);
-      const f = await cachedFeatures(
-        path.join(o.outDir, 'features', `${split}.safetensors`),
-        {
-          checkpoint: o.checkpoint,
-          store: o.store,
-          split,
-          imageSize: o.imageSize,
-          batchSize: o.featureBatchSize,
-          device: o.device,
-          threads: o.threads,
-          onProgress: (p) => onProgress?.({ ...p, split }),
-          signal,
-          group,
-        },
-        storeManifest,
-      );
-      if (f) features[split] = f;
+      const options = {
+        checkpoint: o.checkpoint,
+        store: o.store,
+        split,
+        imageSize: o.imageSize,
+        batchSize: o.featureBatchSize,
+        device: o.device,
+        threads: o.threads,
+        onProgress: (p: EvalProgress) => onProgress?.({ ...p, split }),
+        signal,
+        group,
+      };
+      const wholeFile = path.join(featuresDir, `${split}.safetensors`);
+      // Below 100% of the labels the head sees only the fraction's training rows: run the
+      // network over those alone, unless the whole split's features are cached already.
+      const onlyFraction = split === 'train' && fraction < 1 && !group && !(await readFeaturesCache(wholeFile, options, storeManifest).then(disposeCached));
+      const subsetKey = `fraction ${fraction}, draw ${o.fractionSeed ?? storeManifest.labelFractions?.seed ?? 'recorded'}`;
+      const f = onlyFraction
+        ? await cachedFeatures(
+            path.join(featuresDir, `train-fraction-${fraction}-draw-${o.fractionSeed ?? 'recorded'}.safetensors`),
+            {
+              ...options,
+              subset: {
+                key: subsetKey,
+                rows: (whole) => {
+                  const r = draw(whole).rows!;
+                  try {
+                    return Array.from(r.toTypedArray() as BigInt64Array, Number);
+                  } finally {
+                    r.dispose();
+                  }
+                },
+              },
+            },
+            storeManifest,
+          )
+        : await cachedFeatures(wholeFile, options, storeManifest);
+      if (f) features[split] = { ...f, subset: onlyFraction };
     }
     if (!lead) return null;
     const train = features.train!;
@@ -129,7 +166,8 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
     const test = features.test!;
     const manifest = train.manifest;
     const metric = checkMetric(manifest.task, o.metric ?? defaultMetric(manifest.task));
-    const selected = fractionRows(manifest, train.ids, fraction);
+    // Features of the fraction's rows alone need no row selection; the whole split's do.
+    const selected = features.train!.subset ? { rows: null, count: train.ids.shape[0] } : draw(train);
     rows = selected.rows;
     const results: BlockProbeResult[] = [];
     for (const block of blocks) {
@@ -190,6 +228,7 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
       standardize: o.standardize ?? true,
       imageSize: train.imageSize,
       featuresCached: { train: train.cached, val: val.cached, test: test.cached },
+      forwardedRows: { train: forwarded(train), val: forwarded(val), test: forwarded(test) },
       blocks: results,
       seconds: (Date.now() - start) / 1000,
     };
@@ -199,6 +238,14 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
     rows?.dispose();
     for (const f of Object.values(features)) if (f) disposeFeatures(f);
   }
+}
+
+const forwarded = (f: SplitFeatures & { cached: boolean }) => (f.cached ? 0 : f.ids.shape[0]);
+
+/** Disposes what readFeaturesCache returned; whether there was anything. */
+function disposeCached(f: SplitFeatures | null): boolean {
+  if (f) disposeFeatures(f);
+  return f !== null;
 }
 
 /**

@@ -20,6 +20,7 @@ const common = {
   store: { type: 'string', minLength: 1 },
   outDir: { type: 'string', minLength: 1 },
   fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+  fractionSeed: { type: 'integer', minimum: 0 },
   metric: { type: 'string', enum: ['accuracy', 'auc'] },
   imageSize: positiveInt,
   device: deviceSchema,
@@ -42,6 +43,7 @@ export const probeOptionsSchema: Schema = {
     batchSize: positiveInt,
     standardize: { type: 'boolean' },
     featureBatchSize: positiveInt,
+    featuresDir: { type: 'string', minLength: 1 },
   },
   additionalProperties: false,
 };

@@ -1,16 +1,21 @@
 /**
- * `imlm-native paper`: the paper's whole protocol on one data set (docs/evaluation-protocol.md; the paper's numbers in docs/method.md) —
- * pre-train each self-supervised method (or take given checkpoints), linear-probe it, fine-tune
- * every method at every label fraction (from scratch for the supervised baseline), probe each
- * block, compare features before and after fine-tuning at the smallest fraction (CKA), and
- * compare each fraction's output distribution with the 100% model's (KS) — then write
- * report.md, results.json and the plots.
+ * `imlm-native paper`: the paper's whole protocol on one data set (docs/evaluation-protocol.md; the paper's numbers in docs/method.md),
+ * once per seed — pre-train each self-supervised method (or take given checkpoints), probe each
+ * block and linear-probe every label fraction, fine-tune every method at every fraction (from
+ * scratch for the supervised baseline), compare features before and after fine-tuning at the
+ * smallest fraction (CKA) and each fraction's outputs with the 100% model's (KS) — then compare
+ * the methods pairwise on the same test rows, pooled over the seeds (lib/paper/claims.ts), and
+ * write report.md, results.json and the plots.
  *
- * Every finished cell is recorded in results.json (atomically) before the next starts, and every
- * cell's own run folder resumes, so an interrupted run continues where it stopped.
+ * A seed sets the initialisation, augmentation and data order of pre-training and fine-tuning,
+ * and the label-fraction draw (the first seed uses the store's recorded draw). Every finished
+ * cell is recorded in results.json (atomically) before the next starts, and every cell's own run
+ * folder resumes, so an interrupted run continues where it stopped; a later run with more
+ * seeds adds the missing ones.
  */
 import { existsSync, promises as fs } from 'fs';
 import path from 'path';
+import { compare } from '../analysis/compare';
 import { kMetricsDefaults, metrics as analyzeMetrics } from '../analysis/metrics';
 import { ks as analyzeKs } from '../analysis/ks';
 import { cka as analyzeCka, kCkaDefaults } from '../analysis/cka';
@@ -19,15 +24,17 @@ import { writeFileAtomic } from '../atomic-write';
 import { kRunDefaults, type TrainConfigOverrides } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { info } from '../info';
-import { embed, finetune, finetunePaths, layerwiseProbe } from '../eval';
+import { embed, finetune, finetunePaths, layerwiseProbe, linearProbe } from '../eval';
 import { readManifest, type Manifest } from '../data/store';
 import { hasCheckpoint, readRunJson, writeRunJson } from '../run-folder';
 import { pretrain, runPaths } from '../train/pretrain';
 import { createTrainSource, resolveRunConfig, type DataChoice } from '../train/train-run';
+import { comparisonsFor } from './claims';
+import { estimatePaper } from './estimate';
 import type { PaperMethod } from './paper-numbers';
 import { renderPlots } from './plots';
 import { renderReport } from './report';
-import { emptyResults, fractionKey, type MetricWithCi, type PaperResults } from './results';
+import { emptyResults, emptySeedResults, fractionKey, type MetricWithCi, type PaperEstimate, type PaperResults, type PairedValue, type SeedResults } from './results';
 
 export interface PaperOptions {
   store: string;
@@ -51,15 +58,23 @@ export interface PaperOptions {
   probeIterations?: number;
   /** CKA: kernel and σ (RBF: absolute, or a fraction of the median distance), bootstrap sets. */
   cka?: { kernel?: 'linear' | 'rbf'; sigma?: number; sigmaMedianFraction?: number; sets?: number; setSize?: number };
-  /** Bootstrap resamples of the test metrics (default 1000). */
+  /** Bootstrap resamples of the test metrics and the paired comparisons (default 1000). */
   resamples?: number;
+  /** The first seed (default 0); seeds are seed, seed + 1, … */
   seed?: number;
+  /** How many seeds (default 1). */
+  seeds?: number;
+  /** The budget's name, recorded in results.json and the report (the caller applies its values). */
+  budget?: string;
+  /** Time a few steps first and tell onEvent the estimate (default true). */
+  estimate?: boolean;
   device?: string;
   onEvent?: (e: PaperEvent) => void;
   signal?: AbortSignal;
 }
 
 export type PaperEvent =
+  | { kind: 'estimate'; estimate: PaperEstimate }
   | { kind: 'cell-start'; cell: string; index: number; total: number }
   | { kind: 'cell-done'; cell: string; seconds: number; summary: string }
   | { kind: 'cell-skipped'; cell: string }
@@ -80,6 +95,22 @@ function headlineMetric(manifest: Manifest): { key: 'auc_macro' | 'f1' | 'accura
   return { key: 'auc_macro', label: 'AUC (macro, one-vs-rest)' };
 }
 
+interface Cell {
+  name: string;
+  done: () => boolean;
+  run: () => Promise<string>;
+}
+
+/** The settings a resumed run must share with the finished cells (the seed count may grow). */
+function sameSettings(a: PaperResults, b: PaperResults): string[] {
+  const differ: string[] = [];
+  for (const key of ['store', 'methods', 'fractions', 'settings', 'budget'] as const) {
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) differ.push(`${key}: ${JSON.stringify(a[key])} (results.json) vs ${JSON.stringify(b[key])} (now)`);
+  }
+  if (a.seeds[0] !== b.seeds[0]) differ.push(`first seed: ${a.seeds[0]} (results.json) vs ${b.seeds[0]} (now)`);
+  return differ;
+}
+
 export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
   const manifest = await readManifest(o.store);
   if (manifest.task === 'none') throw new ImlmError(`${o.store} has no labels (task 'none'); the paper's protocol needs a labelled store`, 'ERR_INVALID_ARG');
@@ -92,8 +123,12 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
     }
   }
   if (!fractions.includes(1)) throw new ImlmError('the fractions must include 1 (100%): KS distances are taken against the 100% model', 'ERR_INVALID_ARG');
-  const seed = o.seed ?? 0;
+  const firstSeed = o.seed ?? 0;
+  const seedCount = o.seeds ?? 1;
+  if (!Number.isInteger(seedCount) || seedCount < 1) throw new ImlmError(`Expected seeds ≥ 1 but received ${seedCount}`, 'ERR_INVALID_ARG');
+  const seeds = Array.from({ length: seedCount }, (_, i) => firstSeed + i);
   const metric = headlineMetric(manifest);
+  const resamples = o.resamples ?? kMetricsDefaults.resamples;
   const resultsFile = path.join(o.outDir, 'results.json');
   await fs.mkdir(o.outDir, { recursive: true });
   const settings = {
@@ -101,146 +136,248 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
     ...o.pretrainOverrides,
     pretrainSteps: o.pretrainSteps ?? null,
     finetuneSteps: o.finetuneSteps ?? 'paper (100 epochs)',
-    seed,
+    evalEvery: o.evalEvery ?? null,
+    finetuneBatchSize: o.finetuneBatchSize ?? null,
+    resamples,
+    cka: o.cka ?? null,
   };
-  const results: PaperResults = existsSync(resultsFile)
-    ? ((await readRunJson(resultsFile, 'the results of the finished cells')) as PaperResults)
-    : emptyResults({ store: path.resolve(o.store), sourceFormat: manifest.sourceFormat, task: manifest.task as PaperResults['task'], classes: manifest.classes, metric, methods, fractions, settings });
+  const fresh = emptyResults({
+    store: path.resolve(o.store), sourceFormat: manifest.sourceFormat, task: manifest.task as PaperResults['task'], classes: manifest.classes,
+    metric, methods, fractions, settings, budget: o.budget ?? null, seeds,
+  });
+  let results = fresh;
+  if (existsSync(resultsFile)) {
+    const old = (await readRunJson(resultsFile, 'the results of the finished cells')) as PaperResults;
+    if (old.formatVersion !== 2) {
+      throw new ImlmError(`${resultsFile} was written by an earlier version of paper (format ${old.formatVersion}); choose a new --out`, 'ERR_INVALID_ARG');
+    }
+    const differ = sameSettings(old, fresh);
+    if (differ.length) {
+      throw new ImlmError(`${o.outDir} holds a paper run with other settings; run it with its own settings or choose a new --out. Differences: ${differ.join('; ')}`, 'ERR_INVALID_ARG');
+    }
+    results = old;
+    // More seeds than before: add theirs; fewer: the finished ones stay and are reported.
+    for (const seed of seeds) if (!results.seeds.includes(seed)) (results.seeds.push(seed), results.runs.push(emptySeedResults(seed)));
+  }
   const save = () => writeRunJson(resultsFile, results);
-
   const ssl = methods.filter((m): m is Exclude<PaperMethod, 'supervised'> => m !== 'supervised');
   const smallest = fractions[0];
-  const cells: Array<{ name: string; done: () => boolean; run: () => Promise<string> }> = [];
-  const dir = (...parts: string[]) => path.join(o.outDir, ...parts);
-  const checkpointOf = (m: PaperMethod) => o.checkpoints?.[m] ?? results.pretrain[m]?.checkpoint;
-  const finetuneDir = (m: PaperMethod, f: number) => dir('finetune', m, fractionKey(f));
+  const cuda = o.device === 'cpu' ? false : (await info()).cuda.available;
+  const dataChoice: DataChoice = { kind: 'store', store: o.store, demo: false, augment: o.augment ?? kRunDefaults.augment };
+  const pretrainConfig = (m: Exclude<PaperMethod, 'supervised'>, seed: number) =>
+    resolveRunConfig({
+      preset: o.preset,
+      overrides: { ...o.pretrainOverrides, intermediate: { ...o.pretrainOverrides?.intermediate, loss: kSslLoss[m] } },
+      inChannels: manifest.channels,
+      settings: { device: o.device, seed },
+      cuda,
+    });
+  const finetuneBase = (m: PaperMethod, run: SeedResults) => ({
+    ...(m === 'supervised'
+      ? { fromScratch: true, arch: o.pretrainOverrides?.arch, stem: o.pretrainOverrides?.stem, imageSize: o.pretrainOverrides?.imageSize }
+      : { checkpoint: o.checkpoints?.[m] ?? run.pretrain[m]?.checkpoint }),
+    store: o.store, seed: run.seed, ...(o.device ? { device: o.device } : {}),
+    ...(o.finetuneBatchSize ? { batchSize: o.finetuneBatchSize } : {}),
+    ...(o.patience ? { patience: o.patience } : {}),
+  });
 
-  const testMetric = async (predictions: string): Promise<MetricWithCi> => {
-    const r = await analyzeMetrics(predictions, { resamples: o.resamples ?? kMetricsDefaults.resamples, seed });
+  if (o.estimate !== false && !results.estimate) {
+    const counts = { train: manifest.splits.train?.count ?? 0, val: manifest.splits.val?.count ?? 0, test: manifest.splits.test?.count ?? 0 };
+    const costliest = ssl.includes('mse') ? 'mse' : ssl.includes('barlow') ? 'barlow' : ssl[0];
+    const pretraining = costliest && ssl.some((m) => !o.checkpoints?.[m]);
+    const config = pretraining ? pretrainConfig(costliest, firstSeed) : undefined;
+    const finetuneSteps = o.finetuneSteps ?? Math.ceil((100 * counts.train) / (o.finetuneBatchSize ?? 32));
+    results.estimate = await estimatePaper(
+      {
+        seeds: seeds.length, sslMethods: ssl.filter((m) => !o.checkpoints?.[m]).length, methods: methods.length, fractions: fractions.length,
+        pretrainSteps: o.pretrainSteps ?? config?.totalSteps ?? 0, finetuneSteps,
+        validations: Math.ceil(finetuneSteps / (o.evalEvery ?? finetuneSteps)), counts,
+      },
+      {
+        scratch: path.join(o.outDir, 'estimate'),
+        pretrain: config ? { config, source: (await createTrainSource(dataChoice, config, { cuda })).source } : undefined,
+        finetune: { ...finetuneBase('supervised', emptySeedResults(firstSeed)), fraction: 1 },
+        signal: o.signal,
+      },
+    );
+    await save();
+    o.onEvent?.({ kind: 'estimate', estimate: results.estimate });
+  }
+
+  const testMetric = async (predictions: string, seed: number): Promise<MetricWithCi & { accuracy: number }> => {
+    const r = await analyzeMetrics(predictions, { resamples, seed });
     const e = metric.key === 'f1' ? r.f1 : r.aucMacro;
     if (e.value === null) throw new ImlmError(`${predictions}: ${metric.label} is undefined (${e.reason})`, 'ERR_INVALID_ARG');
-    return { value: e.value, ...(e.ci ? { ci: [e.ci.low, e.ci.high] as [number, number] } : {}) };
+    return { value: e.value, ...(e.ci ? { ci: [e.ci.low, e.ci.high] as [number, number] } : {}), accuracy: r.accuracy.value ?? NaN };
   };
 
-  for (const m of ssl) {
-    if (o.checkpoints?.[m]) continue;
-    cells.push({
-      name: `pretrain/${m}`,
-      done: () => results.pretrain[m] !== undefined,
-      run: async () => {
-        const out = dir('pretrain', m);
-        const cuda = o.device === 'cpu' ? false : (await info()).cuda.available;
-        const config = resolveRunConfig({
-          preset: o.preset,
-          overrides: { ...o.pretrainOverrides, intermediate: { ...o.pretrainOverrides?.intermediate, loss: kSslLoss[m] } },
-          inChannels: manifest.channels,
-          settings: { device: o.device, seed },
-          cuda,
-        });
-        const data: DataChoice = { kind: 'store', store: o.store, demo: false, augment: o.augment ?? kRunDefaults.augment };
-        const { source } = await createTrainSource(data, config, { cuda });
-        const resume = hasCheckpoint(out);
-        const started = Date.now();
-        const r = await pretrain({
-          config, source, outDir: out, resume, steps: o.pretrainSteps ?? config.totalSteps, signal: o.signal,
-          onProgress: (p) => o.onEvent?.({ kind: 'progress', cell: `pretrain/${m}`, done: p.step, total: o.pretrainSteps ?? config.totalSteps, detail: `loss ${p.loss.toFixed(3)}` }),
-        });
-        if (r.cancelled) throw new ImlmError('stopped; run the same command again to continue', 'ERR_CANCELLED');
-        const loss = (await fs.readFile(runPaths(out).metrics, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number }).map(({ step, loss }) => ({ step, loss }));
-        results.pretrain[m] = { checkpoint: r.backbone ?? r.checkpoint, steps: r.stepsCompleted, seconds: (Date.now() - started) / 1000, loss };
-        return `${r.stepsCompleted} steps, ${r.imagesPerSecond.toFixed(1)} img/s, final loss ${loss.at(-1)?.loss.toFixed(3)}`;
-      },
-    });
-    cells.push({
-      name: `probe/${m}`,
-      done: () => results.probe[m] !== undefined,
-      run: async () => {
-        const r = await layerwiseProbe({
-          checkpoint: checkpointOf(m)!, store: o.store, outDir: dir('probe', m), blocks: [1, 2, 3, 4], seed,
-          ...(o.probeIterations ? { maxIterations: o.probeIterations } : {}), signal: o.signal,
-        });
-        const blocks: MetricWithCi[] = [];
-        for (const b of r.blocks) blocks.push(await testMetric(b.predictions));
-        results.probe[m] = blocks;
-        results.linear[m] = blocks[3];
-        return `blocks 1–4: ${blocks.map((b) => (100 * b.value).toFixed(1)).join(' / ')}`;
-      },
-    });
-  }
+  const cells: Cell[] = [];
+  for (const [index, seed] of results.seeds.entries()) {
+    if (!seeds.includes(seed)) continue;
+    const run = results.runs[index];
+    const dir = (...parts: string[]) => path.join(o.outDir, `seed-${seed}`, ...parts);
+    const cellName = (name: string) => `seed-${seed}/${name}`;
+    const checkpointOf = (m: PaperMethod) => o.checkpoints?.[m] ?? run.pretrain[m]?.checkpoint;
+    const finetuneDir = (m: PaperMethod, f: number) => dir('finetune', m, fractionKey(f));
+    // The first seed uses the store's recorded label-fraction draw; the others draw anew.
+    const fractionSeed = seed === firstSeed ? undefined : seed;
 
-  for (const m of methods) {
-    for (const f of [...fractions].reverse()) {
-      const cell = `finetune/${m}/${fractionKey(f)}`;
+    for (const m of ssl) {
+      if (!o.checkpoints?.[m]) {
+        cells.push({
+          name: cellName(`pretrain/${m}`),
+          done: () => run.pretrain[m] !== undefined,
+          run: async () => {
+            const out = dir('pretrain', m);
+            const config = pretrainConfig(m, seed);
+            const { source } = await createTrainSource(dataChoice, config, { cuda });
+            const started = Date.now();
+            const steps = o.pretrainSteps ?? config.totalSteps;
+            const r = await pretrain({
+              config, source, outDir: out, resume: hasCheckpoint(out), steps, signal: o.signal,
+              onProgress: (p) => o.onEvent?.({ kind: 'progress', cell: cellName(`pretrain/${m}`), done: p.step, total: steps, detail: `loss ${p.loss.toFixed(3)}` }),
+            });
+            if (r.cancelled) throw new ImlmError('stopped; run the same command again to continue', 'ERR_CANCELLED');
+            const loss = (await fs.readFile(runPaths(out).metrics, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number }).map(({ step, loss }) => ({ step, loss }));
+            run.pretrain[m] = { checkpoint: r.backbone ?? r.checkpoint, steps: r.stepsCompleted, seconds: (Date.now() - started) / 1000, loss };
+            return `${r.stepsCompleted} steps, ${r.imagesPerSecond.toFixed(1)} img/s, final loss ${loss.at(-1)?.loss.toFixed(3)}`;
+          },
+        });
+      }
       cells.push({
-        name: cell,
-        done: () => results.finetune[m]?.[fractionKey(f)] !== undefined,
+        name: cellName(`probe/${m}`),
+        done: () => run.probe[m] !== undefined,
         run: async () => {
-          const out = finetuneDir(m, f);
-          const r = await finetune({
-            ...(m === 'supervised'
-              ? { fromScratch: true, arch: o.pretrainOverrides?.arch, stem: o.pretrainOverrides?.stem, imageSize: o.pretrainOverrides?.imageSize }
-              : { checkpoint: checkpointOf(m)! }),
-            store: o.store, outDir: out, fraction: f, seed, signal: o.signal, ...(o.device ? { device: o.device } : {}),
-            resume: hasCheckpoint(out),
-            ...(o.finetuneSteps ? { maxSteps: o.finetuneSteps } : {}),
-            ...(o.evalEvery ? { evalEvery: o.evalEvery } : {}),
-            ...(o.patience ? { patience: o.patience } : {}),
-            ...(o.finetuneBatchSize ? { batchSize: o.finetuneBatchSize } : {}),
-            onProgress: (p) => {
-              if (p.stage === 'train') o.onEvent?.({ kind: 'progress', cell, done: p.step, total: p.maxSteps, detail: `loss ${p.loss.toFixed(3)}` });
-            },
+          const r = await layerwiseProbe({
+            checkpoint: checkpointOf(m)!, store: o.store, outDir: dir('probe', m), blocks: [1, 2, 3, 4], seed,
+            ...(o.probeIterations ? { maxIterations: o.probeIterations } : {}), signal: o.signal,
           });
-          if (r.cancelled) throw new ImlmError('stopped; run the same command again to continue', 'ERR_CANCELLED');
-          if (!r.predictions) throw new ImlmError(`${cell}: fine-tuning wrote no test predictions`, 'ERR_INTERNAL');
-          const value = await testMetric(r.predictions);
-          (results.finetune[m] ??= {})[fractionKey(f)] = { ...value, predictions: r.predictions };
-          (results.roc[m] ??= {})[fractionKey(f)] = await rocCurve(r.predictions);
-          if (m === 'supervised' && f === 1) results.linear.supervised = value;
-          return `${r.stepsCompleted} steps${r.stoppedEarly ? ' (stopped early)' : ''}, test ${metric.label} ${(100 * value.value).toFixed(1)}`;
+          const blocks: Array<MetricWithCi & { accuracy: number }> = [];
+          for (const b of r.blocks) blocks.push(await testMetric(b.predictions, seed));
+          run.probe[m] = blocks.map(({ value, ci }) => ({ value, ...(ci ? { ci } : {}) }));
+          (run.linear[m] ??= {})['1'] = { ...blocks[3], predictions: r.blocks[3].predictions };
+          return `blocks 1–4: ${blocks.map((b) => (100 * b.value).toFixed(1)).join(' / ')}`;
         },
       });
-    }
-  }
-
-  for (const m of methods) {
-    for (const f of fractions.filter((x) => x < 1)) {
-      cells.push({
-        name: `ks/${m}/${fractionKey(f)}`,
-        done: () => results.ks[m]?.[fractionKey(f)] !== undefined,
-        run: async () => {
-          const r = await analyzeKs(results.finetune[m]![fractionKey(f)].predictions!, results.finetune[m]!['1'].predictions!);
-          (results.ks[m] ??= {})[fractionKey(f)] = { statistic: r.statistic, pvalue: r.pvalue };
-          return `KS ${r.statistic.toFixed(3)} (p ${r.pvalue.toExponential(1)})`;
-        },
-      });
-    }
-  }
-
-  for (const m of ssl) {
-    cells.push({
-      name: `cka/${m}`,
-      done: () => results.cka[m] !== undefined,
-      run: async () => {
-        // "Before": the pre-trained encoder's test features (cached by the probe cell);
-        // "after": the encoder fine-tuned on the smallest fraction (its selected checkpoint).
-        const before = dir('probe', m, 'features', 'test.safetensors');
-        if (!existsSync(before)) await embed({ checkpoint: checkpointOf(m)!, store: o.store, split: 'test', out: before });
-        const after = dir('cka', m, 'after-test.safetensors');
-        await fs.mkdir(path.dirname(after), { recursive: true });
-        await embed({ checkpoint: finetunePaths(finetuneDir(m, smallest)).best, store: o.store, split: 'test', out: after });
-        const kernel = o.cka?.kernel ?? kCkaDefaults.kernel;
-        const setSize = Math.min(o.cka?.setSize ?? kCkaDefaults.setSize, manifest.splits.test?.count ?? 0);
-        const r = await analyzeCka(before, after, {
-          tensors: ['block1', 'block2', 'block3', 'block4'], kernel,
-          ...(kernel === 'rbf' ? { sigma: o.cka?.sigma, sigmaMedianFraction: o.cka?.sigmaMedianFraction } : {}),
-          sets: o.cka?.sets ?? kCkaDefaults.sets, setSize, seed,
+      for (const f of fractions.filter((x) => x < 1)) {
+        cells.push({
+          name: cellName(`linear/${m}/${fractionKey(f)}`),
+          done: () => run.linear[m]?.[fractionKey(f)] !== undefined,
+          run: async () => {
+            // The probe cell's features of the whole splits serve every fraction: the network ran once.
+            const r = await linearProbe({
+              checkpoint: checkpointOf(m)!, store: o.store, outDir: dir('linear', m, fractionKey(f)), featuresDir: dir('probe', m, 'features'),
+              fraction: f, ...(fractionSeed !== undefined ? { fractionSeed } : {}), seed,
+              ...(o.probeIterations ? { maxIterations: o.probeIterations } : {}), signal: o.signal,
+            });
+            const value = await testMetric(r.blocks[0].predictions, seed);
+            (run.linear[m] ??= {})[fractionKey(f)] = { ...value, predictions: r.blocks[0].predictions };
+            return `${r.counts.train} labelled rows, test ${metric.label} ${(100 * value.value).toFixed(1)}`;
+          },
         });
-        const kernelText = kernel === 'linear' ? 'linear' : o.cka?.sigma !== undefined ? `RBF σ ${o.cka.sigma}` : `RBF σ ${o.cka?.sigmaMedianFraction ?? kCkaDefaults.sigmaMedianFraction}× median`;
-        results.cka[m] = { fraction: smallest, kernel: kernelText, blocks: r.results.map((e) => ({ mean: e.bootstrap?.mean ?? e.cka ?? NaN, std: e.bootstrap?.std ?? 0 })) };
-        return results.cka[m]!.blocks.map((b) => b.mean.toFixed(2)).join(' / ');
-      },
-    });
+      }
+    }
+
+    for (const m of methods) {
+      for (const f of [...fractions].reverse()) {
+        const cell = cellName(`finetune/${m}/${fractionKey(f)}`);
+        cells.push({
+          name: cell,
+          done: () => run.finetune[m]?.[fractionKey(f)] !== undefined,
+          run: async () => {
+            const out = finetuneDir(m, f);
+            const r = await finetune({
+              ...finetuneBase(m, run), outDir: out, fraction: f, ...(fractionSeed !== undefined ? { fractionSeed } : {}), signal: o.signal,
+              resume: hasCheckpoint(out),
+              ...(o.finetuneSteps ? { maxSteps: o.finetuneSteps } : {}),
+              ...(o.evalEvery ? { evalEvery: o.evalEvery } : {}),
+              onProgress: (p) => {
+                if (p.stage === 'train') o.onEvent?.({ kind: 'progress', cell, done: p.step, total: p.maxSteps, detail: `loss ${p.loss.toFixed(3)}` });
+              },
+            });
+            if (r.cancelled) throw new ImlmError('stopped; run the same command again to continue', 'ERR_CANCELLED');
+            if (!r.predictions) throw new ImlmError(`${cell}: fine-tuning wrote no test predictions`, 'ERR_INTERNAL');
+            const value = await testMetric(r.predictions, seed);
+            (run.finetune[m] ??= {})[fractionKey(f)] = { ...value, predictions: r.predictions };
+            (run.roc[m] ??= {})[fractionKey(f)] = await rocCurve(r.predictions);
+            return `${r.stepsCompleted} steps${r.stoppedEarly ? ' (stopped early)' : ''}, test ${metric.label} ${(100 * value.value).toFixed(1)}`;
+          },
+        });
+      }
+    }
+
+    for (const m of methods) {
+      for (const f of fractions.filter((x) => x < 1)) {
+        cells.push({
+          name: cellName(`ks/${m}/${fractionKey(f)}`),
+          done: () => run.ks[m]?.[fractionKey(f)] !== undefined,
+          run: async () => {
+            const r = await analyzeKs(run.finetune[m]![fractionKey(f)].predictions!, run.finetune[m]!['1'].predictions!);
+            (run.ks[m] ??= {})[fractionKey(f)] = { statistic: r.statistic, pvalue: r.pvalue };
+            return `KS ${r.statistic.toFixed(3)} (p ${r.pvalue.toExponential(1)})`;
+          },
+        });
+      }
+    }
+
+    for (const m of ssl) {
+      cells.push({
+        name: cellName(`cka/${m}`),
+        done: () => run.cka[m] !== undefined,
+        run: async () => {
+          // "Before": the pre-trained encoder's test features (cached by the probe cell);
+          // "after": the encoder fine-tuned on the smallest fraction (its selected checkpoint).
+          const before = dir('probe', m, 'features', 'test.safetensors');
+          if (!existsSync(before)) await embed({ checkpoint: checkpointOf(m)!, store: o.store, split: 'test', out: before });
+          const after = dir('cka', m, 'after-test.safetensors');
+          await fs.mkdir(path.dirname(after), { recursive: true });
+          await embed({ checkpoint: finetunePaths(finetuneDir(m, smallest)).best, store: o.store, split: 'test', out: after });
+          const kernel = o.cka?.kernel ?? kCkaDefaults.kernel;
+          const setSize = Math.min(o.cka?.setSize ?? kCkaDefaults.setSize, manifest.splits.test?.count ?? 0);
+          const r = await analyzeCka(before, after, {
+            tensors: ['block1', 'block2', 'block3', 'block4'], kernel,
+            ...(kernel === 'rbf' ? { sigma: o.cka?.sigma, sigmaMedianFraction: o.cka?.sigmaMedianFraction } : {}),
+            sets: o.cka?.sets ?? kCkaDefaults.sets, setSize, seed,
+          });
+          const kernelText = kernel === 'linear' ? 'linear' : o.cka?.sigma !== undefined ? `RBF σ ${o.cka.sigma}` : `RBF σ ${o.cka?.sigmaMedianFraction ?? kCkaDefaults.sigmaMedianFraction}× median`;
+          run.cka[m] = { fraction: smallest, kernel: kernelText, blocks: r.results.map((e) => ({ mean: e.bootstrap?.mean ?? e.cka ?? NaN, std: e.bootstrap?.std ?? 0 })) };
+          return run.cka[m]!.blocks.map((b) => b.mean.toFixed(2)).join(' / ');
+        },
+      });
+    }
   }
+
+  // Paired comparisons, pooled over the seeds that ran; rendered again whenever seeds are added.
+  const finishedRuns = () => results.runs.filter((r) => seeds.includes(r.seed));
+  const pairedKey = (list: number[]) => JSON.stringify(list);
+  cells.push({
+    name: 'compare',
+    done: () => results.paired.length > 0 && pairedKey(results.pairedSeeds) === pairedKey(finishedRuns().map((r) => r.seed)),
+    run: async () => {
+      const runs = finishedRuns();
+      const pooled: PaperResults['paired'] = [];
+      for (const spec of comparisonsFor(methods)) {
+        for (const f of fractions) {
+          const files = (m: PaperMethod) => runs.map((r) => r[spec.evaluation][m]?.[fractionKey(f)]?.predictions).filter((x): x is string => !!x);
+          const a = files(spec.a);
+          const b = files(spec.b);
+          if (a.length !== runs.length || b.length !== runs.length) continue;
+          const c = await compare(a, b, { resamples, seed: firstSeed });
+          const headline = metric.key === 'f1' ? c.f1 : c.aucMacro;
+          const value = (d: typeof headline): PairedValue | null =>
+            d.difference === null
+              ? null
+              : { difference: d.difference, ci: d.ci ? [d.ci.low, d.ci.high] : null, shown: d.shown, perSeed: d.a.map((x, i) => (x ?? NaN) - (d.b[i] ?? NaN)) };
+          const h = value(headline);
+          if (!h) continue;
+          pooled.push({ ...spec, fraction: f, headline: h, accuracy: manifest.task === 'multilabel' ? null : value(c.accuracy), resamples });
+        }
+      }
+      results.paired = pooled;
+      results.pairedSeeds = runs.map((r) => r.seed);
+      return `${pooled.length} comparisons over ${runs.length} seed(s), ${pooled.filter((p) => p.headline.shown).length} with an interval that excludes 0`;
+    },
+  });
 
   const total = cells.length;
   for (const [index, cell] of cells.entries()) {
@@ -257,9 +394,8 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
     o.onEvent?.({ kind: 'cell-done', cell: cell.name, seconds: results.timings[cell.name], summary });
   }
   await save();
-  const plots = await renderPlots(results, dir('plots'));
+  const plots = await renderPlots(results, path.join(o.outDir, 'plots'));
   const report = renderReport(results, plots);
-  await writeFileAtomic(dir('report.md'), report);
+  await writeFileAtomic(path.join(o.outDir, 'report.md'), report);
   return { results, report, resultsFile, plots };
 }
-

@@ -78,6 +78,9 @@ describe('linearProbe', () => {
     const manifest = await readManifest(store);
     expect(first.counts.train).toBe(manifest.labelFractions!.fractions['0.25'].count);
     expect(first.featuresCached).toEqual({ train: false, val: false, test: false });
+    // Only the fraction's training rows ran through the network (the whole val and test splits did).
+    expect(first.forwardedRows).toEqual({ train: first.counts.train, val: manifest.splits.val!.count, test: manifest.splits.test!.count });
+    expect(first.counts.train).toBeLessThan(manifest.splits.train!.count);
     const second = await linearProbe({ checkpoint: checkpoints.state, store, outDir, device: 'cpu', imageSize: 16, fraction: 0.25 });
     expect(second.featuresCached).toEqual({ train: true, val: true, test: true });
     expect(second.blocks[0].sweep.map((s) => s.valMetric)).toEqual(first.blocks[0].sweep.map((s) => s.valMetric));
@@ -88,6 +91,25 @@ describe('linearProbe', () => {
       code: 'ERR_INVALID_ARG',
       message: expect.stringContaining('(0.25, 0.5, 1)'),
     });
+  });
+
+  test('probes at several fractions share one features folder: the whole split runs once, a fraction then forwards no rows and fits the same head as on its own rows', async () => {
+    const featuresDir = path.join(dir, 'shared-features');
+    const full = await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'f100'), featuresDir, device: 'cpu', imageSize: 16 });
+    const manifest = await readManifest(store);
+    expect(full.forwardedRows.train).toBe(manifest.splits.train!.count);
+    const quarter = await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'f25'), featuresDir, device: 'cpu', imageSize: 16, fraction: 0.25 });
+    expect(quarter.forwardedRows).toEqual({ train: 0, val: 0, test: 0 });
+    const alone = await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'f25-alone'), device: 'cpu', imageSize: 16, fraction: 0.25 });
+    expect(alone.forwardedRows.train).toBe(quarter.counts.train);
+    expect(alone.blocks[0].sweep.map((p) => p.valMetric)).toEqual(quarter.blocks[0].sweep.map((p) => p.valMetric));
+    // A new label-fraction draw (another seed): as many rows per class, other rows; the recorded seed gives the recorded rows.
+    const drawn = await linearProbe({ checkpoint: checkpoints.state, store, outDir: path.join(dir, 'f25-draw'), featuresDir, device: 'cpu', imageSize: 16, fraction: 0.25, fractionSeed: 7 });
+    expect(drawn.counts.train).toBe(quarter.counts.train);
+    const recordedSeed = await linearProbe({
+      checkpoint: checkpoints.state, store, outDir: path.join(dir, 'f25-seed'), featuresDir, device: 'cpu', imageSize: 16, fraction: 0.25, fractionSeed: manifest.labelFractions!.seed,
+    });
+    expect(recordedSeed.blocks[0].sweep.map((p) => p.valMetric)).toEqual(quarter.blocks[0].sweep.map((p) => p.valMetric));
   });
 
   test('mini-batch Adam also learns (the reference\'s optimiser)', async () => {

@@ -59,56 +59,91 @@ const kTiny = {
 };
 
 describe('paper', () => {
-  test('every cell, then a resumed run that keeps what was finished', async () => {
+  test('every cell of two seeds, paired comparisons pooled over them, then a resumed run that keeps what was finished', async () => {
     const store = await tinyStore();
     const out = path.join(tmp(), 'run');
     const controller = new AbortController();
     const events: PaperEvent[] = [];
+    const options = { ...kTiny, methods: [...kTiny.methods], store, outDir: out, seeds: 2 };
     // Interrupt after the first finished cell.
     await expect(
-      runPaper({ ...kTiny, methods: [...kTiny.methods], store, outDir: out, signal: controller.signal, onEvent: (e) => { events.push(e); if (e.kind === 'cell-done') controller.abort(); } }),
+      runPaper({ ...options, signal: controller.signal, onEvent: (e) => { events.push(e); if (e.kind === 'cell-done') controller.abort(); } }),
     ).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    const estimate = events.find((e) => e.kind === 'estimate');
+    expect(estimate).toMatchObject({ estimate: { seconds: expect.any(Number), basis: expect.stringContaining('2 seed(s)') } });
     const first = events.find((e) => e.kind === 'cell-done')!;
-    expect(first).toMatchObject({ cell: 'pretrain/moco' });
-    expect(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')).pretrain.moco.steps).toBe(3);
+    expect(first).toMatchObject({ cell: 'seed-0/pretrain/moco' });
+    expect(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')).runs[0].pretrain.moco.steps).toBe(3);
+
+    // Other settings in the same folder are refused, naming the difference.
+    await expect(runPaper({ ...options, pretrainSteps: 4 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringContaining('pretrainSteps') });
 
     const again: PaperEvent[] = [];
-    const { results, report } = await runPaper({ ...kTiny, methods: [...kTiny.methods], store, outDir: out, onEvent: (e) => again.push(e) });
-    expect(again.filter((e) => e.kind === 'cell-skipped').map((e) => (e as { cell: string }).cell)).toEqual(['pretrain/moco']);
-    expect(Object.keys(results.pretrain).sort()).toEqual(['moco', 'mse']);
-    for (const m of ['moco', 'mse', 'supervised'] as const) {
-      for (const f of ['0.1', '1']) {
-        const cell = results.finetune[m]![f];
-        expect(cell.value).toBeGreaterThanOrEqual(0);
-        expect(cell.value).toBeLessThanOrEqual(1);
-        expect(cell.ci![0]).toBeLessThanOrEqual(cell.ci![1]);
+    const { results, report } = await runPaper({ ...options, onEvent: (e) => again.push(e) });
+    expect(again.filter((e) => e.kind === 'cell-skipped').map((e) => (e as { cell: string }).cell)).toEqual(['seed-0/pretrain/moco']);
+    expect(again.some((e) => e.kind === 'estimate')).toBe(false); // estimated once, kept in results.json
+    expect(results.seeds).toEqual([0, 1]);
+    for (const run of results.runs) {
+      expect(Object.keys(run.pretrain).sort()).toEqual(['moco', 'mse']);
+      for (const m of ['moco', 'mse', 'supervised'] as const) {
+        for (const f of ['0.1', '1']) {
+          const cell = run.finetune[m]![f];
+          expect(cell.value).toBeGreaterThanOrEqual(0);
+          expect(cell.value).toBeLessThanOrEqual(1);
+          expect(cell.ci![0]).toBeLessThanOrEqual(cell.ci![1]);
+        }
+        expect(run.ks[m]!['0.1'].statistic).toBeGreaterThanOrEqual(0);
+        expect(run.roc[m]!['1'].fpr.at(-1)).toBe(1);
       }
-      expect(results.ks[m]!['0.1'].statistic).toBeGreaterThanOrEqual(0);
-      expect(results.roc[m]!['1'].fpr.at(-1)).toBe(1);
+      expect(run.probe.mse).toHaveLength(4);
+      expect(run.linear.mse!['1'].value).toBe(run.probe.mse![3].value);
+      expect(run.linear.mse!['0.1'].value).toBeGreaterThan(0);
+      expect(run.cka.mse!.blocks).toHaveLength(4);
+      for (const b of run.cka.mse!.blocks) expect(b.mean).toBeGreaterThan(0);
     }
-    expect(results.probe.mse).toHaveLength(4);
-    expect(results.linear.mse).toEqual(results.probe.mse![3]);
-    expect(results.linear.supervised).toEqual({ value: results.finetune.supervised!['1'].value, ci: results.finetune.supervised!['1'].ci });
-    expect(results.cka.mse!.blocks).toHaveLength(4);
-    for (const b of results.cka.mse!.blocks) expect(b.mean).toBeGreaterThan(0);
+    // The second seed draws its own label fraction; the first uses the store's recorded one.
+    const config = (seed: number) => JSON.parse(readFileSync(path.join(out, `seed-${seed}`, 'finetune', 'mse', '0.1', 'config.json'), 'utf8'));
+    expect(config(0).fractionSeed).toBeUndefined();
+    expect(config(1).fractionSeed).toBe(1);
+    // Paired comparisons: linear (MSE − MoCo) and fine-tuning (MSE − MoCo, MSE and MoCo − scratch) at each fraction.
+    expect(results.pairedSeeds).toEqual([0, 1]);
+    expect(results.paired.map((p) => `${p.evaluation} ${p.a}-${p.b} ${p.fraction}`).sort()).toEqual(
+      ['linear mse-moco 0.1', 'linear mse-moco 1', 'finetune mse-moco 0.1', 'finetune mse-moco 1', 'finetune mse-supervised 0.1', 'finetune mse-supervised 1', 'finetune moco-supervised 0.1', 'finetune moco-supervised 1'].sort(),
+    );
+    for (const p of results.paired) {
+      expect(p.headline.perSeed).toHaveLength(2);
+      expect(p.headline.difference).toBeCloseTo((p.headline.perSeed[0] + p.headline.perSeed[1]) / 2, 12);
+      expect(p.headline.ci![0]).toBeLessThanOrEqual(p.headline.ci![1]);
+    }
+    const mseMoco = results.paired.find((p) => p.evaluation === 'finetune' && p.a === 'mse' && p.b === 'moco' && p.fraction === 0.1)!;
+    expect(mseMoco.headline.perSeed[0]).toBeCloseTo(results.runs[0].finetune.mse!['0.1'].value - results.runs[0].finetune.moco!['0.1'].value, 12);
     expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toBe(report);
     expect(report).toContain('not one of the paper');
-    for (const kind of ['cka', 'probe', 'roc', 'loss']) expect(existsSync(path.join(out, 'plots', `${kind}.svg`))).toBe(true);
+    expect(report).toContain("## The paper's claims, tested");
+    expect(report).toMatch(/MoCo \+ MSE − MoCo at 10%, fine-tuning: [+−]\d+\.\d points of AUC \(macro, one-vs-rest\) \[-?\d+\.\d, -?\d+\.\d\] — (shown|not shown)/);
+    expect(report).toMatch(/\d+\.\d ± \d+\.\d \(\d+\.\d, \d+\.\d\)/);
+    expect(report).toContain('Estimated before starting');
+    for (const kind of ['paired', 'cka', 'probe', 'roc', 'loss']) expect(existsSync(path.join(out, 'plots', `${kind}.svg`))).toBe(true);
     expect(report).not.toMatch(/NaN|undefined/);
 
     // `eval ks` and `eval cka` (the same comparisons as commands) agree with the cells.
-    const ksCli = await runCli(['eval', 'ks', path.join(out, 'finetune', 'mse', '0.1'), path.join(out, 'finetune', 'mse', '1'), '--json']);
+    const seed0 = path.join(out, 'seed-0');
+    const ksCli = await runCli(['eval', 'ks', path.join(seed0, 'finetune', 'mse', '0.1'), path.join(seed0, 'finetune', 'mse', '1'), '--json']);
     expect(ksCli.stderr).toBe('');
-    expect(JSON.parse(ksCli.stdout).statistic).toBeCloseTo(results.ks.mse!['0.1'].statistic, 12);
+    expect(JSON.parse(ksCli.stdout).statistic).toBeCloseTo(results.runs[0].ks.mse!['0.1'].statistic, 12);
     const ckaCli = await runCli([
-      'eval', 'cka', '--before', results.pretrain.mse!.checkpoint, '--after', path.join(out, 'finetune', 'mse', '0.1', 'checkpoints', 'best.safetensors'),
+      'eval', 'cka', '--before', results.runs[0].pretrain.mse!.checkpoint, '--after', path.join(seed0, 'finetune', 'mse', '0.1', 'checkpoints', 'best.safetensors'),
       '--data', store, '--kernel', 'linear', '--sets', '2', '--set-size', '20', '--out', path.join(out, 'eval-cka'), '--json',
     ]);
     expect(ckaCli.stderr).toBe('');
     expect(ckaCli.code).toBe(0);
     const blocks = JSON.parse(ckaCli.stdout).results as Array<{ bootstrap: { mean: number } }>;
-    blocks.forEach((b, i) => expect(b.bootstrap.mean).toBeCloseTo(results.cka.mse!.blocks[i].mean, 6));
-  }, 300000);
+    blocks.forEach((b, i) => expect(b.bootstrap.mean).toBeCloseTo(results.runs[0].cka.mse!.blocks[i].mean, 6));
+    // `analyze compare` on the cells' predictions gives the pooled comparison.
+    const files = (m: string) => [0, 1].map((s) => results.runs[s].finetune[m as 'mse']!['0.1'].predictions).join(',');
+    const cmp = await runCli(['analyze', 'compare', files('mse'), files('moco'), '--resamples', String(kTiny.resamples), '--json']);
+    expect(JSON.parse(cmp.stdout).auc_macro.ci).toMatchObject({ low: mseMoco.headline.ci![0], high: mseMoco.headline.ci![1] });
+  }, 600000);
 
   test('a subset store keeps ids, is stratified, and records new nested fractions', async () => {
     const store = await tinyStore();
