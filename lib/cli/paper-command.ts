@@ -131,6 +131,7 @@ export function registerPaper(program: Command): void {
         }
         store = subset;
       }
+      if (budget?.imageSize === 'store' && flags.imageSize === undefined) pretrainOverrides.imageSize = (await readManifest(store)).imageSize[0];
       if (budget) log(`budget ${flags.budget}: ${budget.description}`);
       const controller = new AbortController();
       const stop = abortOnSignals(controller, 'after the current step (the finished cells are kept; run the same command to continue)');

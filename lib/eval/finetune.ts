@@ -59,6 +59,8 @@ export interface FinetuneOptions {
   metric?: SelectionMetric;
   imageSize?: number;
   predictBatchSize?: number;
+  /** Training progress every this many steps (default 10, and at the end of every stretch between validations). */
+  reportEvery?: number;
   device?: string;
   threads?: number;
   seed?: number;
@@ -295,7 +297,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         const steps = Math.min(evalEvery - (ft.stepsCompleted % evalEvery), maxSteps - ft.stepsCompleted);
         const summary = await ft.run({
           steps,
-          reportEvery: Math.max(1, Math.min(10, steps)),
+          reportEvery: Math.max(1, Math.min(o.reportEvery ?? 10, steps)),
           onProgress: (p) => report({ stage: 'train', step: p.done, maxSteps, loss: p.value }),
         });
         if (summary.stepsRun > 0) lastLoss = summary.meanLoss;

@@ -66,6 +66,7 @@ export const finetuneOptionsSchema: Schema = {
     evalEvery: positiveInt,
     patience: positiveInt,
     predictBatchSize: positiveInt,
+    reportEvery: positiveInt,
     resume: { type: 'boolean' },
   },
   additionalProperties: false,

@@ -17,6 +17,8 @@ export interface PaperBudget {
   /** Label fractions (recorded in the subset store), or null for the store's own. */
   fractions: number[] | null;
   pretrainOverrides: TrainConfigOverrides;
+  /** 'store': train at the store's image size (28 px for Fashion-MNIST); null: the preset's. */
+  imageSize: 'store' | null;
   /** Pre-training steps per method, or null for the preset's. */
   pretrainSteps: number | null;
   /** Fine-tuning steps per cell, or null for the paper's 100 epochs. */
@@ -29,13 +31,14 @@ export interface PaperBudget {
 
 export const kPaperBudgets = {
   small: {
-    description: 'a seeded subset (2,000 / 500 / 1,000 images), ResNet-18 with the small stem at the store\'s size, 120 pre-training steps of 32 (queue 4,096), 80 fine-tuning steps of 16',
+    description: 'a seeded subset (2,000 / 500 / 1,000 images), ResNet-18 with the small stem at the store\'s size, 200 pre-training steps of 32 (queue 4,096), 100 fine-tuning steps of 16',
     subset: { train: 2000, val: 500, test: 1000 },
     fractions: [0.01, 0.1, 1],
     pretrainOverrides: { arch: 'resnet18', stem: 'small', batchSize: 32, queueSize: 4096 },
-    pretrainSteps: 120,
-    finetuneSteps: 80,
-    evalEvery: 40,
+    imageSize: 'store',
+    pretrainSteps: 200,
+    finetuneSteps: 100,
+    evalEvery: 50,
     finetuneBatchSize: 16,
     cka: { sets: 10, setSize: 500 },
     resamples: 1000,
@@ -45,6 +48,7 @@ export const kPaperBudgets = {
     subset: { train: 10000, val: 2000, test: 5000 },
     fractions: [0.01, 0.1, 1],
     pretrainOverrides: { arch: 'resnet18', stem: 'small', batchSize: 64, queueSize: 16384 },
+    imageSize: 'store',
     pretrainSteps: 2000,
     finetuneSteps: 500,
     evalEvery: 100,
@@ -57,6 +61,7 @@ export const kPaperBudgets = {
     subset: null,
     fractions: null,
     pretrainOverrides: {},
+    imageSize: null,
     pretrainSteps: null,
     finetuneSteps: null,
     evalEvery: null,

@@ -26,7 +26,7 @@ export interface EstimatePlan {
 }
 
 const kTimedPretrainSteps = 4;
-const kTimedFinetuneSteps = 4;
+const kTimedFinetuneSteps = 6;
 
 /**
  * Seconds per step from progress timestamps: the span after the first report (the warm-up)
@@ -44,7 +44,7 @@ export async function estimatePaper(
     scratch: string;
     /** Pre-training of the costliest SSL method; absent when every checkpoint is given. */
     pretrain?: { config: TrainConfig; source: BatchSource };
-    finetune: Omit<FinetuneOptions, 'outDir' | 'maxSteps' | 'evalEvery' | 'resume' | 'onProgress'>;
+    finetune: Omit<FinetuneOptions, 'outDir' | 'maxSteps' | 'evalEvery' | 'reportEvery' | 'resume' | 'onProgress'>;
     signal?: AbortSignal;
   },
 ): Promise<PaperEstimate> {
@@ -61,17 +61,19 @@ export async function estimatePaper(
       });
       pretrainSecondsPerStep = perStep(marks, (Date.now() - started) / 1000, 1 + kTimedPretrainSteps);
     }
-    // Two fine-tuning runs, of 1 and of 1 + kTimedFinetuneSteps steps: their difference is the
-    // steps' cost, the rest (loading, one validation, the test predictions) the cell's fixed cost.
-    const timedFinetune = async (steps: number) => {
-      const started = Date.now();
-      await finetune({ ...measure.finetune, outDir: path.join(measure.scratch, `finetune-${steps}`), maxSteps: steps, evalEvery: 1000, signal: measure.signal });
-      return (Date.now() - started) / 1000;
-    };
-    const one = await timedFinetune(1);
-    const more = await timedFinetune(1 + kTimedFinetuneSteps);
-    const finetuneSecondsPerStep = Math.max(0, (more - one) / kTimedFinetuneSteps);
-    const finetuneFixedSeconds = Math.max(0.1, one - finetuneSecondsPerStep);
+    // One fine-tuning run reporting every step: the steps after the first give the cost of a
+    // step, the rest of the run (loading, one validation, the test predictions) the fixed cost.
+    const marks: Array<{ step: number; at: number }> = [];
+    const started = Date.now();
+    await finetune({
+      ...measure.finetune, outDir: path.join(measure.scratch, 'finetune'), maxSteps: 1 + kTimedFinetuneSteps, evalEvery: 1000, reportEvery: 1, signal: measure.signal,
+      onProgress: (p) => {
+        if (p.stage === 'train') marks.push({ step: p.step, at: Date.now() });
+      },
+    });
+    const total = (Date.now() - started) / 1000;
+    const finetuneSecondsPerStep = perStep(marks, total, 1 + kTimedFinetuneSteps);
+    const finetuneFixedSeconds = Math.max(0.1, total - (1 + kTimedFinetuneSteps) * finetuneSecondsPerStep);
     const { counts } = plan;
     const evalSecondsPerImage = finetuneFixedSeconds / (counts.val + counts.test);
     const validation = counts.val * evalSecondsPerImage;
