@@ -20,8 +20,9 @@ const cases: Array<[string, string[]]> = [
     `resnet18 small stem 32×32, ${loss}`,
     ['--arch', 'resnet18', '--stem', 'small', '--size', '32', '--batch', '8', '--queue', '20', '--projector', '256', '--loss', loss],
   ]),
-  // ResNet-50, standard stem, 64×64, the paper's 2048-wide projectors: batch 16, K 40.
-  ...(['mse', 'barlow', 'none'] as const).map((loss): [string, string[]] => [
+  // ResNet-50, standard stem, 64×64, the paper's 2048-wide projectors: batch 16, K 40. Not for
+  // 'none': InfoNCE alone is the ResNet-18 case's and a component of these two (CI time).
+  ...(['mse', 'barlow'] as const).map((loss): [string, string[]] => [
     `resnet50 standard stem 64×64, ${loss}`,
     ['--arch', 'resnet50', '--stem', 'standard', '--size', '64', '--batch', '16', '--queue', '40', '--projector', '2048', '--loss', loss],
   ]),
