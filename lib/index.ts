@@ -22,5 +22,6 @@ export { prepare, kPrepareFormats, type PrepareOptions } from './data/prepare';
 export { readManifest, loadSplit, readSamples, type Manifest, type SamplesSidecar } from './data/store';
 export { patientSplits, labelFractions } from './data/splits';
 export * as analysis from './analysis';
+export { loadEncoder, Encoder, type Embedding, type EncoderEmbedOptions, type ImageArray, type Images, type LoadEncoderOptions } from './eval';
 export { embed, linearProbe, layerwiseProbe, finetune, selectionMetric, type EmbedOptions, type EmbedResult, type ProbeOptions, type ProbeResult, type BlockProbeResult, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type EvalProgress, type SelectionMetric } from './eval';
 export { createKnnMonitor, type KnnMonitor, type KnnMonitorOptions } from './train/knn-monitor';

@@ -310,6 +310,28 @@ export interface NativeFinetuner {
   load(path: string): Promise<void>;
 }
 
+/** A network read once for in-memory embedding (native/bridge/encoder_wrap.h). */
+export interface NativeEncoder {
+  /** ERR_DISPOSED after dispose(). */
+  readonly network: {
+    arch: string;
+    stem: 'standard' | 'small';
+    inChannels: number;
+    hasHead: boolean;
+    embeddingDim: number | null;
+    blockChannels: [number, number, number, number];
+    kind: string;
+    device: string;
+  };
+  readonly disposed: boolean;
+  /** images U8 (0..255) or F32/F64 (0..1), [N, H, W] (one channel) or [N, C, H, W]; imageSize 0: as given. */
+  embed(
+    images: NativeTensor,
+    options: { batchSize: number; imageSize: number; embedding: boolean; onProgress?: (p: NativeEvalProgress) => void },
+  ): Promise<{ blocks: [NativeTensor, NativeTensor, NativeTensor, NativeTensor]; embedding: NativeTensor | null }>;
+  dispose(): void;
+}
+
 /** Its analysis functions are typed beside them, in lib/analysis/native-types.ts. */
 export interface NativeBinding extends NativeAnalysis {
   Tensor: new (data: TensorData, shape: number[], dtype?: DType) => NativeTensor;
@@ -360,6 +382,7 @@ export interface NativeBinding extends NativeAnalysis {
   ): Promise<NativeProbeResult>;
   selectionMetric(probabilities: NativeTensor, labels: NativeTensor, task: string, metric: string): Promise<number>;
   createFinetuner(config: NativeFinetuneConfig, trainImages: NativeTensor, trainLabels: NativeTensor, trainRows?: NativeTensor): Promise<NativeFinetuner>;
+  loadEncoder(options: { checkpoint: string; device: string; threads: number }): Promise<NativeEncoder>;
   setErrorClass(errorClass: typeof ImlmError): void;
   liveTensorCount(): number;
 }

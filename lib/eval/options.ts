@@ -28,6 +28,20 @@ const common = {
   seed: { type: 'integer', minimum: 0 },
 };
 
+/** loadEncoder(checkpoint, options) (lib/eval/encoder.ts). */
+export const encoderOptionsSchema: Schema = {
+  type: 'object',
+  properties: { imageSize: common.imageSize, device: common.device, threads: common.threads },
+  additionalProperties: false,
+};
+
+/** Encoder.embed(images, options) (callbacks and the signal are checked apart). */
+export const encoderEmbedOptionsSchema: Schema = {
+  type: 'object',
+  properties: { batchSize: positiveInt, blocks: { type: 'boolean' } },
+  additionalProperties: false,
+};
+
 /** eval linear / eval probe (functions and callbacks are checked apart). */
 export const probeOptionsSchema: Schema = {
   type: 'object',

@@ -9,7 +9,7 @@
 import { existsSync, promises as fs } from 'fs';
 import path from 'path';
 import { removeStaleTemporaries } from '../atomic-write';
-import { checkTrainConfig, type TrainConfig } from '../config/train-config';
+import { checkTrainConfig, kRunDefaults, type TrainConfig } from '../config/train-config';
 import { ImlmError, isImlmError } from '../errors';
 import { assertFreshRunFolder, assertResumableRunFolder, lastCheckpointPath, readRunJson, writeRunJson } from '../run-folder';
 import { RunLog } from '../run-logs/run-log';
@@ -27,11 +27,17 @@ export interface PretrainOptions {
   steps?: number;
   /** Continue from outDir/checkpoints/last.safetensors. */
   resume?: boolean;
-  /** Save a checkpoint every this many steps: an integer >= 1 (default: a tenth of the run, at least 1). */
+  /**
+   * Save a checkpoint every this many steps: an integer >= 1 (default: a tenth of the run, rounded
+   * up to a multiple of reportEvery, so that the checkpoints fall on report steps).
+   */
   checkpointEvery?: number;
   /** Told about housekeeping, e.g. stale temporaries of an interrupted save that were removed. */
   onNotice?: (message: string) => void;
-  /** Progress every this many steps (default 10). */
+  /**
+   * Progress at every step that is a multiple of this (default 10), and at the end. A run also
+   * reports where a checkpoint or a monitor step is off those multiples (the native run ends there).
+   */
   reportEvery?: number;
   onProgress?: (progress: Progress) => void;
   /**
@@ -118,7 +124,11 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   } else if (options.init) {
     await trainer.loadBackbone(options.init);
   }
-  const checkpointEvery = options.checkpointEvery ?? Math.max(1, Math.ceil(target / 10));
+  // Reports fall on the multiples of reportEvery (Trainer.run counts them from step 0) and at the
+  // end of each native run (a chunk): the default chunk is a multiple of reportEvery, so that with
+  // it the reports are exactly the multiples (and the last step).
+  const reportEvery = options.reportEvery ?? kRunDefaults.reportEvery;
+  const checkpointEvery = options.checkpointEvery ?? reportEvery * Math.ceil(Math.max(1, Math.ceil(target / 10)) / reportEvery);
   const log = lead ? await RunLog.open(options.outDir, { columns: kPretrainColumns, resume: options.resume ? { stepsCompleted: trainer.stepsCompleted } : undefined }) : null;
   let last: StepMetrics | null = null;
   let cancelled = false;
@@ -135,7 +145,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       try {
         summary = await trainer.run(options.source, {
           steps: chunk,
-          reportEvery: options.reportEvery, // Trainer.run's default (kRunDefaults)
+          reportEvery,
           signal: options.signal,
           onProgress: (p) => {
             log?.enqueue(p.step, p, pretrainScalars(p));

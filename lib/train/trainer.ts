@@ -23,8 +23,9 @@ export interface RunOptions {
   /** Steps to run (fewer if the source runs out). */
   steps: number;
   /**
-   * Read the metrics on the host and call onProgress every this many steps (and after the
-   * last); default 10. The steps between run without a device→host synchronisation; a step
+   * Read the metrics on the host and call onProgress at the steps whose number is a multiple of
+   * this, counted from step 0 of training so that chunked and resumed runs report at the same
+   * steps (and after this run's last step); default 10. The steps between run without a device→host synchronisation; a step
    * whose loss or gradients are not finite is skipped on the device and the run rejects with
    * ERR_NON_FINITE at the next report.
    */

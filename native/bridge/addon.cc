@@ -6,6 +6,7 @@
 #include "bridge/analysis_binding.h"
 #include "bridge/augment_binding.h"
 #include "bridge/dist_convert.h"
+#include "bridge/encoder_wrap.h"
 #include "bridge/error_conversion.h"
 #include "bridge/eval_wrap.h"
 #include "bridge/finetuner_wrap.h"
@@ -42,6 +43,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("BatchSource", SourceWrap::define(env));
   exports.Set("Trainer", TrainerWrap::define(env));
   exports.Set("Finetuner", FinetunerWrap::define(env));
+  exports.Set("Encoder", EncoderWrap::define(env));
   exports.Set("ProcessGroup", ProcessGroupWrap::define(env));
   exports.Set("info", Napi::Function::New<info>(env, "info"));
   exports.Set("deviceMemoryPeaks", Napi::Function::New<deviceMemoryPeaks>(env, "deviceMemoryPeaks"));
@@ -65,6 +67,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("fitLinearProbeThroughBackbone", Napi::Function::New<fitLinearProbeThroughBackbone>(env, "fitLinearProbeThroughBackbone"));
   exports.Set("selectionMetric", Napi::Function::New<selectionMetric>(env, "selectionMetric"));
   exports.Set("createFinetuner", Napi::Function::New<FinetunerWrap::create>(env, "createFinetuner"));
+  exports.Set("loadEncoder", Napi::Function::New<EncoderWrap::load>(env, "loadEncoder"));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClass>(env, "setErrorClass"));
   exports.Set("createProcessGroup", Napi::Function::New<ProcessGroupWrap::create>(env, "createProcessGroup"));
   exports.Set("distBackends", Napi::Function::New<distBackends>(env, "distBackends"));

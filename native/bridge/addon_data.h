@@ -18,6 +18,7 @@ struct AddonData {
   Napi::FunctionReference sourceClass;
   Napi::FunctionReference trainerClass;
   Napi::FunctionReference finetunerClass;
+  Napi::FunctionReference encoderClass;
   Napi::FunctionReference processGroupClass;
   /**
    * Tensors alive in this environment (created and neither disposed nor finalized). Shared

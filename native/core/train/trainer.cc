@@ -346,7 +346,8 @@ RunSummary Trainer::runHere(BatchSource& source, const RunOptions& options, cons
     }
     if (source.endStep() >= 0 && stepsCompleted_ >= source.endStep()) break;
     const bool lastStep = i + 1 == steps || (source.endStep() >= 0 && stepsCompleted_ + 1 >= source.endStep());
-    const bool report = (i + 1) % reportEvery == 0 || lastStep;
+    // Multiples of reportEvery of the global step, not of this run's: chunked and resumed runs report where one run would.
+    const bool report = (stepsCompleted_ + 1) % reportEvery == 0 || lastStep;
     ViewBatch batch = source.batch(stepsCompleted_);
     adoptOnCurrentStream(batch);  // a batch staged on a side stream (no-op on the CPU)
     summary.last = stepHere(batch.query, batch.key, report);

@@ -64,8 +64,10 @@ struct StepOps {
 struct RunOptions {
   int64_t steps = 0;
   /**
-   * Metrics are read on the host every this many steps and after the last: the only
-   * device→host transfers of a run (the steps between run without a synchronisation).
+   * Metrics are read on the host at the steps whose number is a multiple of this (counted from
+   * the start of training, so a run split into chunks or resumed reports at the same steps as
+   * one uninterrupted run) and after the run's last step: the only device→host transfers of a
+   * run (the steps between run without a synchronisation).
    * Callers always set it (TypeScript's default is 10); below 1 it reads as 1.
    */
   int64_t reportEvery = 0;
@@ -102,7 +104,7 @@ class Trainer {
 
   /**
    * Runs up to options.steps steps from `source` (fewer if it runs out), calling `progress`
-   * every options.reportEvery steps and after the last. A step whose loss or gradients are not
+   * at the steps that are multiples of options.reportEvery and after the last. A step whose loss or gradients are not
    * finite is not applied (masked on the device); the run stops with kNonFinite at the next
    * report, naming the first such step. `cancel` is checked between steps (across ranks: at
    * report steps, where the ranks agree on it).
