@@ -8,7 +8,7 @@ export { resolveTrainConfig, checkTrainConfig, presets, kaku2021, mocov2, type T
 export { Trainer, syntheticSource, tensorSource, fixedBatchesSource, type RunOptions, type RunSummary, type Progress, type StepMetrics, type IntervalMeans, type StepOpCounts, type BatchSource, type DistOptions, type Shard } from './train/trainer';
 export { pretrain, type PretrainOptions, type PretrainResult } from './train/pretrain';
 export { prepareTrainRun, chooseTrainData, resolveRunConfig, describeTrainRun, type TrainRun, type TrainRunRequest, type TrainSettings, type DataChoice } from './train/train-run';
-export { demoOverlay, overlays } from './config/train-config';
+export { demoOverlay, overlays, INIT_CHANNELS, type InitChannels } from './config/train-config';
 export { readDistEnv, type DistEnv } from './distributed/env';
 export { createProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './distributed/process-group';
 export { replay, type ReplayOptions } from './train/replay';

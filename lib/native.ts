@@ -214,7 +214,7 @@ export interface NativeTrainer {
   save(path: string, metadata?: Record<string, string>, extra?: Record<string, NativeTensor>): Promise<void>;
   load(path: string): Promise<void>;
   exportBackbone(path: string, metadata?: Record<string, string>): Promise<void>;
-  loadBackbone(path: string): Promise<void>;
+  loadBackbone(path: string, options: { initChannels: 'refuse' | 'sum' }): Promise<void>;
   /** The query encoder's pooled layer4 features of `images`, eval mode, on a worker (native/core/train/trainer.h). */
   queryRepresentation(images: NativeTensor, batchSize: number): Promise<NativeTensor>;
 }

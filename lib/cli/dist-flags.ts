@@ -12,6 +12,8 @@ import { launchLocal } from '../distributed/launcher';
 import { createProcessGroup } from '../distributed/process-group';
 import { augmentDeviceFor } from '../train/trainer';
 import { int, num } from './flags';
+import { defaultText } from './default-text';
+import { kDistDefaults } from '../distributed/dist-options';
 
 export type DistBackendName = 'auto' | 'gloo' | 'nccl';
 
@@ -24,9 +26,9 @@ export interface DistFlags {
 /** --nproc-per-node, --dist-backend, --dist-timeout for an evaluation command. */
 export function evalDistOptions(command: Command): Command {
   return command
-    .option('--nproc-per-node <n>', 'start n ranks on this machine that share the feature extraction (docs/distributed.md); under torchrun or srun leave it out', int)
+    .option('--nproc-per-node <n>', 'start n ranks on this machine that share the feature extraction (docs/distributed.md); under torchrun or srun leave it out (default: one process, no ranks)', int)
     .option('--dist-backend <name>', 'c10d backend that gathers the features: auto (gloo, on CPU tensors) | gloo | nccl', 'auto')
-    .option('--dist-timeout <s>', 'seconds the rendezvous and each collective may take before the run fails', num);
+    .option('--dist-timeout <s>', `seconds the rendezvous and each collective may take before the run fails ${defaultText(kDistDefaults.timeoutSeconds)}`, num);
 }
 
 /** The arguments this process was started with, minus the launcher's own flag (what each rank runs). */

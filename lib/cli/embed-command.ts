@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { embed } from '../eval/features';
+import { kProbeDefaults } from '../eval/options';
+import { defaultText } from './default-text';
 import type { SplitName } from '../data/store';
 import { ImlmError } from '../errors';
 import { readManifest } from '../data/store';
@@ -65,7 +67,7 @@ export function registerEmbed(program: Command): void {
     .requiredOption('--data <store>', 'a prepared data set (imlm-native prepare)')
     .option('--split <name>', 'train | val | test', choice('--split', ['train', 'val', 'test']), 'test')
     .requiredOption('--out <file>', 'the features file to write (.safetensors; rank 0 writes it)')
-    .option('--batch-size <n>', 'images per forward', intFlag('--batch-size', 1))
+    .option('--batch-size <n>', `images per forward ${defaultText(kProbeDefaults.featureBatchSize)}`, intFlag('--batch-size', 1))
     .option('--image-size <n>', 'resize to this side first (default: the size the checkpoint trained at, else the store\'s)', intFlag('--image-size', 8))
     .option('--device <d>', 'auto | cpu | cuda | cuda:N', 'auto')
     .option('--threads <n>', 'intra-op CPU threads (default one per core)', intFlag('--threads', 1))

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { kAdamSweep, kEvalDefaults, kFinetuneDefaults, kLbfgsSweep, kProbeDefaults } from '../eval/options';
+import { defaultText } from './default-text';
 import { finetune, type FinetuneProgress } from '../eval/finetune';
 import { layerwiseProbe, linearProbe, type ProbeOptions, type ProbeResult } from '../eval/linear';
 import type { SelectionMetric } from '../eval/selection-metric';
@@ -55,7 +57,7 @@ interface FinetuneFlags extends CommonFlags {
 function commonOptions(command: Command, dataRequired = true): Command {
   const withData = dataRequired
     ? command.requiredOption('--data <store>', 'a prepared data set (imlm-native prepare)')
-    : command.option('--data <store>', 'a prepared data set (imlm-native prepare); not needed with --resume');
+    : command.option('--data <store>', 'a prepared data set (imlm-native prepare); not needed with --resume (default: none; required for a new run)');
   return withData
     .requiredOption('--out <dir>', 'run folder: results.json, predictions, caches')
     .option('--fraction <f>', 'label fraction of the training split (one the store records, e.g. 0.01, 0.06; 1 = all)', numFlag('--fraction', 0, { exclusiveMin: true, max: 1 }), 1)
@@ -63,21 +65,21 @@ function commonOptions(command: Command, dataRequired = true): Command {
     .option('--image-size <n>', 'resize images to this side (default: the size the checkpoint trained at, else the store\'s)', intFlag('--image-size', 8))
     .option('--device <d>', 'auto | cpu | cuda | cuda:N', 'auto')
     .option('--threads <n>', 'intra-op CPU threads (default one per core)', intFlag('--threads', 1))
-    .option('--seed <n>', 'seed (data order, initialisation)', intFlag('--seed', 0))
+    .option('--seed <n>', `seed (data order, initialisation) ${defaultText(kEvalDefaults.seed)}`, intFlag('--seed', 0))
     .option('--json', 'print the result as one JSON object');
 }
 
 function probeOptions(command: Command): Command {
   return evalDistOptions(commonOptions(command))
     .requiredOption('--checkpoint <file>', "a run's checkpoints/last.safetensors or backbone.safetensors")
-    .option('--method <m>', 'lbfgs (full batch, weight decay swept) | adam (mini-batch, lr × weight decay swept)', choice('--method', ['lbfgs', 'adam']))
-    .option('--lrs <list>', 'Adam learning rates to sweep, comma-separated', numList)
-    .option('--weight-decays <list>', 'L2 strengths to sweep, comma-separated', numList)
-    .option('--max-iterations <n>', 'L-BFGS iterations per sweep point', intFlag('--max-iterations', 1))
-    .option('--epochs <n>', 'Adam epochs per sweep point', intFlag('--epochs', 1))
-    .option('--batch-size <n>', 'Adam batch size', intFlag('--batch-size', 1))
+    .option('--method <m>', `lbfgs (full batch, weight decay swept) | adam (mini-batch, lr × weight decay swept) ${defaultText(kProbeDefaults.method)}`, choice('--method', ['lbfgs', 'adam']))
+    .option('--lrs <list>', `Adam learning rates to sweep, comma-separated ${defaultText([...new Set(kAdamSweep.map((p) => p.lr))])}`, numList)
+    .option('--weight-decays <list>', `L2 strengths to sweep, comma-separated (default: L-BFGS ${[...new Set(kLbfgsSweep.map((p) => p.weightDecay))].join(',')}; Adam ${[...new Set(kAdamSweep.map((p) => p.weightDecay))].join(',')})`, numList)
+    .option('--max-iterations <n>', `L-BFGS iterations per sweep point ${defaultText(kProbeDefaults.maxIterations)}`, intFlag('--max-iterations', 1))
+    .option('--epochs <n>', `Adam epochs per sweep point ${defaultText(kProbeDefaults.epochs)}`, intFlag('--epochs', 1))
+    .option('--batch-size <n>', `Adam batch size ${defaultText(kProbeDefaults.batchSize)}`, intFlag('--batch-size', 1))
     .option('--no-standardize', 'train on raw features (default: z-scored with the training rows\' statistics)')
-    .option('--feature-batch-size <n>', 'images per backbone forward when computing features', intFlag('--feature-batch-size', 1));
+    .option('--feature-batch-size <n>', `images per backbone forward when computing features ${defaultText(kProbeDefaults.featureBatchSize)}`, intFlag('--feature-batch-size', 1));
 }
 
 function toProbeOptions(flags: ProbeFlags, onProgress: ProbeOptions['onProgress'], signal: AbortSignal, rank: EvalRank, device: string): ProbeOptions {
@@ -173,7 +175,7 @@ export function registerEval(program: Command): void {
     });
 
   probeOptions(evalCommand.command('probe').description('layer-wise probing: a linear probe on each block\'s pooled features'))
-    .option('--blocks <list>', 'blocks to probe, comma-separated (each 1–4)', (v: string) => {
+    .option('--blocks <list>', 'blocks to probe, comma-separated (each 1–4) (default: 1,2,3,4)', (v: string) => {
       const blocks = intList(v);
       if (blocks.length === 0 || blocks.some((b) => b < 1 || b > 4)) throw new ImlmError(`Expected --blocks as comma-separated blocks from 1 to 4 but received '${v}'`, 'ERR_INVALID_ARG');
       return blocks;
@@ -184,18 +186,18 @@ export function registerEval(program: Command): void {
     });
 
   commonOptions(evalCommand.command('finetune').description('fine-tune the whole network at a label fraction (from a checkpoint, or --from-scratch), selected on validation'), false)
-    .option('--checkpoint <file>', 'pre-trained weights: checkpoints/last.safetensors or backbone.safetensors')
+    .option('--checkpoint <file>', 'pre-trained weights: checkpoints/last.safetensors or backbone.safetensors (default: none; required unless --from-scratch or --resume)')
     .option('--from-scratch', 'random initialisation (the supervised baseline)')
-    .option('--arch <name>', `with --from-scratch: ${archChoicesText} (default resnet50)`, choice('--arch', ARCHS))
-    .option('--stem <kind>', 'with --from-scratch: standard | small (default standard)', choice('--stem', ['standard', 'small']))
+    .option('--arch <name>', `with --from-scratch: ${archChoicesText} ${defaultText(kFinetuneDefaults.arch)}`, choice('--arch', ARCHS))
+    .option('--stem <kind>', `with --from-scratch: standard | small ${defaultText(kFinetuneDefaults.stem)}`, choice('--stem', ['standard', 'small']))
     .option('--augment <policy>', 'training augmentation: kaku2021-cxr | kaku2021-dr | kaku2021-bch | mocov2 | none (default: by the store\'s source)')
-    .option('--lr <x>', 'Adam learning rate (default 1e-3)', numFlag('--lr', 0, { exclusiveMin: true }))
-    .option('--weight-decay <x>', 'Adam L2 weight decay (default 0)', numFlag('--weight-decay', 0))
-    .option('--batch-size <n>', 'images per step (default 16)', intFlag('--batch-size', 1))
-    .option('--epochs <n>', 'budget in epochs of the labelled subset (default 100)', intFlag('--epochs', 1))
-    .option('--max-steps <n>', 'budget in steps (overrides --epochs)', intFlag('--max-steps', 1))
+    .option('--lr <x>', `Adam learning rate ${defaultText(kFinetuneDefaults.lr)}`, numFlag('--lr', 0, { exclusiveMin: true }))
+    .option('--weight-decay <x>', `Adam L2 weight decay ${defaultText(kFinetuneDefaults.weightDecay)}`, numFlag('--weight-decay', 0))
+    .option('--batch-size <n>', `images per step ${defaultText(kFinetuneDefaults.batchSize)}`, intFlag('--batch-size', 1))
+    .option('--epochs <n>', `budget in epochs of the labelled subset ${defaultText(kFinetuneDefaults.epochs)}`, intFlag('--epochs', 1))
+    .option('--max-steps <n>', 'budget in steps (overrides --epochs) (default: none, --epochs decides)', intFlag('--max-steps', 1))
     .option('--eval-every <n>', 'steps between validations (default one epoch)', intFlag('--eval-every', 1))
-    .option('--patience <n>', 'stop after this many validations without improvement (default 10)', intFlag('--patience', 1))
+    .option('--patience <n>', `stop after this many validations without improvement ${defaultText(kFinetuneDefaults.patience)}`, intFlag('--patience', 1))
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .action(async (flags: FinetuneFlags) => {
       if (!flags.data && !flags.resume) throw new ImlmError("required option '--data <store>' not specified", 'ERR_INVALID_ARG');

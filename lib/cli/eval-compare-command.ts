@@ -42,7 +42,7 @@ export function registerEvalCompare(program: Command): void {
     .option('--split <name>', 'the split to embed: train | val | test', choice('--split', ['train', 'val', 'test']), 'test')
     .option('--out <dir>', 'where the two features files are written (default: a temporary folder)')
     .option('--kernel <kind>', "rbf (the paper's) or linear", choice('--kernel', ['linear', 'rbf']), kCkaDefaults.kernel)
-    .option('--sigma <x>', 'RBF: absolute σ (the paper: 0.8)', num)
+    .option('--sigma <x>', 'RBF: absolute σ (the paper: 0.8) (default: none, σ from --sigma-median-fraction)', num)
     .option('--sigma-median-fraction <f>', 'RBF: σ = f × the median distance (default 1)', num)
     .option('--sets <n>', 'bootstrap sets (the paper: 50)', count, 50)
     .option('--set-size <n>', 'samples per set (the paper: 1000)', count, 1000)

@@ -14,6 +14,8 @@ import { readManifest } from '../data/store';
 import { abortOnSignals, checkInputFile, checkOutputFolder, choice, configNumber, intAtLeast, intFlag, num, numList } from './flags';
 import { archChoicesText } from '../config/archs';
 import { kCkaDefaults } from '../analysis/cka';
+import { kFinetuneDefaults } from '../eval/options';
+import { defaultText, presetDefaultText } from './default-text';
 
 const kMethods: PaperMethod[] = ['moco', 'mse', 'barlow', 'supervised'];
 
@@ -74,26 +76,26 @@ export function registerPaper(program: Command): void {
     .option('--data <store>', 'a prepared store (default: the Fashion-MNIST demo)')
     .option('--out <dir>', 'the run folder (results.json, report.md, plots/, one folder per cell)', 'runs/paper')
     .option('--methods <list>', 'any of moco,mse,barlow,supervised', 'moco,mse,barlow,supervised')
-    .option('--budget <name>', `${kPaperBudgetNames.join(', ')}: subset sizes, fractions, network, steps and analysis sizes in one word (docs/evaluation.md); flags given beside it override its values`, choice('--budget', kPaperBudgetNames))
+    .option('--budget <name>', `${kPaperBudgetNames.join(', ')}: subset sizes, fractions, network, steps and analysis sizes in one word (docs/cli.md); flags given beside it override its values (default: none, every setting from its flag)`, choice('--budget', kPaperBudgetNames))
     .option('--seeds <n>', 'repeat the protocol with seeds --seed, --seed + 1, …; the report gives mean, spread and each seed, and pools the paired comparisons', positive, 1)
     .option('--no-estimate', 'do not time a few steps to estimate the run before starting')
     .option('--fractions <list>', "label fractions, e.g. 0.01,1 (default: the budget's, else the store's)", numList)
-    .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE')
-    .option('--subset <sizes>', 'run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000')
+    .option('--checkpoints <list>', 'pre-trained checkpoints to use instead of pre-training: mse=FILE,moco=FILE (default: none, every method pre-trains)')
+    .option('--subset <sizes>', "run on a seeded, stratified subset of the store: train=5000,val=1000,test=2000 (default: the budget's, else none: the whole store)")
     .option('--preset <name>', 'pre-training preset', 'kaku2021')
-    .option('--arch <name>', `${archChoicesText} (pre-training and the supervised baseline)`)
-    .option('--stem <kind>', 'standard or small')
-    .option('--image-size <n>', 'training image side', configNumber('--image-size', 'imageSize'))
-    .option('--batch-size <n>', 'pre-training batch size', configNumber('--batch-size', 'batchSize'))
-    .option('--queue-size <n>', "MoCo's queue of negatives (the preset's by default)", configNumber('--queue-size', 'queueSize'))
-    .option('--pretrain-steps <n>', 'pre-training budget per method', positive)
+    .option('--arch <name>', `${archChoicesText} (pre-training and the supervised baseline) ${presetDefaultText('arch', { demo: false })}`)
+    .option('--stem <kind>', `standard or small ${presetDefaultText('stem', { demo: false })}`)
+    .option('--image-size <n>', `training image side ${presetDefaultText('imageSize', { demo: false })}`, configNumber('--image-size', 'imageSize'))
+    .option('--batch-size <n>', `pre-training batch size ${presetDefaultText('batchSize', { demo: false })}`, configNumber('--batch-size', 'batchSize'))
+    .option('--queue-size <n>', `MoCo's queue of negatives ${presetDefaultText('queueSize', { demo: false })}`, configNumber('--queue-size', 'queueSize'))
+    .option('--pretrain-steps <n>', `pre-training budget per method ${presetDefaultText('totalSteps', { demo: false })}`, positive)
     .option('--finetune-steps <n>', "fine-tuning budget per cell (default: the paper's 100 epochs)", positive)
-    .option('--eval-every <n>', 'fine-tuning steps between validations', positive)
-    .option('--patience <n>', 'validations without improvement before stopping early', positive)
+    .option('--eval-every <n>', "fine-tuning steps between validations (default: the budget's, else one epoch)", positive)
+    .option('--patience <n>', `validations without improvement before stopping early ${defaultText(kFinetuneDefaults.patience)}`, positive)
     .option('--resamples <n>', "bootstrap resamples for the test metrics and the paired comparisons (default: the budget's, else 1000)", positive)
     .option('--cka-kernel <kind>', "rbf (the paper's) or linear", choice('--cka-kernel', ['linear', 'rbf']), kCkaDefaults.kernel)
-    .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8); default: the median distance', num)
-    .option('--cka-sets <n>', "CKA bootstrap sets (the paper: 50 × 1000 samples; default: the budget's, else 50)", positive)
+    .option('--cka-sigma <x>', 'RBF σ, absolute (the paper: 0.8) (default: the median distance)', num)
+    .option('--cka-sets <n>', "CKA bootstrap sets (the paper: 50 × 1000 samples) (default: the budget's, else 50)", positive)
     .option('--augment <policy>', 'pre-training augmentation (name or policy file)', 'mocov2')
     .option('--seed <n>', 'seed of every cell', intFlag('--seed', 0), 0)
     .option('--json', 'print results.json as one object at the end')

@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import path from 'path';
-import { promises as fs } from 'fs';
-import type { TrainConfigOverrides } from '../config/train-config';
+import { existsSync, promises as fs } from 'fs';
+import { INIT_CHANNELS, INTERMEDIATE_LOSSES, kRunDefaults, presets, type InitChannels, type TrainConfigOverrides } from '../config/train-config';
+import { defaultText, presetDefaultText } from './default-text';
+import { policies } from '../data/policies';
+import { kDistDefaults } from '../distributed/dist-options';
 import { ImlmError } from '../errors';
 import { pretrain } from '../train/pretrain';
-import { checkNewTrainRun, checkResumableTrainRun, describeTrainRun, knnMonitorFor, prepareTrainRun, type TrainSettings } from '../train/train-run';
+import { checkNewTrainRun, checkResumableTrainRun, describeTrainRun, discardUnstartedRun, knnMonitorFor, prepareTrainRun, type TrainRun, type TrainSettings } from '../train/train-run';
+import { cpuHoursWarning, formatDuration, timeRunSteps } from '../train/estimate';
 import { demoStoreInstalling } from './demo-store';
-import { abortOnSignals, checkInputFile, checkOutputFolder, configNumber, intFlag, numFlag } from './flags';
+import { abortOnSignals, checkInputFile, checkOutputFolder, choice, configNumber, intFlag, numFlag } from './flags';
 import { ProgressDisplay } from './progress';
 import { readDistEnv, type DistEnv } from '../distributed/env';
 import { launchLocal } from '../distributed/launcher';
@@ -29,6 +33,8 @@ interface TrainFlags extends ConfigFlags {
   monitorEvery?: number;
   monitorSize?: number;
   init?: string;
+  initChannels?: InitChannels;
+  printConfig?: boolean;
   json?: boolean;
   nprocPerNode?: number;
   distBackend: 'auto' | 'gloo' | 'nccl';
@@ -88,6 +94,9 @@ async function checkTrainInputs(flags: TrainFlags, outDir: string): Promise<void
   checkDistBackend(flags.distBackend);
   if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
   if (flags.resume && flags.init) throw new ImlmError(`--init starts a new run from other weights; --resume ${outDir} continues from the run's own checkpoint: drop one of them`, 'ERR_INVALID_ARG');
+  if (flags.printConfig && flags.resume) throw new ImlmError(`--print-config shows a new run's configuration; a resumed run's is ${path.join(outDir, 'config.json')}: drop --resume`, 'ERR_INVALID_ARG');
+  if (flags.printConfig && flags.nprocPerNode !== undefined) throw new ImlmError('--print-config times one process; drop --nproc-per-node', 'ERR_INVALID_ARG');
+  if (flags.initChannels && !flags.init) throw new ImlmError(`--init-channels ${flags.initChannels} says how to fit --init weights; pass --init <file> too, or drop it`, 'ERR_INVALID_ARG');
   if (flags.resume) return checkResumableTrainRun(outDir);
   checkOutputFolder('--out', outDir);
   const overrides = flags.config ? await readConfigFile(flags.config) : undefined;
@@ -101,39 +110,66 @@ function trainSettings(flags: TrainFlags): TrainSettings {
   return { arch, stem, loss, precision, steps, batchSize, imageSize, channels, queueSize, lr, device, seed, threads } as TrainSettings;
 }
 
+/**
+ * `--print-config`: the resolved configuration and a wall-time estimate from a few real steps on
+ * the run's own data and network (lib/train/estimate.ts). Nothing is written to the run folder.
+ */
+async function printConfig(run: TrainRun, json: boolean): Promise<void> {
+  notice(`${describeTrainRun(run)} — --print-config: timing a few steps, nothing is written`);
+  const timing = await timeRunSteps(run.config, run.source, { totalSteps: run.steps });
+  const estimate = { ...timing, estimatedText: formatDuration(timing.estimatedSeconds) };
+  if (json) {
+    process.stdout.write(JSON.stringify({ config: run.config, data: run.data, steps: run.steps, estimate }) + '\n');
+    return;
+  }
+  process.stdout.write(
+    `${JSON.stringify(run.config, null, 2)}\n` +
+      `estimate: ${timing.timedSteps} steps timed after ${timing.warmupSteps} warm-up on ${timing.device}: ${timing.imagesPerSecond.toFixed(1)} images/s, ` +
+      `${timing.secondsPerStep.toFixed(3)} s/step → ${run.steps} steps ≈ ${estimate.estimatedText} ` +
+      '(training steps only: start-up, checkpoints and the kNN monitor not included)\n',
+  );
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('pre-train an encoder with MoCo v2 + an intermediate-layer loss (mse | barlow | none)')
-    .option('--data <store>', 'a prepared data set (imlm-native prepare); default: the Fashion-MNIST demo')
-    .option('--augment <policy>', 'augmentation policy: mocov2 (default), kaku2021-cxr, kaku2021-dr, kaku2021-bch, none, or a policy file (.json/.yaml, docs/formats.md)')
-    .option('--preset <name>', 'kaku2021 (the paper as published; default) or mocov2')
-    .option('--config <file>', 'JSON file of configuration fields (docs/formats.md) over the preset')
-    .option('--arch <name>', archChoicesText)
-    .option('--stem <kind>', 'standard | small (3×3, no max-pool: for small images)')
-    .option('--loss <name>', 'intermediate loss: mse | barlow | none')
-    .option('--steps <n>', 'train until this many steps are completed', intFlag('--steps', 1))
-    .option('--batch-size <n>', 'images per step', configNumber('--batch-size', 'batchSize'))
-    .option('--image-size <n>', 'side of the square views', configNumber('--image-size', 'imageSize'))
-    .option('--channels <n>', 'input channels: 1 or 3', configNumber('--channels', 'inChannels'))
-    .option('--queue-size <n>', 'K, the number of negatives', configNumber('--queue-size', 'queueSize'))
-    .option('--lr <x>', 'base learning rate', configNumber('--lr', 'optimizer.lr'))
-    .option('--device <d>', 'auto | cpu | cuda | cuda:N (default: the preset\'s, auto)')
-    .option('--precision <p>', 'auto | fp32 | bf16 | fp16 (CUDA autocast)')
-    .option('--seed <n>', 'seed of initialisation and data order', configNumber('--seed', 'seed'))
-    .option('--threads <n>', "CPU threads (default: the preset's, 0 = one per core)", configNumber('--threads', 'threads'))
+    .option('--data <store>', 'a prepared data set (imlm-native prepare) (default: the Fashion-MNIST demo, else a built-in synthetic set)')
+    .option('--augment <policy>', `augmentation policy: ${Object.keys(policies).join(', ')}, or a policy file (.json/.yaml, docs/formats.md) ${defaultText(kRunDefaults.augment)}`)
+    .option('--preset <name>', `${Object.keys(presets).join(' | ')} (kaku2021: the paper as published) ${defaultText(kRunDefaults.preset)}`)
+    .option('--config <file>', 'JSON file of configuration fields (docs/formats.md) over the preset (default: none)')
+    .option('--arch <name>', `${archChoicesText} ${presetDefaultText('arch')}`)
+    .option('--stem <kind>', `standard | small (3×3, no max-pool: for small images) ${presetDefaultText('stem')}`)
+    .option('--loss <name>', `intermediate loss: ${INTERMEDIATE_LOSSES.join(' | ')} ${presetDefaultText('intermediate.loss')}`)
+    .option('--steps <n>', `train until this many steps are completed ${presetDefaultText('totalSteps')}`, intFlag('--steps', 1))
+    .option('--batch-size <n>', `images per step ${presetDefaultText('batchSize')}`, configNumber('--batch-size', 'batchSize'))
+    .option('--image-size <n>', `side of the square views ${presetDefaultText('imageSize', { also: "the store's side when --data is given" })}`, configNumber('--image-size', 'imageSize'))
+    .option('--channels <n>', `input channels: 1 or 3 ${presetDefaultText('inChannels', { first: "the store's; without one" })}`, configNumber('--channels', 'inChannels'))
+    .option('--queue-size <n>', `K, the number of negatives ${presetDefaultText('queueSize')}`, configNumber('--queue-size', 'queueSize'))
+    .option('--lr <x>', `base learning rate ${presetDefaultText('optimizer.lr')}`, configNumber('--lr', 'optimizer.lr'))
+    .option('--device <d>', `auto | cpu | cuda | cuda:N ${presetDefaultText('device')}`)
+    .option('--precision <p>', 'auto | fp32 | bf16 | fp16 (CUDA autocast) (default: auto — bf16 on CUDA, fp32 on the CPU)')
+    .option('--seed <n>', `seed of initialisation and data order ${presetDefaultText('seed')}`, configNumber('--seed', 'seed'))
+    .option('--threads <n>', `CPU threads, 0 = one per core ${presetDefaultText('threads')}`, configNumber('--threads', 'threads'))
     .option('--out <dir>', 'run folder (default runs/<date-time>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--checkpoint-every <n>', 'steps between checkpoints (an integer >= 1)', intFlag('--checkpoint-every', 1))
+    .option('--checkpoint-every <n>', 'steps between checkpoints (an integer >= 1) (default: a tenth of the run, at least 1)', intFlag('--checkpoint-every', 1))
     .option('--monitor-every <n>', "kNN monitor of the representation every n steps, 0 to turn it off (default: five times a run, when the data has one label per image)", intFlag('--monitor-every', 0))
     .option('--monitor-size <n>', 'kNN monitor: train rows in the bank and val rows queried (default 256)', intFlag('--monitor-size', 1))
-    .option('--init <file>', 'torchvision-named backbone weights (safetensors) to start from')
+    .option('--init <file>', 'torchvision-named backbone weights (safetensors) to start from (default: none, a random initialisation)')
+    .option(
+      '--init-channels <mode>',
+      `--init weights whose conv1 has other input channels than the network (e.g. ImageNet RGB into a grey model): ` +
+        `${INIT_CHANNELS.join(' | ')} (sum: conv1 summed over its input channels) (default: ${kRunDefaults.initChannels})`,
+      choice('--init-channels', INIT_CHANNELS),
+    )
+    .option('--print-config', 'print the resolved configuration (JSON) and a wall-time estimate from 3 timed steps after 1 warm-up, then exit: nothing is written to --out')
     .option('--json', 'print the result as one JSON object')
-    .option('--nproc-per-node <n>', 'start n data-parallel ranks on this machine (docs/distributed.md); under torchrun or srun leave it out', intFlag('--nproc-per-node', 1))
+    .option('--nproc-per-node <n>', 'start n data-parallel ranks on this machine (docs/distributed.md); under torchrun or srun leave it out (default: one process, no ranks)', intFlag('--nproc-per-node', 1))
     .option('--dist-backend <name>', 'c10d backend across ranks: auto (nccl on CUDA, gloo on CPU) | gloo | nccl', 'auto')
     .option('--no-shuffle-bn', "across ranks: each rank's key encoder normalises its own batch (default: MoCo's shuffle-BN)")
     .option('--sync-bn', "across ranks: SyncBatchNorm — every batch norm normalises over the global batch, instead of shuffle-BN")
-    .option('--dist-timeout <s>', 'seconds the rendezvous and each collective may take before the run fails', numFlag('--dist-timeout', 0, { exclusiveMin: true }))
+    .option('--dist-timeout <s>', `seconds the rendezvous and each collective may take before the run fails ${defaultText(kDistDefaults.timeoutSeconds)}`, numFlag('--dist-timeout', 0, { exclusiveMin: true }))
     .action(async (flags: TrainFlags) => {
       const distEnv: DistEnv | null = readDistEnv();
       if (flags.nprocPerNode !== undefined && !distEnv) {
@@ -149,6 +185,7 @@ export function registerTrain(program: Command): void {
       if (flags.resume && !flags.out) throw new ImlmError('--resume needs --out <run folder>', 'ERR_INVALID_ARG');
       const outDir = flags.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
       await checkTrainInputs(flags, outDir);
+      const createdFolder = !existsSync(outDir);
       const shard = dist ? { rank: dist.rank, worldSize: dist.worldSize, localRank: dist.localRank } : undefined;
       const run = await prepareTrainRun({
         outDir,
@@ -161,12 +198,20 @@ export function registerTrain(program: Command): void {
         demoStore: demoStoreInstalling,
         shard,
         log: notice,
+        dryRun: flags.printConfig,
       });
+      if (flags.printConfig) {
+        await printConfig(run, flags.json === true);
+        return;
+      }
       const { config, source, steps } = run;
       const rankText = dist
         ? ` — rank ${dist.rank} of ${dist.worldSize} (${dist.launcher}, master ${dist.masterAddr}:${dist.masterPort}), ${config.batchSize / dist.worldSize} images per rank`
         : '';
       if (lead) notice(describeTrainRun(run, rankText));
+      // A new run that looks like hours on a CPU says so before it starts (a resumed one was started knowingly).
+      const slow = lead && !run.resume ? cpuHoursWarning(config, steps, !run.cuda || config.device === 'cpu') : null;
+      if (slow) notice(slow);
       const found = lead ? await knnMonitorFor(run, { every: flags.monitorEvery, size: flags.monitorSize }) : null;
       const monitor = found && 'measure' in found ? found : undefined;
       if (found) notice(monitor ? monitor.description : (found as { skipped: string }).skipped);
@@ -184,6 +229,7 @@ export function registerTrain(program: Command): void {
           resume: run.resume,
           checkpointEvery: flags.checkpointEvery,
           init: flags.init,
+          initChannels: flags.initChannels,
           signal: controller.signal,
           onNotice: notice,
           dist: dist
@@ -199,6 +245,9 @@ export function registerTrain(program: Command): void {
               value: p.step,
               fields: { loss: p.loss.toFixed(4), top1: p.top1.toFixed(3), ...(monitor ? { knn } : {}), ips: p.imagesPerSecond.toFixed(1) },
             }),
+        }).catch(async (error: unknown) => {
+          if (lead) await discardUnstartedRun(run, createdFolder); // e.g. --init weights that do not fit
+          throw error;
         });
         display.stop();
         const lossPlot = lead ? await writeLossPlot(outDir) : null;

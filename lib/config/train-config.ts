@@ -225,8 +225,24 @@ export type PresetName = keyof typeof presets;
  * batch 32, K 4096 negatives instead of the preset's 65536, 100 steps. The user's flags still
  * override every field.
  */
-/** What a run uses when the caller names no preset or augmentation, and how often it reports. */
-export const kRunDefaults = { preset: 'kaku2021', augment: 'mocov2', reportEvery: 10 } as const;
+/**
+ * How `--init` weights whose conv1 has another number of input channels than the network are
+ * treated (native/core/models/input_channels.h): refused with the fix named, or summed over the
+ * input channels (RGB weights into a 1-channel network).
+ */
+export const INIT_CHANNELS = ['refuse', 'sum'] as const;
+export type InitChannels = (typeof INIT_CHANNELS)[number];
+
+/**
+ * What a run uses when the caller names no preset, augmentation or channel adaptation of --init
+ * weights, and how often it reports.
+ */
+export const kRunDefaults = { preset: 'kaku2021', augment: 'mocov2', reportEvery: 10, initChannels: 'refuse' } as const satisfies {
+  preset: string;
+  augment: string;
+  reportEvery: number;
+  initChannels: InitChannels;
+};
 
 export const demoOverlay = {
   arch: 'resnet18',

@@ -9,7 +9,7 @@
 import { existsSync, promises as fs } from 'fs';
 import path from 'path';
 import { removeStaleTemporaries } from '../atomic-write';
-import { checkTrainConfig, kRunDefaults, type TrainConfig } from '../config/train-config';
+import { checkTrainConfig, kRunDefaults, type InitChannels, type TrainConfig } from '../config/train-config';
 import { ImlmError, isImlmError } from '../errors';
 import { assertFreshRunFolder, assertResumableRunFolder, lastCheckpointPath, readRunJson, writeRunJson } from '../run-folder';
 import { RunLog } from '../run-logs/run-log';
@@ -50,6 +50,11 @@ export interface PretrainOptions {
   signal?: AbortSignal;
   /** torchvision-named weights to start both encoders from (ignored on resume). */
   init?: string;
+  /**
+   * When `init`'s conv1 has another number of input channels than the network: 'refuse'
+   * (default) or 'sum' (e.g. ImageNet RGB weights into a 1-channel network; Trainer.loadBackbone).
+   */
+  initChannels?: InitChannels;
   /**
    * Data-parallel: this process's rank (docs/distributed.md). Every rank calls pretrain with the
    * same options and its own `dist.rank` and a source sharded for it; rank 0 alone writes
@@ -110,6 +115,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     assertFreshRunFolder(options.outDir);
     config = checkTrainConfig(options.config);
   }
+  const trainer = await Trainer.create(config, options.dist);
+  // --init weights are loaded before the folder is written: weights that do not fit leave nothing behind.
+  if (!options.resume && options.init) await trainer.loadBackbone(options.init, { initChannels: options.initChannels });
   await fs.mkdir(paths.checkpoints, { recursive: true });
   if (lead) {
     // Temporaries of a save that a killed process left behind (never a live process's).
@@ -118,12 +126,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   }
   if (!options.resume && lead) await writeRunJson(paths.config, config);
   const target = options.steps ?? config.totalSteps;
-  const trainer = await Trainer.create(config, options.dist);
-  if (options.resume) {
-    await trainer.load(paths.last);
-  } else if (options.init) {
-    await trainer.loadBackbone(options.init);
-  }
+  if (options.resume) await trainer.load(paths.last);
   // Reports fall on the multiples of reportEvery (Trainer.run counts them from step 0) and at the
   // end of each native run (a chunk): the default chunk is a multiple of reportEvery, so that with
   // it the reports are exactly the multiples (and the last step).

@@ -6,7 +6,7 @@
  * again (data.json) and the batch source. `imlm-native train`, `imlm-native paper`
  * (lib/paper/run-paper.ts) and the benchmarks (scripts/bench) call these instead of their own copies.
  */
-import { promises as fs } from 'fs';
+import { existsSync, promises as fs } from 'fs';
 import path from 'path';
 import {
   demoOverlay,
@@ -283,6 +283,8 @@ export interface TrainRunRequest {
   cuda?: boolean;
   /** Told about housekeeping, e.g. preparing the demo store. */
   log?: (message: string) => void;
+  /** Check and build everything but write nothing to outDir (no data.json): `train --print-config`. */
+  dryRun?: boolean;
 }
 
 export interface TrainRun {
@@ -332,12 +334,23 @@ export async function prepareTrainRun(r: TrainRunRequest): Promise<TrainRun> {
   const { source, description } = await createTrainSource(data, config, {
     cuda, policy, shard: r.shard && { rank: r.shard.rank, worldSize: r.shard.worldSize }, localRank: r.shard?.localRank,
   });
-  if (!resume) {
+  if (!resume && !r.dryRun) {
     assertFreshRunFolder(r.outDir); // before data.json is written over another run's
     await fs.mkdir(r.outDir, { recursive: true });
     if ((r.shard?.rank ?? 0) === 0) await writeRunJson(dataJsonPath(r.outDir), data);
   }
   return { outDir: r.outDir, resume, data, config, steps, source, cuda, description };
+}
+
+/**
+ * Takes back what prepareTrainRun wrote for a new run that pretrain refused before it touched the
+ * folder (no config.json yet: e.g. --init weights that do not fit): data.json, and the folder
+ * itself when this command created it and it is now empty. A refused run leaves nothing behind.
+ */
+export async function discardUnstartedRun(run: TrainRun, createdFolder: boolean): Promise<void> {
+  if (run.resume || existsSync(path.join(run.outDir, 'config.json'))) return;
+  await fs.rm(dataJsonPath(run.outDir), { force: true });
+  if (createdFolder && (await fs.readdir(run.outDir)).length === 0) await fs.rmdir(run.outDir);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { native, type IntervalMeans, type StepOpCounts, type NativeBatchSource, type NativeShard, type NativeProgress, type NativeRunSummary, type NativeTensor, type NativeTrainer, type StepMetrics } from '../native';
 import { kWholeBatch, resolveDistOptions, type DistOptions } from '../distributed/dist-options';
-import { checkTrainConfig, kRunDefaults, type TrainConfig } from '../config/train-config';
+import { checkTrainConfig, kRunDefaults, type InitChannels, type TrainConfig } from '../config/train-config';
 import { ImlmError } from '../errors';
 import { packageVersion } from '../version';
 import { resolvePolicy, type AugmentPolicy } from '../data/policies';
@@ -122,9 +122,15 @@ export class Trainer {
     return this.handle.queryRepresentation(images, batchSize);
   }
 
-  /** Loads torchvision-named weights (e.g. converted ImageNet weights) into both encoders. */
-  loadBackbone(path: string): Promise<void> {
-    return this.handle.loadBackbone(path);
+  /**
+   * Loads torchvision-named weights (e.g. converted ImageNet weights) into both encoders.
+   * `initChannels` (default 'refuse', kRunDefaults): what to do when their conv1 has another
+   * number of input channels than the network — 'refuse' rejects with ERR_INVALID_ARG naming the
+   * fix, 'sum' sums a C-channel conv1 over its input channels for a 1-channel network.
+   */
+  async loadBackbone(path: string, options: { initChannels?: InitChannels } = {}): Promise<void> {
+    // async: a bad option (read synchronously by the bridge) rejects like every other failure
+    return this.handle.loadBackbone(path, { initChannels: options.initChannels ?? kRunDefaults.initChannels });
   }
 }
 

@@ -105,14 +105,15 @@ class SaveTask : public TrainerTask {
 
 class LoadTask : public TrainerTask {
  public:
-  LoadTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, bool backboneOnly)
-      : TrainerTask(env, std::move(t), std::move(lease)), path_(std::move(path)), backboneOnly_(backboneOnly) {}
+  LoadTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, bool backboneOnly,
+           models::InitChannels channels = models::InitChannels::kRefuse)
+      : TrainerTask(env, std::move(t), std::move(lease)), path_(std::move(path)), backboneOnly_(backboneOnly), channels_(channels) {}
 
  protected:
   void run() override {
     io::SafetensorsContent content = io::readSafetensors(path_);
     if (backboneOnly_) {
-      trainer_->loadBackbone(content.tensors, path_);
+      trainer_->loadBackbone(std::move(content.tensors), path_, channels_);
     } else {
       trainer_->loadState(content.tensors, path_);
     }
@@ -121,6 +122,7 @@ class LoadTask : public TrainerTask {
  private:
   std::string path_;
   bool backboneOnly_;
+  models::InitChannels channels_;  // backbone only
 };
 
 class ExportTask : public TrainerTask {
@@ -317,7 +319,11 @@ Napi::Value TrainerWrap::load(const Napi::CallbackInfo& args) {
 Napi::Value TrainerWrap::loadBackbone(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), JsArgs(args).string(0, "path"), true));
+    JsArgs in(args);
+    std::string path = in.string(0, "path");
+    const auto channels = in.object(1, "options").choice<models::InitChannels>(
+        "initChannels", {{"refuse", models::InitChannels::kRefuse}, {"sum", models::InitChannels::kSum}});
+    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path), true, channels));
   });
 }
 

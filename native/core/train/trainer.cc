@@ -472,8 +472,9 @@ io::TensorMap Trainer::backbone() const {
   return out;
 }
 
-void Trainer::loadBackbone(const io::TensorMap& weights, const std::string& origin) {
+void Trainer::loadBackbone(io::TensorMap weights, const std::string& origin, models::InitChannels channels) {
   at::NoGradGuard noGrad;
+  models::fitInputChannels(weights, config_.backbone.inChannels, channels, origin);
   io::TensorMap own = backbone();
   const std::vector<std::string> missing = checkAgainst(own, weights, origin);
   if (!missing.empty()) {

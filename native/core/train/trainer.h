@@ -19,6 +19,7 @@
 #include "core/distributed/grad_reducer.h"
 #include "core/distributed/process_group.h"
 #include "core/io/safetensors.h"
+#include "core/models/input_channels.h"
 #include "core/optim/sgd.h"
 #include "core/serial_thread.h"
 #include "core/ssl/moco.h"
@@ -122,8 +123,11 @@ class Trainer {
 
   /** encoder_q's backbone with torchvision names (no head), for export. */
   io::TensorMap backbone() const;
-  /** Loads torchvision-named weights into both encoders (the head is left as it is). */
-  void loadBackbone(const io::TensorMap& weights, const std::string& origin);
+  /**
+   * Loads torchvision-named weights into both encoders (the head is left as it is). A conv1 of
+   * another channel count is fitted by `channels` first (core/models/input_channels.h).
+   */
+  void loadBackbone(io::TensorMap weights, const std::string& origin, models::InitChannels channels);
 
   /**
    * The query encoder's representation of `images` (U8 or F32 [N, C, H, W], resized to the
