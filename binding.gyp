@@ -4,8 +4,8 @@
   # cannot drift apart. package.json sets "gypfile": false so npm never runs this on its own;
   # `npm run build:gyp` does. Like CMakeLists.txt it compiles a unity build: batches of sources,
   # one translation unit each, written to build-unity/ by scripts/unity-sources.js (IMLM_UNITY=0
-  # compiles file by file). With about ten translation units instead of 71 the LibTorch headers
-  # are parsed ten times, so this build does without a precompiled header.
+  # compiles file by file). The LibTorch headers are then parsed once per batch, not once per
+  # file, so this build does without a precompiled header.
   "targets": [
     {
       "target_name": "imlm",
