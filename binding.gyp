@@ -2,12 +2,15 @@
   # The node-gyp build of the same addon the cmake-js build (CMakeLists.txt) makes: the sources
   # come from native/sources.json and LibTorch from scripts/find-libtorch.js, so the two builds
   # cannot drift apart. package.json sets "gypfile": false so npm never runs this on its own;
-  # `npm run build:gyp` does.
+  # `npm run build:gyp` does. Like CMakeLists.txt it compiles a unity build: batches of sources,
+  # one translation unit each, written to build-unity/ by scripts/unity-sources.js (IMLM_UNITY=0
+  # compiles file by file). The LibTorch headers are then parsed once per batch, not once per
+  # file, so this build does without a precompiled header.
   "targets": [
     {
       "target_name": "imlm",
       "sources": [
-        "<!@(node -p \"require('./native/sources.json').sources.join(' ')\")"
+        "<!@(node scripts/unity-sources.js)"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -39,9 +39,9 @@ eval::FinetuneConfig toFinetuneConfig(Napi::Env env, const JsValue& value) {
   return c;
 }
 
-class CreateTask : public PromiseWorker {
+class FinetuneCreateTask : public PromiseWorker {
  public:
-  CreateTask(Napi::Env env, eval::FinetuneConfig config, at::Tensor images, at::Tensor labels, at::Tensor rows)
+  FinetuneCreateTask(Napi::Env env, eval::FinetuneConfig config, at::Tensor images, at::Tensor labels, at::Tensor rows)
       : PromiseWorker(env), config_(std::move(config)), images_(std::move(images)), labels_(std::move(labels)), rows_(std::move(rows)) {}
 
  protected:
@@ -72,9 +72,9 @@ class FinetunerTask : public EvalTask {
   BusyLease lease_;
 };
 
-class RunTask : public FinetunerTask {
+class FinetuneRunTask : public FinetunerTask {
  public:
-  RunTask(Napi::Env env, const Napi::Value& onProgress, std::shared_ptr<eval::Finetuner> f, BusyLease lease, int64_t steps, int64_t reportEvery)
+  FinetuneRunTask(Napi::Env env, const Napi::Value& onProgress, std::shared_ptr<eval::Finetuner> f, BusyLease lease, int64_t steps, int64_t reportEvery)
       : FinetunerTask(env, onProgress, std::move(f), std::move(lease)), steps_(steps), reportEvery_(reportEvery) {}
 
  protected:
@@ -115,9 +115,9 @@ class PredictTask : public FinetunerTask {
   at::Tensor probabilities_;
 };
 
-class SaveTask : public FinetunerTask {
+class FinetuneSaveTask : public FinetunerTask {
  public:
-  SaveTask(Napi::Env env, std::shared_ptr<eval::Finetuner> f, BusyLease lease, std::string path, io::Metadata metadata)
+  FinetuneSaveTask(Napi::Env env, std::shared_ptr<eval::Finetuner> f, BusyLease lease, std::string path, io::Metadata metadata)
       : FinetunerTask(env, Napi::Value(), std::move(f), std::move(lease)), path_(std::move(path)), metadata_(std::move(metadata)) {}
 
  protected:
@@ -131,9 +131,9 @@ class SaveTask : public FinetunerTask {
   io::Metadata metadata_;
 };
 
-class LoadTask : public FinetunerTask {
+class FinetuneLoadTask : public FinetunerTask {
  public:
-  LoadTask(Napi::Env env, std::shared_ptr<eval::Finetuner> f, BusyLease lease, std::string path)
+  FinetuneLoadTask(Napi::Env env, std::shared_ptr<eval::Finetuner> f, BusyLease lease, std::string path)
       : FinetunerTask(env, Napi::Value(), std::move(f), std::move(lease)), path_(std::move(path)) {}
 
  protected:
@@ -175,7 +175,7 @@ Napi::Value FinetunerWrap::create(const Napi::CallbackInfo& args) {
     at::Tensor labels = in.tensor(2, "trainLabels");
     // Absent: every training row (no label fraction).
     at::Tensor rows = in.at(3, "trainRows").given() ? in.tensor(3, "trainRows") : at::Tensor();
-    return startWorker(new CreateTask(env, std::move(config), std::move(images), std::move(labels), std::move(rows)));
+    return startWorker(new FinetuneCreateTask(env, std::move(config), std::move(images), std::move(labels), std::move(rows)));
   });
 }
 
@@ -196,7 +196,7 @@ Napi::Value FinetunerWrap::run(const Napi::CallbackInfo& args) {
     const int64_t reportEvery = o.integer("reportEvery", 1);
     Napi::Value onProgress = o.optionalFunction("onProgress");
     BusyLease lease = BusyLease::acquire(env, busy_, "this Finetuner");
-    return startCancellable(new RunTask(env, onProgress, finetuner_, std::move(lease), steps, reportEvery), cancel_);
+    return startCancellable(new FinetuneRunTask(env, onProgress, finetuner_, std::move(lease), steps, reportEvery), cancel_);
   });
 }
 
@@ -224,7 +224,7 @@ Napi::Value FinetunerWrap::save(const Napi::CallbackInfo& args) {
     JsArgs in(args);
     std::string path = in.string(0, "path");
     io::Metadata metadata = stringMapArg(in.at(1, "metadata"));
-    return startWorker(new SaveTask(env, finetuner_, BusyLease::acquire(env, busy_, "this Finetuner"), std::move(path), std::move(metadata)));
+    return startWorker(new FinetuneSaveTask(env, finetuner_, BusyLease::acquire(env, busy_, "this Finetuner"), std::move(path), std::move(metadata)));
   });
 }
 
@@ -232,7 +232,7 @@ Napi::Value FinetunerWrap::load(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
     std::string path = JsArgs(args).string(0, "path");
-    return startWorker(new LoadTask(env, finetuner_, BusyLease::acquire(env, busy_, "this Finetuner"), std::move(path)));
+    return startWorker(new FinetuneLoadTask(env, finetuner_, BusyLease::acquire(env, busy_, "this Finetuner"), std::move(path)));
   });
 }
 

@@ -19,9 +19,9 @@ std::string idOf(std::thread::id id) {
   return out.str();
 }
 
-class ProbeTask : public PromiseWorker {
+class PromiseProbeTask : public PromiseWorker {
  public:
-  ProbeTask(Napi::Env env, bool fail) : PromiseWorker(env), fail_(fail) {}
+  PromiseProbeTask(Napi::Env env, bool fail) : PromiseWorker(env), fail_(fail) {}
 
  protected:
   void run() override {
@@ -53,7 +53,7 @@ Napi::Value serialThreadProbe(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
     const bool fail = args.Length() > 0 && args[0].ToBoolean().Value();
-    return startWorker(new ProbeTask(env, fail));
+    return startWorker(new PromiseProbeTask(env, fail));
   });
 }
 

@@ -85,9 +85,9 @@ class TrainerTask : public PromiseWorker {
   BusyLease lease_;
 };
 
-class SaveTask : public TrainerTask {
+class TrainerSaveTask : public TrainerTask {
  public:
-  SaveTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, io::Metadata metadata,
+  TrainerSaveTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, io::Metadata metadata,
            io::TensorMap extra)
       : TrainerTask(env, std::move(t), std::move(lease)), path_(std::move(path)), metadata_(std::move(metadata)),
         extra_(std::move(extra)) {}
@@ -103,10 +103,10 @@ class SaveTask : public TrainerTask {
   io::TensorMap extra_;
 };
 
-class LoadTask : public TrainerTask {
+class TrainerLoadTask : public TrainerTask {
  public:
-  LoadTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, bool backboneOnly,
-           models::InitChannels channels = models::InitChannels::kRefuse)
+  TrainerLoadTask(Napi::Env env, std::shared_ptr<train::Trainer> t, BusyLease lease, std::string path, bool backboneOnly,
+                  models::InitChannels channels = models::InitChannels::kRefuse)
       : TrainerTask(env, std::move(t), std::move(lease)), path_(std::move(path)), backboneOnly_(backboneOnly), channels_(channels) {}
 
  protected:
@@ -165,9 +165,9 @@ class RepresentationTask : public TrainerTask {
   at::Tensor features_;
 };
 
-class CreateTask : public PromiseWorker {
+class TrainerCreateTask : public PromiseWorker {
  public:
-  CreateTask(Napi::Env env, train::TrainConfig config, dist::DistOptions dist)
+  TrainerCreateTask(Napi::Env env, train::TrainConfig config, dist::DistOptions dist)
       : PromiseWorker(env), config_(std::move(config)), dist_(std::move(dist)) {}
 
  protected:
@@ -182,9 +182,9 @@ class CreateTask : public PromiseWorker {
 };
 
 /** Trainer.run: the steps on the trainer's thread, progress queued to the JS callback. */
-class RunTask : public ProgressTask<train::ProgressReport> {
+class TrainerRunTask : public ProgressTask<train::ProgressReport> {
  public:
-  RunTask(Napi::Env env, std::shared_ptr<train::Trainer> trainer, std::shared_ptr<train::BatchSource> source,
+  TrainerRunTask(Napi::Env env, std::shared_ptr<train::Trainer> trainer, std::shared_ptr<train::BatchSource> source,
           BusyLease trainerLease, BusyLease sourceLease, train::RunOptions options, const Napi::Value& onProgress)
       : ProgressTask<train::ProgressReport>(env, onProgress),
         trainer_(std::move(trainer)),
@@ -259,7 +259,7 @@ Napi::Value TrainerWrap::create(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
     JsArgs in(args);
-    return startWorker(new CreateTask(env, toTrainConfig(in.at(0, "config")), toDistOptions(in.at(1, "dist"))));
+    return startWorker(new TrainerCreateTask(env, toTrainConfig(in.at(0, "config")), toDistOptions(in.at(1, "dist"))));
   });
 }
 
@@ -288,7 +288,7 @@ Napi::Value TrainerWrap::run(const Napi::CallbackInfo& args) {
     BusyLease trainerLease = BusyLease::acquire(env, busy_, "this Trainer");
     BusyLease sourceLease = BusyLease::acquire(env, source->busy(), "this BatchSource");
     return startCancellable(
-        new RunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), options, onProgress), cancel_);
+        new TrainerRunTask(env, trainer_, source->source(), std::move(trainerLease), std::move(sourceLease), options, onProgress), cancel_);
   });
 }
 
@@ -304,7 +304,7 @@ Napi::Value TrainerWrap::save(const Napi::CallbackInfo& args) {
     std::string path = in.string(0, "path");
     io::Metadata metadata = stringMapArg(in.at(1, "metadata"));
     io::TensorMap extra = tensorMapArg(in.at(2, "extra"));
-    return startWorker(new SaveTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
+    return startWorker(new TrainerSaveTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path),
                               std::move(metadata), std::move(extra)));
   });
 }
@@ -312,7 +312,7 @@ Napi::Value TrainerWrap::save(const Napi::CallbackInfo& args) {
 Napi::Value TrainerWrap::load(const Napi::CallbackInfo& args) {
   Napi::Env env = args.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), JsArgs(args).string(0, "path"), false));
+    return startWorker(new TrainerLoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), JsArgs(args).string(0, "path"), false));
   });
 }
 
@@ -323,7 +323,7 @@ Napi::Value TrainerWrap::loadBackbone(const Napi::CallbackInfo& args) {
     std::string path = in.string(0, "path");
     const auto channels = in.object(1, "options").choice<models::InitChannels>(
         "initChannels", {{"refuse", models::InitChannels::kRefuse}, {"sum", models::InitChannels::kSum}});
-    return startWorker(new LoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path), true, channels));
+    return startWorker(new TrainerLoadTask(env, trainer_, BusyLease::acquire(env, busy_, "this Trainer"), std::move(path), true, channels));
   });
 }
 

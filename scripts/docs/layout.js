@@ -44,6 +44,7 @@ const FOLDERS = {
   'lib/cli': 'commander commands: parse → call lib/ → print; one file per command',
   scripts: 'install, build and device scripts; load_backbone.py (weights into torchvision)',
   'scripts/bench': 'npm run bench:* (docs/benchmarks.md)',
+  'scripts/ci': 'steps of .ci/run: the packed tarball installed into a fresh app',
   'scripts/docs': 'generators of documentation sections',
   'scripts/fuzz': 'npm run fuzz: the safetensors fuzzer (docs/reliability.md)',
   'scripts/parity': 'one parity case: reference init and batches, both replays, compare',
