@@ -72,7 +72,7 @@ interface PaperFlags {
 export function registerPaper(program: Command): void {
   program
     .command('paper')
-    .description("the paper's whole protocol on one data set (pre-train, linear probe, fine-tune per label fraction, layer-wise probe, CKA, KS) and a report beside the paper's numbers; resumable")
+    .description("the paper's whole protocol on one data set, over one or more seeds (pre-train, layer-wise and linear probes, fine-tune per label fraction, CKA, KS), the paper's claims as paired differences with intervals, and a report beside the paper's numbers; resumable")
     .option('--data <store>', 'a prepared store (default: the Fashion-MNIST demo)')
     .option('--out <dir>', 'the run folder (results.json, report.md, plots/, one folder per cell)', 'runs/paper')
     .option('--methods <list>', 'any of moco,mse,barlow,supervised', 'moco,mse,barlow,supervised')

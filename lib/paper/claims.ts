@@ -28,9 +28,15 @@ export function comparisonsFor(methods: readonly PaperMethod[]): ComparisonSpec[
 const fractionLabel = (f: number) => `${+(f * 100).toFixed(2)}%`;
 const points = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(1)}`;
 
+/** x ×100 to one decimal, without a "-0.0". */
+const tenths = (x: number) => {
+  const t = (100 * x).toFixed(1);
+  return t === '-0.0' ? '0.0' : t;
+};
+
 /** "[0.8, 3.4]" in points. */
 export function intervalText(v: PairedValue): string {
-  return v.ci ? `[${(100 * v.ci[0]).toFixed(1)}, ${(100 * v.ci[1]).toFixed(1)}]` : '[no interval]';
+  return v.ci ? `[${tenths(v.ci[0])}, ${tenths(v.ci[1])}]` : '[no interval]';
 }
 
 /** "MoCo + MSE − MoCo at 1%, linear probe: +2.1 points [0.8, 3.4]" and whether the interval shows it. */

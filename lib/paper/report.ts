@@ -6,7 +6,7 @@
  * budget, the estimate and the wall clock of every stage. Where the store is not one of the
  * paper's data sets, the paper's rows for all three are listed for orientation only.
  */
-import { claimText } from './claims';
+import { claimText, intervalText } from './claims';
 import {
   kMethodNames, kPaperCka, kPaperDatasets, kPaperFinetune, kPaperKs, kPaperLinear, kPaperProbe,
   paperDatasetOf, type PaperDataset, type PaperMethod,
@@ -80,7 +80,7 @@ export function renderReport(r: PaperResults, plots: ReportPlots = {}): string {
         r.paired.map((p) => [
           claimText(p, r.metric.label),
           p.headline.perSeed.map((v) => (v >= 0 ? '+' : '−') + Math.abs(100 * v).toFixed(1)).join(', '),
-          ...(r.paired.some((x) => x.accuracy) ? [p.accuracy ? `${(p.accuracy.difference >= 0 ? '+' : '−') + Math.abs(100 * p.accuracy.difference).toFixed(1)} [${p.accuracy.ci ? `${(100 * p.accuracy.ci[0]).toFixed(1)}, ${(100 * p.accuracy.ci[1]).toFixed(1)}` : '—'}]` : '—'] : []),
+          ...(r.paired.some((x) => x.accuracy) ? [p.accuracy ? `${(p.accuracy.difference >= 0 ? '+' : '−') + Math.abs(100 * p.accuracy.difference).toFixed(1)} ${intervalText(p.accuracy)}` : '—'] : []),
         ]),
       ),
       '',
