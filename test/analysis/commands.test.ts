@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { kAnalysisCommands } from '../../lib/analysis/commands';
 import { ckaOptionsSchema } from '../../lib/analysis/cka';
+import { compareOptionsSchema } from '../../lib/analysis/compare';
 import { ksOptionsSchema } from '../../lib/analysis/ks';
 import { metricsOptionsSchema } from '../../lib/analysis/metrics';
 import { createProgram } from '../../lib/cli/program';
@@ -12,7 +13,7 @@ describe('analyze commands', () => {
 
   test('every row is a sub-command of analyze, in table order, and the description names them', () => {
     expect(analyze.commands.map((c) => c.name())).toEqual(kAnalysisCommands.map((c) => c.name));
-    expect(analyze.description()).toBe('evaluation analyses on predictions and features files: metrics, ks, cka (docs/evaluation.md)');
+    expect(analyze.description()).toBe('evaluation analyses on predictions and features files: metrics, compare, ks, cka (docs/evaluation.md)');
   });
 
   test.each(kAnalysisCommands.map((c) => [c.name, c] as const))('%s: its arguments, its flags and --json', (name, row) => {
@@ -28,7 +29,7 @@ describe('analyze commands', () => {
 
   test("each row's schema is the options schema of the function it calls", () => {
     const schemas = Object.fromEntries(kAnalysisCommands.map((c) => [c.name, c.schema]));
-    expect(schemas).toEqual({ metrics: metricsOptionsSchema, ks: ksOptionsSchema, cka: ckaOptionsSchema });
+    expect(schemas).toEqual({ metrics: metricsOptionsSchema, compare: compareOptionsSchema, ks: ksOptionsSchema, cka: ckaOptionsSchema });
   });
 
   test('a number flag refuses text that is not one, naming the flag', () => {

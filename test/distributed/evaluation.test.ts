@@ -133,7 +133,8 @@ describeGloo('distributed evaluation over 2 ranks', () => {
     again.forEach((r, rank) => expect({ rank, code: r.code }).toEqual({ rank, code: 0 }));
     const cachedRun = numbers(path.join(twoDir, 'results.json'));
     expect(cachedRun.featuresCached).toEqual({ train: true, val: true, test: true });
-    expect({ ...cachedRun, featuresCached: null }).toEqual({ ...expected, featuresCached: null });
+    expect(cachedRun.forwardedRows).toEqual({ train: 0, val: 0, test: 0 });
+    expect({ ...cachedRun, featuresCached: null, forwardedRows: null }).toEqual({ ...expected, featuresCached: null, forwardedRows: null });
     expect(existsSync(path.join(twoDir, 'features', 'train.safetensors'))).toBe(true);
   }, 180000);
 });
