@@ -39,7 +39,7 @@ export function pairedSpec(r: PaperResults): object | null {
     ...base(`Paired differences A − B (${r.metric.label}, points, 95% interval)`, values),
     height: { step: 18 },
     layer: [
-      { mark: 'rule', encoding: { y: { field: 'comparison', type: 'nominal', sort: null, title: null }, x: { field: 'lo', type: 'quantitative', title: 'points' }, x2: { field: 'hi' } } },
+      { mark: 'rule', encoding: { y: { field: 'comparison', type: 'nominal', sort: null, title: null, axis: { labelLimit: 480 } }, x: { field: 'lo', type: 'quantitative', title: 'points' }, x2: { field: 'hi' } } },
       { mark: { type: 'point', filled: true }, encoding: { y: { field: 'comparison', type: 'nominal', sort: null }, x: { field: 'difference', type: 'quantitative' } } },
       { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
     ],
