@@ -5,6 +5,7 @@
  * in their run folder as a cache.
  */
 import { promises as fs } from 'fs';
+import path from 'path';
 import { native, type NativeProcessGroup, type NativeTensor } from '../native';
 import { packageVersion } from '../version';
 import { readSafetensors, writeSafetensors } from '../safetensors';
@@ -233,6 +234,8 @@ export interface EmbedResult {
  */
 export async function embed(o: EmbedOptions): Promise<EmbedResult> {
   const start = Date.now();
+  // The folder first: a path that cannot be written fails before the network runs, not after.
+  if (isLead(o.group)) await fs.mkdir(path.dirname(o.out), { recursive: true });
   const f = await computeFeatures(o);
   try {
     const written = isLead(o.group);

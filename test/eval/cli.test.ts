@@ -1,6 +1,6 @@
 // `imlm-native embed` and `imlm-native eval …` as real processes: --json prints exactly one
 // JSON object on stdout; errors are one line with the code.
-import { mkdtempSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import { runCli } from '../helpers/run';
@@ -33,6 +33,20 @@ describe('embed and eval commands', () => {
     expect(r.stderr).not.toContain('ERR_');
     expect(r.code).toBe(0);
     expect(onlyJson(r.stdout)).toMatchObject({ out, split: 'val', count: 24, blockChannels: [64, 128, 256, 512], embeddingDim: 32 });
+  });
+
+  test('embed --out: a missing folder is created; a path under a file is refused before any image is computed', async () => {
+    const nested = path.join(dir, 'feats', 'deeper', 'val.safetensors');
+    const ok = await runCli(['embed', '--checkpoint', checkpoints.state, '--data', store, '--split', 'val', '--out', nested, '--device', 'cpu', '--json']);
+    expect(ok.stderr).not.toContain('ERR_');
+    expect(ok.code).toBe(0);
+    expect(existsSync(nested)).toBe(true);
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const bad = await runCli(['embed', '--checkpoint', checkpoints.state, '--data', store, '--split', 'val', '--out', path.join(file, 'val.safetensors'), '--device', 'cpu']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/ERR_IO: --out .*a-file is a file, so the file cannot be created under it/);
+    expect(bad.stderr).not.toMatch(/images|img\/s|\d+\/\d+/); // no progress: nothing was computed
   });
 
   test('eval linear --json and eval probe --json', async () => {
