@@ -136,15 +136,19 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
       const wholeFile = path.join(featuresDir, `${split}.safetensors`);
       // Below 100% of the labels the head sees only the fraction's training rows: run the
       // network over those alone, unless the whole split's features are cached already.
-      const onlyFraction = split === 'train' && fraction < 1 && !group && !(await readFeaturesCache(wholeFile, options, storeManifest).then(disposeCached));
-      const subsetKey = `fraction ${fraction}, draw ${o.fractionSeed ?? storeManifest.labelFractions?.seed ?? 'recorded'}`;
-      const f = onlyFraction
+      const fractionOfTrain = split === 'train' && fraction < 1 && !group;
+      const wholeCached = fractionOfTrain ? await readFeaturesCache(wholeFile, options, storeManifest) : null;
+      const onlyFraction = fractionOfTrain && !wholeCached;
+      const drawName = `fraction-${fraction}-draw-${o.fractionSeed ?? 'recorded'}`;
+      const f = wholeCached
+        ? wholeCached
+        : onlyFraction
         ? await cachedFeatures(
-            path.join(featuresDir, `train-fraction-${fraction}-draw-${o.fractionSeed ?? 'recorded'}.safetensors`),
+            path.join(featuresDir, `train-${drawName}.safetensors`),
             {
               ...options,
               subset: {
-                key: subsetKey,
+                key: drawName,
                 rows: (whole) => {
                   const r = draw(whole).rows!;
                   try {
@@ -241,12 +245,6 @@ async function probe(kind: 'linear' | 'probe', options: ProbeOptions): Promise<P
 }
 
 const forwarded = (f: SplitFeatures & { cached: boolean }) => (f.cached ? 0 : f.ids.shape[0]);
-
-/** Disposes what readFeaturesCache returned; whether there was anything. */
-function disposeCached(f: SplitFeatures | null): boolean {
-  if (f) disposeFeatures(f);
-  return f !== null;
-}
 
 /**
  * `eval linear`: a linear head on one block's features (default block 4: the 2048/512-d pooled

@@ -9,7 +9,7 @@ import { promises as fs } from 'fs';
 import path from 'path';
 import type { TrainConfig } from '../config/train-config';
 import { finetune, type FinetuneOptions } from '../eval';
-import { pretrain } from '../train/pretrain';
+import { timeRunSteps } from '../train/estimate';
 import type { BatchSource } from '../train/trainer';
 import type { PaperEstimate } from './results';
 
@@ -29,8 +29,8 @@ const kTimedPretrainSteps = 4;
 const kTimedFinetuneSteps = 6;
 
 /**
- * Seconds per step from progress timestamps: the span after the first report (the warm-up)
- * divided by its steps; with fewer than two reports, the whole call's seconds over its steps.
+ * Seconds per step from fine-tuning's progress timestamps: the span after the first report (the
+ * warm-up) divided by its steps; with fewer than two reports, the whole call's seconds over its steps.
  */
 function perStep(marks: Array<{ step: number; at: number }>, wholeSeconds: number, steps: number): number {
   const first = marks[0];
@@ -52,14 +52,9 @@ export async function estimatePaper(
   try {
     let pretrainSecondsPerStep: number | null = null;
     if (measure.pretrain) {
-      const marks: Array<{ step: number; at: number }> = [];
-      const started = Date.now();
-      await pretrain({
-        config: measure.pretrain.config, source: measure.pretrain.source, outDir: path.join(measure.scratch, 'pretrain'),
-        steps: 1 + kTimedPretrainSteps, reportEvery: 1, checkpointEvery: 1000, signal: measure.signal,
-        onProgress: (p) => marks.push({ step: p.step, at: Date.now() }),
-      });
-      pretrainSecondsPerStep = perStep(marks, (Date.now() - started) / 1000, 1 + kTimedPretrainSteps);
+      // Real steps in a trainer of their own, nothing saved (the timing `train --print-config` uses).
+      const timing = await timeRunSteps(measure.pretrain.config, measure.pretrain.source, { totalSteps: plan.pretrainSteps, warmupSteps: 1, timedSteps: kTimedPretrainSteps });
+      pretrainSecondsPerStep = timing.secondsPerStep;
     }
     // One fine-tuning run reporting every step: the steps after the first give the cost of a
     // step, the rest of the run (loading, one validation, the test predictions) the fixed cost.

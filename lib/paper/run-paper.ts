@@ -348,13 +348,13 @@ export async function runPaper(o: PaperOptions): Promise<PaperRunResult> {
   }
 
   // Paired comparisons, pooled over the seeds that ran; rendered again whenever seeds are added.
-  const finishedRuns = () => results.runs.filter((r) => seeds.includes(r.seed));
+  const requestedRuns = () => results.runs.filter((r) => seeds.includes(r.seed));
   const pairedKey = (list: number[]) => JSON.stringify(list);
   cells.push({
     name: 'compare',
-    done: () => results.paired.length > 0 && pairedKey(results.pairedSeeds) === pairedKey(finishedRuns().map((r) => r.seed)),
+    done: () => results.paired.length > 0 && pairedKey(results.pairedSeeds) === pairedKey(requestedRuns().map((r) => r.seed)),
     run: async () => {
-      const runs = finishedRuns();
+      const runs = requestedRuns();
       const pooled: PaperResults['paired'] = [];
       for (const spec of comparisonsFor(methods)) {
         for (const f of fractions) {

@@ -38,13 +38,12 @@ ClassificationMetrics classificationMetrics(const at::Tensor& probabilities, con
     ClassAuc entry;
     entry.classIndex = p.aucClasses[c];
     for (uint8_t t : p.targets[c]) (t ? entry.positives : entry.negatives) += 1;
-    entry.included = entry.positives > 0 && entry.negatives > 0;
+    entry.included = p.included[c];
     if (!entry.included) {
       entry.reason = entry.positives == 0 ? "no positive labels (0 of " + rowCount(p.n) + "): ROC AUC is undefined"
                                           : "no negative labels (all " + rowCount(p.n) + " positive): ROC AUC is undefined";
       entry.auc.reason = entry.reason;
     }
-    p.included.push_back(entry.included);
     out.aucPerClass.push_back(std::move(entry));
   }
 

@@ -184,16 +184,12 @@ PreparedRows prepareRows(const at::Tensor& probabilities, const at::Tensor& labe
     for (int64_t i = 0; i < p.n; ++i) column[i] = pp[i * p.k + c];
     p.ranked.push_back(rankScores(column.data(), p.n));
   }
-  return p;
-}
-
-void markIncludedClasses(PreparedRows& p) {
-  p.included.clear();
   for (const std::vector<uint8_t>& target : p.targets) {
     int64_t positives = 0;
     for (uint8_t t : target) positives += t;
     p.included.push_back(positives > 0 && positives < p.n);
   }
+  return p;
 }
 
 }  // namespace imlm::analysis

@@ -23,7 +23,7 @@ struct PreparedRows {
   std::vector<int64_t> aucClasses;                // classes whose AUC is computed
   std::vector<std::vector<uint8_t>> targets;      // per AUC class: is row i positive
   std::vector<RankedScores> ranked;               // per AUC class
-  std::vector<bool> included;                     // per AUC class: both label values present (set by the caller)
+  std::vector<bool> included;                     // per AUC class: both label values occur among all rows
   std::vector<int64_t> label;                     // multiclass/binary: true class per row
   std::vector<int64_t> predicted;                 // multiclass/binary: predicted class per row
   std::vector<std::vector<uint8_t>> truthBits;    // multilabel: per class, per row
@@ -41,12 +41,9 @@ struct RowValues {
 
 /**
  * Checks and prepares probabilities [N, K] (finite, in [0, 1]) and labels as `task` says.
- * `included` is left empty. Throws kNonFinite / kInvalidArgument naming the first bad value.
+ * Throws kNonFinite / kInvalidArgument naming the first bad value.
  */
 PreparedRows prepareRows(const at::Tensor& probabilities, const at::Tensor& labels, Task task);
-
-/** `included[c]` for every AUC class: both label values occur among all rows. */
-void markIncludedClasses(PreparedRows& p);
 
 /** Metrics with per-row weights (bootstrap multiplicities), or 1 each when `weights` is null. */
 RowValues evaluateRows(const PreparedRows& p, const int64_t* weights);

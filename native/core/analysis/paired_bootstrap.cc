@@ -50,8 +50,6 @@ PairedComparison pairedComparison(const std::vector<at::Tensor>& a, const std::v
     }
     rowsA.push_back(prepareRows(a[s], labels, task));
     rowsB.push_back(prepareRows(b[s], labels, task));
-    markIncludedClasses(rowsA.back());
-    markIncludedClasses(rowsB.back());
   }
 
   PairedComparison out;
